@@ -1,0 +1,158 @@
+import { awscdk, javascript } from 'projen';
+
+/**
+ * Minimum supported aws-cdk-lib. 2.257.0 is the first release whose
+ * `Validations` plugin API cdk-nag 3.x builds on (cdk-nag 3.x declares
+ * `aws-cdk-lib: ^2.257.0` as its peer). Users of older CDK releases cannot run the
+ * cdk-nag checks this library is verified against, so we do not claim support for them.
+ */
+const MIN_CDK_VERSION = '2.257.0';
+/** The CDK release the test suite runs against (see README "Compatibility"). */
+const DEV_CDK_VERSION = '2.276.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'modelseal',
+  packageName: 'modelseal',
+  description:
+    'Prove the model in production is the one you built, tested and signed: KMS/HSM signing keys, an append-only attestation store, OpenSSF Model Signing and admission policies as AWS CDK and cdk8s constructs.',
+  author: 'ModelSeal',
+  authorAddress: 'dev@modelseal.dev',
+  repositoryUrl: 'https://example.invalid/modelseal.git',
+  license: 'Apache-2.0',
+  keywords: ['aws-cdk', 'cdk8s', 'model-signing', 'openssf', 'sigstore', 'kms', 'supply-chain', 'mlops'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  // jsii 6.0 with TypeScript 6.0: the npm `latest` TypeScript 7 lacks the compiler API ts-node and eslint need.
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.0',
+  cdkVersion: MIN_CDK_VERSION,
+  constructsVersion: '10.5.1',
+  peerDeps: ['cdk8s@^2.68.12', 'cdk8s-plus-28@^2.5.6'],
+
+  // No GitHub, no release pipeline: this repository is checked by .ci/run.
+  github: false,
+  release: false,
+  buildWorkflow: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+  clobber: false,
+  sampleCode: false,
+  // JS target only: Python/Java/.NET/Go packaging needs registries that are not reachable here.
+  docgen: true,
+
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    compilerOptions: {
+      // runtime code uses Node's built-in types
+      lib: ['es2022'],
+      target: 'ES2022',
+    },
+    include: ['bench/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
+  },
+
+  jest: true,
+  // replaced by @swc/jest below (same pattern, so the override takes its place)
+  tsJestOptions: { transformPattern: '^.+\\.[tj]sx?$' },
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    passWithNoTests: false,
+    configFilePath: 'jest.config.json',
+    jestConfig: {
+      // ESM-only runtime dependencies (@noble/*) must be transformed too
+      transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann)/)'],
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/setup-env.ts'],
+      testTimeout: 60_000,
+    },
+  },
+
+  devDeps: [
+    `aws-cdk-lib@${DEV_CDK_VERSION}`,
+    'aws-cdk@^2.1100.0',
+    'cdk8s@^2.70.0',
+    'cdk8s-plus-28@^2.5.6',
+    'cdk8s-cli@^2',
+    'cdk-nag@^3.0.2',
+    '@swc/core',
+    '@swc/jest',
+    'esbuild@^0.28.0',
+    // runtime (bundled into assets/ by esbuild; never runtime dependencies of the construct library)
+    '@aws-sdk/client-kms@^3.1000.0',
+    '@aws-sdk/client-s3@^3.1000.0',
+    '@aws-sdk/client-signer@^3.1000.0',
+    'yaml@^2',
+    'ajv@^8',
+    'ajv-formats@^3',
+    '@marcbachmann/cel-js@^8',
+    '@cyclonedx/cyclonedx-library@^10',
+    // optional native module for the PKCS#11 signer (kept external to the bundle)
+    'pkcs11js@^2.1.7',
+    // tests
+    'aws-sdk-client-mock@^4',
+    '@noble/curves@^2',
+    '@noble/hashes@^2',
+    '@sigstore/verify@^3',
+    '@sigstore/bundle@^4',
+    '@sigstore/protobuf-specs',
+  ],
+  gitignore: ['cdk.out', 'examples/cdk.out', '/.bench/', '/assets/', '/.tmp/'],
+
+});
+
+// npm 11 skips dependency install scripts unless allowed by name: pkcs11js is a native addon that must build.
+project.package.addField('allowScripts', { pkcs11js: true });
+project.package.addField('bin', { modelseal: 'bin/modelseal' });
+project.package.addField('engines', { node: '>= 20.0.0' });
+// projen pins the peer dependencies' dev copies to their minimums; the suite runs against the releases
+// checked on these machines (see README "Compatibility").
+project.package.file.addOverride('devDependencies.aws-cdk-lib', DEV_CDK_VERSION);
+project.package.file.addOverride('devDependencies.cdk8s', '^2.70.0');
+// projen derives a `ts6.0` dist-tag for @types/node that does not exist; Node 20 is the supported runtime.
+project.package.file.addOverride('devDependencies.@types/node', '^20');
+project.package.file.addOverride('devDependencies.cdk8s-plus-28', '^2.5.6');
+// the bundled runtime (assets/) and the bin shim ship in the npm package
+project.npmignore?.exclude('examples/', 'bench/', 'docs/', '.ci/', 'scripts/', '/test/', 'cdk.out');
+project.npmignore?.include('/assets/', '/bin/');
+
+// Unit tests run without aws-cdk-lib's built-in CloudFormation validation (1-4 s per synth);
+// test/examples.test.ts turns it back on for the example app.
+project.testTask.env('CDK_VALIDATION', 'false');
+
+// Runtime bundle: esbuild turns src/runtime into assets/modelseal-cli.js at build time, never at a user's synth.
+const bundle = project.addTask('bundle', {
+  description: 'Bundle the runtime (CLI) with esbuild into assets/',
+  exec: 'ts-node --project tsconfig.dev.json scripts/bundle.ts',
+});
+project.postCompileTask.spawn(bundle);
+
+// The README's test command: everything the tests need (compile + bundled assets), then the tests.
+project.addTask('ci', {
+  description: 'Build everything the tests need (jsii compile, runtime bundle), then run the whole test suite',
+  steps: [{ spawn: 'compile' }, { spawn: 'test' }],
+});
+
+project.addTask('demo', {
+  description: 'Synthesize the example app into examples/cdk.out (offline, no AWS credentials)',
+  steps: [
+    { spawn: 'compile' },
+    { exec: 'npx cdk synth --quiet', cwd: 'examples' },
+  ],
+});
+
+project.addTask('bench', {
+  description: 'Hashing benchmark: modelseal digest vs openssl dgst -sha256',
+  exec: 'node bench/hash-bench.js',
+});
+
+// @swc/jest instead of ts-jest: much faster, and it transforms the ESM-only test dependencies.
+const jestConfig = project.tryFindObjectFile('jest.config.json')!;
+jestConfig.addOverride('transform', {
+  '^.+\\.[tj]sx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+});
+jestConfig.addOverride('testMatch', ['<rootDir>/test/**/*.test.ts']);
+jestConfig.addOverride('collectCoverage', false);
+jestConfig.addOverride('reporters', ['default']);
+
+project.synth();

@@ -1,0 +1,43 @@
+/**
+ * Shared shapes of the OMS v1.0 engine (runtime only; not part of the jsii API).
+ */
+
+/** One signed resource of an OMS manifest: a file (`files` method) or a shard (`shards` method). */
+export interface ManifestResource {
+  /** POSIX path relative to the model root (`files`), or `path:start:end` (`shards`). */
+  readonly name: string;
+  /** Hash algorithm; OMS v1.0 uses `sha256`. */
+  readonly algorithm: string;
+  /** Lower-case hex digest. */
+  readonly digest: string;
+}
+
+/** The `serialization` object of the OMS predicate, as it appears in the payload. */
+export interface Serialization {
+  readonly method: 'files' | 'shards';
+  readonly hash_type: string;
+  readonly allow_symlinks: boolean;
+  readonly ignore_paths: string[];
+  /** Only for `shards`. */
+  readonly shard_size?: number;
+}
+
+/** A model manifest: resources in payload order plus how they were produced. */
+export interface Manifest {
+  readonly resources: ManifestResource[];
+  readonly serialization: Serialization;
+}
+
+/** Options for hashing a model on disk. */
+export interface HashOptions {
+  /** Paths to leave out, absolute or relative to the model root (or to the cwd for absolute ones). */
+  readonly ignorePaths?: string[];
+  /** Leave out `.git`, `.gitattributes`, `.gitignore`, `.github` at the top level. Default true. */
+  readonly ignoreGitPaths?: boolean;
+  /** Follow symlinks that stay inside the model root. Default false (a symlink is an error). */
+  readonly allowSymlinks?: boolean;
+  /** Worker threads to hash with. Default: one per core, capped (see docs/BENCHMARKS.md). */
+  readonly workers?: number;
+  /** Progress callback: bytes hashed so far and total bytes. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
