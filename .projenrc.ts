@@ -101,8 +101,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
 });
 
-// npm 11 skips dependency install scripts unless allowed by name: pkcs11js is a native addon that must build.
-project.package.addField('allowScripts', { pkcs11js: true });
+// npm 11 skips dependency install scripts unless allowed by name: pkcs11js is a native addon that must build;
+// esbuild, @swc/core and @parcel/watcher get their binaries from platform packages (optionalDependencies); their
+// scripts only re-check or download them, so they stay off.
+project.package.addField('allowScripts', { 'pkcs11js': true, '@parcel/watcher': false, 'esbuild': false, '@swc/core': false });
 project.package.addField('bin', { modelseal: 'bin/modelseal' });
 project.package.addField('engines', { node: '>= 20.0.0' });
 // projen pins the peer dependencies' dev copies to their minimums; the suite runs against the releases
@@ -119,6 +121,8 @@ project.npmignore?.include('/assets/', '/bin/');
 // Unit tests run without aws-cdk-lib's built-in CloudFormation validation (1-4 s per synth);
 // test/examples.test.ts turns it back on for the example app.
 project.testTask.env('CDK_VALIDATION', 'false');
+// jsii 6 prints a banner about Node 20 on every run; the supported runtime here is Node 20.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION', '1');
 
 // Runtime bundle: esbuild turns src/runtime into assets/modelseal-cli.js at build time, never at a user's synth.
 const bundle = project.addTask('bundle', {
@@ -127,17 +131,25 @@ const bundle = project.addTask('bundle', {
 });
 project.postCompileTask.spawn(bundle);
 
-// The README's test command: everything the tests need (compile + bundled assets), then the tests.
+// Type-check everything jsii does not compile: tests, examples, scripts, benchmarks.
+project.addTask('typecheck', {
+  description: 'Type-check src, test, examples, scripts and bench with tsconfig.dev.json',
+  exec: 'tsc --noEmit -p tsconfig.dev.json',
+});
+
+// The README's test command: everything the tests need (jsii compile, API.md, runtime bundle), then the tests.
 project.addTask('ci', {
-  description: 'Build everything the tests need (jsii compile, runtime bundle), then run the whole test suite',
-  steps: [{ spawn: 'compile' }, { spawn: 'test' }],
+  description: 'Build everything the tests need (jsii compile, API.md, runtime bundle), type-check, then run the whole test suite',
+  steps: [{ spawn: 'compile' }, { spawn: 'post-compile' }, { spawn: 'typecheck' }, { spawn: 'test' }],
 });
 
 project.addTask('demo', {
   description: 'Synthesize the example app into examples/cdk.out (offline, no AWS credentials)',
   steps: [
     { spawn: 'compile' },
+    { spawn: 'post-compile' },
     { exec: 'npx cdk synth --quiet', cwd: 'examples' },
+    { say: 'Synthesized examples/cdk.out/ModelSealExample.template.json' },
   ],
 });
 

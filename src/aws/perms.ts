@@ -1,0 +1,69 @@
+/**
+ * The IAM action lists this area grants: one place for a reviewer to read.
+ *
+ * No list holds a wildcard: every action is named, so a policy diff shows exactly what changed.
+ */
+
+/**
+ * Key-administration actions for the administrators of a ModelSeal key.
+ *
+ * They can manage, tag, rotate aliases of, disable and schedule deletion of the key, and change its
+ * policy; they never get `kms:Sign`, `kms:Decrypt` or any other use of the key.
+ */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:EnableKey',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListAliases',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateAlias',
+  'kms:UpdateKeyDescription',
+];
+
+/** Actions a signer needs: `kms:Sign` (conditioned in the grant) plus reading the public key for the OMS key hint. */
+export const KEY_SIGN_ACTIONS = ['kms:Sign'];
+
+/** Actions a signer needs besides Sign: the public key for the key hint, and the key's spec. */
+export const KEY_SIGNER_READ_ACTIONS = ['kms:DescribeKey', 'kms:GetPublicKey'];
+
+/** Actions a verifier needs: the public key, the key's spec, and server-side verification. */
+export const KEY_VERIFY_ACTIONS = ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:Verify'];
+
+/** KMS actions an S3 client needs to write SSE-KMS objects (single PutObject; bucket keys on). */
+export const STORE_KEY_ENCRYPT_ACTIONS = ['kms:GenerateDataKey'];
+
+/** KMS actions an S3 client needs to read SSE-KMS objects. */
+export const STORE_KEY_DECRYPT_ACTIONS = ['kms:Decrypt'];
+
+/** S3 actions to publish: create objects, nothing else (no delete, no retention change, no ACL). */
+export const STORE_PUBLISH_ACTIONS = ['s3:PutObject'];
+
+/** S3 object actions to read attestations. */
+export const STORE_READ_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
+
+/** S3 bucket actions to read attestations (listing the digests under a prefix). */
+export const STORE_READ_BUCKET_ACTIONS = ['s3:ListBucket'];
+
+/**
+ * S3 actions that would break the append-only promise; the store's bucket policy denies them to every principal.
+ */
+export const STORE_DENIED_MUTATIONS = [
+  's3:BypassGovernanceRetention',
+  's3:DeleteObject',
+  's3:DeleteObjectVersion',
+  's3:PutBucketObjectLockConfiguration',
+  's3:PutObjectLegalHold',
+  's3:PutObjectRetention',
+];

@@ -1,0 +1,267 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { ModelSigningAlgorithm, ModelSigningKey, ModelSigningKeySpec } from '../../src';
+import { KEY_ADMIN_ACTIONS } from '../../src/aws/perms';
+import { expectNagClean } from '../helpers/nag';
+
+function setup() {
+  const app = new App();
+  const stack = new Stack(app, 'Stack');
+  return { app, stack };
+}
+
+function ciRole(stack: Stack, id = 'Ci') {
+  return new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com') });
+}
+
+const ROLE_ARN = (id: string) => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${id}`), 'Arn'] });
+
+describe('ModelSigningKey', () => {
+  test('defaults: P-256 SIGN_VERIFY key, alias, retained, 30-day deletion window', () => {
+    const { stack } = setup();
+    new ModelSigningKey(stack, 'Key');
+    const t = Template.fromStack(stack);
+
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    t.hasResource('AWS::KMS::Key', {
+      Properties: {
+        KeySpec: 'ECC_NIST_P256',
+        KeyUsage: 'SIGN_VERIFY',
+        PendingWindowInDays: 30,
+        Enabled: true,
+        EnableKeyRotation: Match.absent(),
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    t.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: Match.stringLikeRegexp('^alias/modelseal/'),
+      TargetKeyId: { Ref: Match.stringLikeRegexp('^Key') },
+    });
+  });
+
+  test('key policy: listed admin actions for the account root, no kms:* and no Sign for admins', () => {
+    const { stack } = setup();
+    new ModelSigningKey(stack, 'Key');
+    const policy = Template.fromStack(stack).findResources('AWS::KMS::Key');
+    const statements = Object.values(policy)[0].Properties.KeyPolicy.Statement as any[];
+
+    const admin = statements.find((s) => s.Sid === 'AllowKeyAdministration');
+    expect(admin.Effect).toBe('Allow');
+    expect(admin.Action).toEqual(KEY_ADMIN_ACTIONS);
+    expect(admin.Action).toContain('kms:PutKeyPolicy');
+    expect(admin.Action).not.toContain('kms:Sign');
+    expect(admin.Principal).toEqual({ AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } });
+    for (const s of statements.filter((x) => x.Effect === 'Allow')) {
+      for (const a of [s.Action].flat()) {
+        expect(a).not.toMatch(/^(\*|kms:\*)$/);
+        expect(a).not.toContain('*');
+      }
+    }
+    // PutKeyPolicy appears in no other Allow statement
+    const putters = statements.filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes('kms:PutKeyPolicy'));
+    expect(putters.map((s) => s.Sid)).toEqual(['AllowKeyAdministration']);
+  });
+
+  test('key policy: Deny statements for ungranted signers, non-DIGEST messages and other algorithms', () => {
+    const { stack } = setup();
+    const key = new ModelSigningKey(stack, 'Key');
+    key.grantSign(ciRole(stack));
+
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'DenySignToPrincipalsNotGranted',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'kms:Sign',
+            Resource: '*',
+            Condition: { ArnNotEquals: { 'aws:PrincipalArn': [ROLE_ARN('Ci')] } },
+          },
+          {
+            Sid: 'DenySignUnlessDigest',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'kms:Sign',
+            Resource: '*',
+            Condition: { StringNotEquals: { 'kms:MessageType': 'DIGEST' } },
+          },
+          {
+            Sid: 'DenySignWithOtherAlgorithms',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'kms:Sign',
+            Resource: '*',
+            Condition: { StringNotEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
+          },
+        ]),
+      },
+    });
+  });
+
+  test('with no signer granted, Sign is denied to every principal (no exemption condition)', () => {
+    const { stack } = setup();
+    new ModelSigningKey(stack, 'Key');
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([{
+          Sid: 'DenySignToPrincipalsNotGranted',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'kms:Sign',
+          Resource: '*',
+        }]),
+      },
+    });
+  });
+
+  test('grantSign: key policy and IAM policy allow Sign only for DIGEST with the key algorithm', () => {
+    const { stack } = setup();
+    const key = new ModelSigningKey(stack, 'Key', { keySpec: ModelSigningKeySpec.ECC_NIST_P384 });
+    const role = ciRole(stack);
+    const other = ciRole(stack, 'Lead');
+    key.grantSign(role);
+    key.grantSign(other);
+    key.grantSign(role); // idempotent for the Deny list
+    const t = Template.fromStack(stack);
+
+    const conditions = { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_384' } };
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeySpec: 'ECC_NIST_P384',
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'DenySignToPrincipalsNotGranted',
+            Condition: { ArnNotEquals: { 'aws:PrincipalArn': [ROLE_ARN('Ci'), ROLE_ARN('Lead')] } },
+          }),
+          Match.objectLike({
+            Sid: 'DenySignWithOtherAlgorithms',
+            Condition: { StringNotEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_384' } },
+          }),
+          { Effect: 'Allow', Principal: { AWS: ROLE_ARN('Ci') }, Action: 'kms:Sign', Resource: '*', Condition: conditions },
+          { Effect: 'Allow', Principal: { AWS: ROLE_ARN('Ci') }, Action: ['kms:DescribeKey', 'kms:GetPublicKey'], Resource: '*' },
+        ]),
+      },
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Ci') }],
+      PolicyDocument: {
+        Statement: [
+          { Effect: 'Allow', Action: 'kms:Sign', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] }, Condition: conditions },
+          { Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:GetPublicKey'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } },
+        ],
+      },
+    });
+  });
+
+  test('grantVerify: GetPublicKey, DescribeKey and Verify, never Sign', () => {
+    const { stack } = setup();
+    const key = new ModelSigningKey(stack, 'Key');
+    const role = ciRole(stack, 'Verifier');
+    key.grantVerify(role);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [{
+          Effect: 'Allow',
+          Action: ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:Verify'],
+          Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+        }],
+      },
+    });
+  });
+
+  test('signers prop grants like grantSign', () => {
+    const { stack } = setup();
+    const role = ciRole(stack);
+    new ModelSigningKey(stack, 'Key', { signers: [role] });
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'DenySignToPrincipalsNotGranted',
+          Condition: { ArnNotEquals: { 'aws:PrincipalArn': [ROLE_ARN('Ci')] } },
+        })]),
+      },
+    });
+  });
+
+  test('explicit admins replace the account root', () => {
+    const { stack } = setup();
+    const admin = new iam.Role(stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal() });
+    new ModelSigningKey(stack, 'Key', { admins: [admin], aliasName: 'alias/models/prod' });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowKeyAdministration', Principal: { AWS: ROLE_ARN('Admin') } })]) },
+    });
+    t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/models/prod' });
+  });
+
+  test('fromKeyArn: grantSign adds conditioned IAM permissions only', () => {
+    const { stack } = setup();
+    const key = ModelSigningKey.fromKeyAttributes(stack, 'Imported', {
+      keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      signingAlgorithm: ModelSigningAlgorithm.ECDSA_SHA_384,
+    });
+    expect(key.keyId).toBe('1234abcd-12ab-34cd-56ef-1234567890ab');
+    key.grantSign(ciRole(stack));
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::KMS::Key', 0);
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([{
+          Effect: 'Allow',
+          Action: 'kms:Sign',
+          Resource: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+          Condition: { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_384' } },
+        }]),
+      },
+    });
+  });
+
+  test('cdk-nag AwsSolutions and NIST 800-53 R5 are clean on the key', () => {
+    const { stack } = setup();
+    new ModelSigningKey(stack, 'Key');
+    expectNagClean(stack);
+  });
+
+  describe('fails when', () => {
+    test('fails when the signing algorithm does not match the key spec', () => {
+      const { stack } = setup();
+      expect(() => new ModelSigningKey(stack, 'Key', {
+        keySpec: ModelSigningKeySpec.ECC_NIST_P384,
+        signingAlgorithm: ModelSigningAlgorithm.ECDSA_SHA_256,
+      })).toThrow("ModelSigningKey 'Stack/Key': signingAlgorithm ECDSA_SHA_256 does not match keySpec ECC_NIST_P384; use ECDSA_SHA_384");
+    });
+
+    test('fails when the pending window is outside 7-30 days', () => {
+      const { stack } = setup();
+      expect(() => new ModelSigningKey(stack, 'Key', { pendingWindow: Duration.days(3) }))
+        .toThrow(/pendingWindow \(days\) must be an integer between 7 and 30, got 3/);
+    });
+
+    test('fails when the alias is not an alias/ name or is reserved', () => {
+      const { stack } = setup();
+      expect(() => new ModelSigningKey(stack, 'A', { aliasName: 'models' })).toThrow(/aliasName must start with 'alias\/'.*got 'models'/);
+      expect(() => new ModelSigningKey(stack, 'B', { aliasName: 'alias/aws/x' })).toThrow(/aliasName .*got 'alias\/aws\/x'/);
+    });
+
+    test('fails when grantSign is given the whole account', () => {
+      const { stack } = setup();
+      const key = new ModelSigningKey(stack, 'Key');
+      expect(() => key.grantSign(new iam.AccountRootPrincipal())).toThrow(/grantSign\(grantee\) needs an IAM role or user/);
+    });
+
+    test('fails when grantSign is given a service principal', () => {
+      const { stack } = setup();
+      const key = new ModelSigningKey(stack, 'Key');
+      expect(() => key.grantSign(new iam.ServicePrincipal('lambda.amazonaws.com'))).toThrow(/needs an IAM role or user/);
+    });
+
+    test('fails when an imported key ARN is an alias or malformed', () => {
+      const { stack } = setup();
+      expect(() => ModelSigningKey.fromKeyArn(stack, 'I', 'arn:aws:kms:eu-west-1:111122223333:alias/x'))
+        .toThrow(/keyArn must look like arn:<partition>:kms:<region>:<account>:key\/<key-id>, got 'arn:aws:kms:eu-west-1:111122223333:alias\/x'/);
+    });
+  });
+});
