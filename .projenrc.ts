@@ -158,6 +158,14 @@ project.addTask('bench', {
   exec: 'node bench/hash-bench.js',
 });
 
+// eslint's project service would pick tsconfig.json (jsii's, src/ only) for test files; lint against the dev config.
+const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;
+eslintrc.addDeletionOverride('parserOptions.projectService');
+eslintrc.addOverride('parserOptions.project', './tsconfig.dev.json');
+eslintrc.addOverride('settings.import/resolver.typescript.project', './tsconfig.dev.json');
+// DER encoding, hashing and bit flags in tests are bitwise by nature.
+project.eslint?.addRules({ 'no-bitwise': 'off' });
+
 // @swc/jest instead of ts-jest: much faster, and it transforms the ESM-only test dependencies.
 const jestConfig = project.tryFindObjectFile('jest.config.json')!;
 jestConfig.addOverride('transform', {
