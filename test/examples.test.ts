@@ -6,6 +6,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { ModelSealExampleStack } from '../examples/modelseal-stack';
+import { ensureCliBundle } from './helpers/cli-bundle';
 import { expectNagClean } from './helpers/nag';
 
 /** Every IAM-shaped policy document in a template: IAM policies, key policies, bucket policies, role trust policies. */
@@ -26,10 +27,11 @@ describe('examples/ app', () => {
   let stack: ModelSealExampleStack;
 
   beforeAll(() => {
+    ensureCliBundle(); // the runner ships it as an asset
     const previous = process.env.CDK_VALIDATION;
     delete process.env.CDK_VALIDATION; // validation on
     try {
-      const app = new App();
+      const app = new App({ context: require('../examples/cdk.json').context });
       stack = new ModelSealExampleStack(app, 'ModelSealExample');
       Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
       const assembly = app.synth();
@@ -42,8 +44,9 @@ describe('examples/ app', () => {
   test('synthesizes with built-in validation and cdk-nag plugins on', () => {
     expect(Object.keys(template.Resources).length).toBeGreaterThan(5);
     const t = Template.fromJSON(template);
-    t.resourceCountIs('AWS::KMS::Key', 2);
-    t.resourceCountIs('AWS::S3::Bucket', 2);
+    t.resourceCountIs('AWS::KMS::Key', 3); // signing key, store key, runner key
+    t.resourceCountIs('AWS::S3::Bucket', 3); // store, access logs, training data
+    t.resourceCountIs('AWS::CodeBuild::Project', 1);
   });
 
   test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings', () => {

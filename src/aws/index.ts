@@ -1,2 +1,3 @@
 export * from './signing-key';
 export * from './attestation-store';
+export * from './build-runner';

@@ -67,3 +67,45 @@ export const STORE_DENIED_MUTATIONS = [
   's3:PutObjectLegalHold',
   's3:PutObjectRetention',
 ];
+
+/** S3 object actions the build runner needs on its training inputs (read only). */
+export const MODEL_SOURCE_READ_ACTIONS = ['s3:GetObject'];
+
+/** ECR actions to pull an image (layers and manifests) from one repository. */
+export const ECR_PULL_ACTIONS = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
+
+/** ECR actions Notation needs to push a signature (an OCI referrer artifact) next to an image. */
+export const ECR_PUSH_SIGNATURE_ACTIONS = [
+  'ecr:CompleteLayerUpload',
+  'ecr:InitiateLayerUpload',
+  'ecr:PutImage',
+  'ecr:UploadLayerPart',
+];
+
+/** ECR actions to read an image's digest and its scan findings for the SBOM. */
+export const ECR_SCAN_ACTIONS = ['ecr:DescribeImageScanFindings', 'ecr:DescribeImages'];
+
+/** AWS Signer actions to sign a payload with one signing profile (Notation). */
+export const SIGNER_SIGN_ACTIONS = ['signer:GetSigningProfile', 'signer:SignPayload'];
+
+/** CloudWatch Logs actions a build needs to write its own log streams. */
+export const BUILD_LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+/** KMS actions on the runner's own key (build artifacts and cache). */
+export const RUNNER_KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'];
+
+/**
+ * EC2 actions CodeBuild needs to run a build in a VPC (they support no resource-level permissions); the one that
+ * does, `ec2:CreateNetworkInterfacePermission`, is granted separately with `ec2:Subnet` and `ec2:AuthorizedService`.
+ *
+ * @see https://docs.aws.amazon.com/codebuild/latest/userguide/auth-and-access-control-iam-identity-based-access-control.html#customer-managed-policies-example-create-vpc-network-interface
+ */
+export const CODEBUILD_VPC_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeDhcpOptions',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeVpcs',
+];

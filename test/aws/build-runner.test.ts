@@ -1,0 +1,334 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AttestationStore, HardenedBuildRunner, HardenedBuildRunnerProps, ModelSigningKey } from '../../src';
+import {
+  BUILD_LOG_ACTIONS, CODEBUILD_VPC_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_SIGNATURE_ACTIONS, ECR_SCAN_ACTIONS,
+  RUNNER_KEY_ACTIONS, SIGNER_SIGN_ACTIONS,
+} from '../../src/aws/perms';
+import { ensureCliBundle } from '../helpers/cli-bundle';
+import { expectNagClean } from '../helpers/nag';
+
+const IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/trainer@sha256:${'a'.repeat(64)}`;
+
+beforeAll(() => ensureCliBundle());
+
+function setup(overrides: Partial<HardenedBuildRunnerProps> = {}, withSource = true) {
+  const app = new App();
+  const stack = new Stack(app, 'Stack');
+  const signingKey = new ModelSigningKey(stack, 'Key');
+  const store = new AttestationStore(stack, 'Store');
+  const source = withSource ? new s3.Bucket(stack, 'Source', { enforceSSL: true }) : undefined;
+  const runner = new HardenedBuildRunner(stack, 'Runner', {
+    signingKey,
+    store,
+    buildImage: IMAGE,
+    buildCommands: ['python train.py --out model'],
+    modelName: 'fraud-detector',
+    modelSourceBucket: source,
+    modelSourcePrefix: withSource ? 'runs/' : undefined,
+    s3PrefixListId: 'pl-6ca54005',
+    ...overrides,
+  });
+  return { app, stack, runner, get template() { return Template.fromStack(stack); } };
+}
+
+const logical = (prefix: string) => Match.stringLikeRegexp(`^${prefix}[A-F0-9]{8}$`);
+
+describe('HardenedBuildRunner', () => {
+  test('network: isolated subnets only, no internet or NAT gateway, no route to one', () => {
+    const { template } = setup();
+    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::Route', 0);
+    template.resourceCountIs('AWS::EC2::Subnet', 2);
+    template.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false });
+    template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
+    template.hasResourceProperties('AWS::CodeBuild::Project', {
+      VpcConfig: {
+        Subnets: [{ Ref: Match.stringLikeRegexp('^RunnerVpcIsolatedSubnet1') }, { Ref: Match.stringLikeRegexp('^RunnerVpcIsolatedSubnet2') }],
+        SecurityGroupIds: [{ 'Fn::GetAtt': [logical('RunnerSecurityGroup'), 'GroupId'] }],
+      },
+    });
+  });
+
+  test('endpoints: KMS, Logs, STS, ECR api and dkr, AWS Signer (interface, private DNS) and an S3 gateway', () => {
+    const { template } = setup();
+    const endpoints = Object.values(template.findResources('AWS::EC2::VPCEndpoint')) as any[];
+    // ServiceName is Fn::Join ['', ['com.amazonaws.', {Ref: AWS::Region}, '.<service>']]
+    const names = endpoints.map((e) => (e.Properties.ServiceName['Fn::Join'][1][2] as string).replace(/^\./, ''));
+    expect(names.sort()).toEqual(['ecr.api', 'ecr.dkr', 'kms', 'logs', 's3', 'signer', 'sts'].sort());
+    for (const e of endpoints.filter((x) => x.Properties.VpcEndpointType === 'Interface')) {
+      expect(e.Properties.PrivateDnsEnabled).toBe(true);
+      expect(e.Properties.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^RunnerEndpointSecurityGroup/), 'GroupId'] }]);
+    }
+  });
+
+  test('security group: egress only HTTPS to the endpoint group and the S3 prefix list', () => {
+    const { template } = setup();
+    // No inline egress: CloudFormation removes a group's default allow-all rule once an explicit egress rule is added,
+    // and the two rules below are the only ones.
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'ModelSeal build runner: HTTPS egress to VPC endpoints and S3 only',
+      SecurityGroupEgress: Match.absent(),
+    });
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')).map((r: any) => r.Properties);
+    expect(egress).toHaveLength(2);
+    expect(egress).toEqual(expect.arrayContaining([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationPrefixListId: 'pl-6ca54005' }),
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^RunnerEndpointSecurityGroup/), 'GroupId'] } }),
+    ]));
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp', FromPort: 443, ToPort: 443,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [logical('RunnerSecurityGroup'), 'GroupId'] },
+    });
+  });
+
+  test('S3 gateway endpoint policy: CLI asset, ECR layers, model source, store prefixes', () => {
+    const { template } = setup();
+    const gateway = Object.values(template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Gateway' } }))[0] as any;
+    const statements = gateway.Properties.PolicyDocument.Statement;
+    expect(statements.map((s: any) => s.Action)).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(JSON.stringify(statements[0].Resource)).toContain('-starport-layer-bucket/*');
+    expect(JSON.stringify(statements[0].Resource)).toContain('cdk-hnb659fds-assets-');
+    expect(JSON.stringify(statements[0].Resource)).toContain('/runs/*');
+    expect(JSON.stringify(statements[2].Resource)).toContain('/bundles/*');
+  });
+
+  test('environment: unprivileged, digest-pinned image pulled with the service role, timeouts, concurrency, encryption', () => {
+    const { template } = setup({ timeout: Duration.hours(2), concurrentBuildLimit: 3 });
+    template.hasResourceProperties('AWS::CodeBuild::Project', {
+      Environment: {
+        PrivilegedMode: false,
+        Image: { 'Fn::Join': ['', ['111122223333.dkr.ecr.eu-west-1.', { Ref: 'AWS::URLSuffix' }, `/trainer@sha256:${'a'.repeat(64)}`]] },
+        ImagePullCredentialsType: 'SERVICE_ROLE',
+        ComputeType: 'BUILD_GENERAL1_LARGE',
+        EnvironmentVariables: Match.arrayWith([
+          { Name: 'MODELSEAL_SIGNER', Type: 'PLAINTEXT', Value: 'kms' },
+          { Name: 'MODELSEAL_KMS_KEY', Type: 'PLAINTEXT', Value: { 'Fn::GetAtt': [logical('Key'), 'Arn'] } },
+          { Name: 'BUILDER_IMAGE', Type: 'PLAINTEXT', Value: IMAGE },
+        ]),
+      },
+      TimeoutInMinutes: 120,
+      QueuedTimeoutInMinutes: 60,
+      ConcurrentBuildLimit: 3,
+      EncryptionKey: { 'Fn::GetAtt': [logical('RunnerKey'), 'Arn'] },
+      LogsConfig: { CloudWatchLogs: { Status: 'ENABLED', GroupName: { Ref: logical('RunnerLogs') } } },
+      Source: { Type: 'S3' },
+    });
+  });
+
+  test('logs: KMS-encrypted log group with retention', () => {
+    const { template } = setup();
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      KmsKeyId: { 'Fn::GetAtt': [logical('RunnerKey'), 'Arn'] },
+      RetentionInDays: 365,
+    });
+  });
+
+  test('role: the full statement list, exact actions, resources and conditions; nothing else', () => {
+    const { template, stack } = setup();
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^RunnerRole') }] } });
+    expect(Object.keys(policies)).toHaveLength(1);
+    const statements = (Object.values(policies)[0] as any).Properties.PolicyDocument.Statement;
+    const region = { Ref: 'AWS::Region' };
+    const account = { Ref: 'AWS::AccountId' };
+    const storeArn = { 'Fn::GetAtt': [expect.stringMatching(/^Store/), 'Arn'] };
+    expect(statements).toEqual([
+      { Sid: 'WriteBuildLogs', Effect: 'Allow', Action: BUILD_LOG_ACTIONS, Resource: [
+        { 'Fn::GetAtt': [expect.stringMatching(/^RunnerLogs/), 'Arn'] },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^RunnerLogs/), 'Arn'] }, ':*']] },
+      ] },
+      { Sid: 'ReadModelSealCli', Effect: 'Allow', Action: 's3:GetObject', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) },
+      { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RunnerKey/), 'Arn'] } },
+      { Sid: 'ManageBuildNetworkInterfaces', Effect: 'Allow', Action: CODEBUILD_VPC_ACTIONS, Resource: '*' },
+      {
+        Sid: 'AttachBuildNetworkInterfaces',
+        Effect: 'Allow',
+        Action: 'ec2:CreateNetworkInterfacePermission',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', region, ':', account, ':network-interface/*']] },
+        Condition: {
+          StringEquals: {
+            'ec2:Subnet': [
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', region, ':', account, ':subnet/', { Ref: expect.stringMatching(/^RunnerVpcIsolatedSubnet1/) }]] },
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', region, ':', account, ':subnet/', { Ref: expect.stringMatching(/^RunnerVpcIsolatedSubnet2/) }]] },
+            ],
+            'ec2:AuthorizedService': 'codebuild.amazonaws.com',
+          },
+        },
+      },
+      { Sid: 'PullBuildImage', Effect: 'Allow', Action: ECR_PULL_ACTIONS, Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:111122223333:repository/trainer']] } },
+      { Sid: 'GetEcrAuthorizationToken', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      {
+        Effect: 'Allow', Action: 'kms:Sign', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] },
+        Condition: { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
+      },
+      { Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:GetPublicKey'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] } },
+      {
+        Effect: 'Allow', Action: 's3:PutObject',
+        Resource: ['bundles', 'attestations', 'notation', 'revocations', 'refs'].map((p) => ({ 'Fn::Join': ['', [storeArn, `/${p}/*`]] })),
+      },
+      {
+        Effect: 'Allow', Action: 'kms:GenerateDataKey', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^StoreKey/), 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', region, '.amazonaws.com']] }, 'kms:EncryptionContext:aws:s3:arn': storeArn } },
+      },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Source/), 'Arn'] }, '/runs/*']] } },
+      {
+        Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Source/), 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['runs/*'] } },
+      },
+    ]);
+    // no delete, no PassRole, no wildcard action anywhere in the runner's role
+    const actions = statements.flatMap((s: any) => [s.Action].flat());
+    expect(actions.filter((a: string) => a.includes('*') || /Delete(Object|Bucket)|PassRole/.test(a))).toEqual([]);
+    void stack;
+  });
+
+  test('the signing key policy names the runner role as its only signer', () => {
+    const { template } = setup();
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeySpec: 'ECC_NIST_P256',
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
+        Sid: 'DenySignToPrincipalsNotGranted',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [logical('RunnerRole'), 'Arn'] }] } },
+      })]) },
+    });
+  });
+
+  test('buildspec: user commands, then sign kms, SBOM, provenance, publish, ref — all in the build phase', () => {
+    const { template } = setup();
+    const project = Object.values(template.findResources('AWS::CodeBuild::Project'))[0] as any;
+    const spec = JSON.parse(project.Properties.Source.BuildSpec);
+    expect(spec.env).toEqual({ shell: 'bash' });
+    expect(spec.phases.post_build).toBeUndefined();
+    const build: string[] = spec.phases.build.commands;
+    expect(build[0]).toBe('python train.py --out model');
+    const order = ['sign "$MODELSEAL_SIGNER"', 'attest sbom', 'attest provenance', 'publish --store', 'ref set'];
+    const at = order.map((needle) => build.findIndex((c) => c.includes(needle)));
+    expect(at.every((i) => i > 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  test('serving image: immutable, scanned, KMS-encrypted repository, Notation signing profile, exact extra actions', () => {
+    const { template } = setup({ servingImageSigning: true });
+    template.hasResourceProperties('AWS::ECR::Repository', {
+      ImageTagMutability: 'IMMUTABLE',
+      ImageScanningConfiguration: { ScanOnPush: true },
+      EncryptionConfiguration: { EncryptionType: 'KMS', KmsKey: { 'Fn::GetAtt': [logical('RunnerKey'), 'Arn'] } },
+    });
+    template.hasResourceProperties('AWS::Signer::SigningProfile', { PlatformId: 'Notation-OCI-SHA384-ECDSA' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^RunnerRole') }],
+      PolicyDocument: { Statement: Match.arrayWith([
+        { Effect: 'Allow', Action: SIGNER_SIGN_ACTIONS, Resource: { 'Fn::GetAtt': [logical('RunnerSigningProfile'), 'Arn'] } },
+        { Effect: 'Allow', Action: [...ECR_PULL_ACTIONS, ...ECR_PUSH_SIGNATURE_ACTIONS, ...ECR_SCAN_ACTIONS], Resource: { 'Fn::GetAtt': [logical('RunnerServingImages'), 'Arn'] } },
+      ]) },
+    });
+  });
+
+  test('startOnUpload: EventBridge rule on the source prefix passes the object key to the build', () => {
+    const { template } = setup({ startOnUpload: true });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.s3'],
+        'detail-type': ['Object Created'],
+        'detail': { bucket: { name: [{ Ref: logical('Source') }] }, object: { key: [{ prefix: 'runs/' }] } },
+      },
+      Targets: [Match.objectLike({
+        Arn: { 'Fn::GetAtt': [logical('RunnerProject'), 'Arn'] },
+        InputTransformer: Match.objectLike({ InputPathsMap: { 'detail-object-key': '$.detail.object.key' } }),
+      })],
+    });
+    template.hasResourceProperties('Custom::S3BucketNotifications', { NotificationConfiguration: { EventBridgeConfiguration: {} } });
+  });
+
+  test('grantStartBuild: codebuild:StartBuild on the project only', () => {
+    const { stack, runner } = setup();
+    const ops = new iam.Role(stack, 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
+    runner.grantStartBuild(ops);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Ops') }],
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'codebuild:StartBuild', Resource: { 'Fn::GetAtt': [logical('RunnerProject'), 'Arn'] } }] },
+    });
+  });
+
+  test('an existing VPC with private-DNS endpoints: no endpoints created, HTTPS egress to the VPC CIDR', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack');
+    const vpc = new ec2.Vpc(stack, 'Shared', { natGateways: 0, subnetConfiguration: [{ name: 'iso', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    new HardenedBuildRunner(stack, 'Runner', {
+      signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'),
+      buildImage: IMAGE, buildCommands: ['make model'], modelName: 'm', vpc, createVpcEndpoints: false, s3PrefixListId: 'pl-6ca54005',
+    });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: Match.arrayWith([Match.objectLike({ CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Shared'), 'CidrBlock'] }, FromPort: 443, ToPort: 443 })]),
+    });
+  });
+
+  test('without s3PrefixListId the prefix list is looked up at deploy time', () => {
+    const { template } = setup({ s3PrefixListId: undefined });
+    const lookup = Object.values(template.findResources('Custom::AWS'))[0] as any;
+    const call = JSON.stringify(lookup.Properties.Create);
+    expect(call).toContain('describePrefixLists');
+    expect(call).toContain('prefix-list-name');
+    expect(call).toContain('.s3');
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      DestinationPrefixListId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RunnerS3PrefixList'), 'PrefixLists.0.PrefixListId'] },
+    });
+  });
+
+  test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings on the runner', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack');
+    new HardenedBuildRunner(stack, 'Runner', {
+      signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'),
+      buildImage: IMAGE, buildCommands: ['make model'], modelName: 'm', servingImageSigning: true,
+    });
+    expectNagClean(stack);
+  });
+
+  describe('fails when', () => {
+    test('fails when the build image is referenced by tag', () => {
+      expect(() => setup({ buildImage: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/trainer:latest' }))
+        .toThrow(/HardenedBuildRunner 'Stack\/Runner': buildImage must be pinned by digest .* got '111122223333.dkr.ecr.eu-west-1.amazonaws.com\/trainer:latest': a tag can be moved/);
+    });
+    test('a tag is accepted only with the explicit opt-out', () => {
+      const { template } = setup({ buildImage: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/trainer:dev', allowUnpinnedBuildImage: true });
+      template.resourceCountIs('AWS::CodeBuild::Project', 1);
+    });
+    test('fails when the build commands are empty', () => {
+      expect(() => setup({ buildCommands: [] })).toThrow(/buildCommands must hold at least one command/);
+      expect(() => setup({ buildCommands: ['  '] })).toThrow(/buildCommands must hold at least one command/);
+    });
+    test('fails when the VPC has no isolated subnets', () => {
+      const app = new App();
+      const stack = new Stack(app, 'Stack');
+      const vpc = new ec2.Vpc(stack, 'Public', { natGateways: 0, subnetConfiguration: [{ name: 'pub', subnetType: ec2.SubnetType.PUBLIC }] });
+      expect(() => new HardenedBuildRunner(stack, 'Runner', {
+        signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'),
+        buildImage: IMAGE, buildCommands: ['make'], modelName: 'm', vpc,
+      })).toThrow("HardenedBuildRunner 'Stack/Runner': vpc must have isolated subnets (no route to an internet or NAT gateway), got a VPC with 0 isolated subnets");
+    });
+    test('fails when startOnUpload has an imported bucket without EventBridge', () => {
+      const app = new App();
+      const stack = new Stack(app, 'Stack');
+      const bucket = s3.Bucket.fromBucketName(stack, 'Imported', 'training-data');
+      const props = {
+        signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'),
+        buildImage: IMAGE, buildCommands: ['make'], modelName: 'm', modelSourceBucket: bucket, startOnUpload: true,
+      };
+      expect(() => new HardenedBuildRunner(stack, 'Runner', props)).toThrow(/modelSourceBucket is imported, so its EventBridge notifications cannot be checked/);
+      expect(() => new HardenedBuildRunner(stack, 'Runner2', { ...props, modelSourceEventBridgeEnabled: true })).not.toThrow();
+    });
+    test('fails when startOnUpload has no source bucket, or limits are out of range', () => {
+      expect(() => setup({ startOnUpload: true }, false)).toThrow(/startOnUpload needs modelSourceBucket/);
+      expect(() => setup({ concurrentBuildLimit: 0 })).toThrow(/concurrentBuildLimit must be an integer between 1 and 1000, got 0/);
+      expect(() => setup({ s3PrefixListId: 'sg-123' })).toThrow(/s3PrefixListId must be a prefix list id like pl-6ca54005, got 'sg-123'/);
+      expect(() => setup({ modelName: '../etc' })).toThrow(/modelName must be 1-200 characters/);
+    });
+  });
+});
