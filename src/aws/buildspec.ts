@@ -62,7 +62,7 @@ export function attestationCommands(options: BuildSpecOptions = { servingImage: 
     'echo "model root digest: sha256:$ROOT"',
     ...(options.servingImage ? servingImageCommands() : ['SBOM_IMAGE_FLAGS=()']),
     '$MODELSEAL attest sbom "$MODELSEAL_SIGNER" "$MODEL_PATH" --digest "sha256:$ROOT" --model-card "$MODEL_CARD" --signature "$MODELSEAL_OUT/sbom.json" "${SIGNER_FLAGS[@]}" "${SBOM_IMAGE_FLAGS[@]}"',
-    '$MODELSEAL attest provenance "$MODELSEAL_SIGNER" --digest "sha256:$ROOT" --name "$MODEL_NAME" --builder-image "$BUILDER_IMAGE" --build-id "${CODEBUILD_BUILD_ARN:-local}" --source "${MODEL_SOURCE_URI:-}${MODELSEAL_SOURCE_KEY:+ ($MODELSEAL_SOURCE_KEY)}" --input-dir "$MODEL_INPUT_DIR" --signature "$MODELSEAL_OUT/provenance.json" "${SIGNER_FLAGS[@]}"',
+    '$MODELSEAL attest provenance "$MODELSEAL_SIGNER" --digest "sha256:$ROOT" --name "$MODEL_NAME" --builder-image "$BUILDER_IMAGE" --build-id "${CODEBUILD_BUILD_ARN:-local}" --source "${MODEL_SOURCE_URI:-}" --trigger-key "${MODELSEAL_SOURCE_KEY:-}" --input-dir "$MODEL_INPUT_DIR" --signature "$MODELSEAL_OUT/provenance.json" "${SIGNER_FLAGS[@]}"',
     '$MODELSEAL publish --store "$MODELSEAL_STORE" "$MODELSEAL_OUT/model.sig.json" "$MODELSEAL_OUT/sbom.json" "$MODELSEAL_OUT/provenance.json"',
     '$MODELSEAL ref set --store "$MODELSEAL_STORE" "$MODEL_NAME" "$MODEL_VERSION" "sha256:$ROOT"',
   ];

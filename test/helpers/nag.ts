@@ -19,7 +19,7 @@ export function nagFindings(scope: IConstruct): NagFinding[] {
   for (const pack of [new AwsSolutionsChecks(undefined, { verbose: true }), new NIST80053R5Checks(undefined, { verbose: true })]) {
     const report = pack.validateScope(scope);
     for (const v of report.violations) {
-      findings.push({ rule: v.ruleName, paths: v.violatingResources.map((r) => r.constructPath), description: v.description });
+      findings.push({ rule: v.ruleName, paths: v.violatingResources.map((r) => r.constructPath ?? '(unknown path)'), description: v.description });
     }
   }
   return findings;
