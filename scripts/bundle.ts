@@ -10,7 +10,7 @@ import { buildSync } from 'esbuild';
 const root = path.join(__dirname, '..');
 
 const result = buildSync({
-  entryPoints: [path.join(root, 'src', 'cli', 'main.ts')],
+  entryPoints: [path.join(root, 'src', 'cli', 'bin.ts')],
   outfile: path.join(root, 'assets', 'modelseal-cli.js'),
   bundle: true,
   platform: 'node',

@@ -1,0 +1,431 @@
+/**
+ * The `modelseal` command line: digest, sign, verify and pubkey, mirroring the reference `model_signing` CLI.
+ *
+ * Exit codes: 0 success, 1 verification failed, 2 bad usage or unreadable input.
+ */
+import { X509Certificate } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { FlagSpec, formatFlags, parseArgs, ParsedArgs } from './args';
+import { ATTEST_USAGE_LINES, attestCommand } from './commands/attest';
+import { checkCommand, COSIGN_FLAGS, cosignCommand, POLICY_USAGE_LINES, policyCommand, revokeCommand } from './commands/policy';
+import { signAwsSignerCommand, verifyAwsSignerCommand } from './commands/notation';
+import { fetchCommand, publishCommand, refCommand, STORE_USAGE_LINES } from './commands/store';
+import { progressBar, ProgressStream } from './progress';
+import { createSigner, KeyFlags, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
+import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
+import { UsageError, VerificationError } from '../engine/errors';
+import { hashModel, rootDigest } from '../engine/hashing';
+import { keyHint, publicKeyPem } from '../engine/keys';
+import { signModel } from '../engine/sign';
+import { verifyModel, VerificationTrust } from '../engine/verify';
+import { readCertificateFile } from '../signers/certificate';
+
+/** Where the CLI writes; `process.stdout`/`process.stderr` by default. */
+export interface CliIo {
+  readonly stdout: ProgressStream;
+  readonly stderr: ProgressStream;
+}
+
+const HASH_FLAGS: Record<string, FlagSpec> = {
+  'ignore-paths': { type: 'string', multiple: true, metavar: 'PATH', help: 'Leave this path out (absolute, or relative to the current directory).' },
+  'ignore-git-paths': { type: 'boolean', negatable: true, help: 'Leave out .git, .gitattributes, .github, .gitignore (default: on).' },
+  'allow-symlinks': { type: 'boolean', help: 'Follow symlinks that stay inside the model (default: a symlink is an error).' },
+  'json': { type: 'boolean', help: 'Print a machine-readable JSON result on stdout.' },
+  'help': { type: 'boolean', help: 'Show this help.' },
+};
+
+const SIGN_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {
+  'key': {
+    'signature': { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
+    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key (P-256, P-384, P-521), PEM.' },
+    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
+    ...HASH_FLAGS,
+  },
+  'pkcs11-key': {
+    'signature': { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
+    'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'PKCS #11 URI of the private key (RFC 7512).' },
+    ...HASH_FLAGS,
+  },
+  'kms': {
+    'signature': { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
+    'kms-key': { type: 'string', metavar: 'ARN', help: 'AWS KMS asymmetric ECC key (ARN, key id or alias).' },
+    'region': { type: 'string', metavar: 'REGION', help: 'AWS region (default: from the ARN or the environment).' },
+    ...HASH_FLAGS,
+  },
+  'certificate': {
+    'signature': { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
+    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key of the signing certificate, PEM.' },
+    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
+    'signing-certificate': { type: 'string', metavar: 'PEM', help: 'The signing (leaf) certificate, PEM.' },
+    'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Intermediate certificates to include after the leaf.' },
+    ...HASH_FLAGS,
+  },
+};
+
+const VERIFY_COMMON: Record<string, FlagSpec> = {
+  'signature': { type: 'string', metavar: 'SIG', help: 'The bundle to verify (required).' },
+  'ignore-unsigned-files': { type: 'boolean', help: 'Accept files on disk that the signature does not cover.' },
+  'max-bundle-size': { type: 'string', metavar: 'BYTES', help: `Refuse bundles larger than this (default: ${DEFAULT_MAX_BUNDLE_BYTES}).` },
+};
+
+const VERIFY_FLAGS: Record<VerifierKind, Record<string, FlagSpec>> = {
+  key: {
+    ...VERIFY_COMMON,
+    'public-key': { type: 'string', metavar: 'PEM', help: 'The public key the model was signed with, PEM.' },
+    ...HASH_FLAGS,
+  },
+  kms: {
+    ...VERIFY_COMMON,
+    'kms-key': { type: 'string', metavar: 'ARN', help: 'AWS KMS key whose public key verifies the bundle.' },
+    'region': { type: 'string', metavar: 'REGION', help: 'AWS region (default: from the ARN or the environment).' },
+    ...HASH_FLAGS,
+  },
+  certificate: {
+    ...VERIFY_COMMON,
+    'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Trust anchor certificate(s) (one PEM file per flag; required).' },
+    ...HASH_FLAGS,
+  },
+};
+
+const PUBKEY_FLAGS: Record<string, FlagSpec> = {
+  'private-key': { type: 'string', metavar: 'PEM', help: 'Print the public key of this PEM private key.' },
+  'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
+  'kms-key': { type: 'string', metavar: 'ARN', help: 'Print the public key of this AWS KMS key.' },
+  'region': { type: 'string', metavar: 'REGION', help: 'AWS region for --kms-key.' },
+  'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'Print the public key of this PKCS #11 key.' },
+  'json': { type: 'boolean', help: 'Print {"publicKey", "keyHint"} as JSON.' },
+  'help': { type: 'boolean', help: 'Show this help.' },
+};
+
+const USAGE = `Usage: modelseal <command> [options]
+
+Sign and verify ML models in the OpenSSF Model Signing (OMS) v1.0 format.
+
+Commands:
+  digest MODEL_PATH                          Print the model's OMS root digest.
+  sign key|pkcs11-key|kms|certificate MODEL_PATH --signature OUT ...
+                                             Hash and sign a model, write a Sigstore bundle.
+  sign aws-signer (MODEL_PATH | --digest sha256:ROOT) --profile NAME --signature OUT
+                                             Co-sign a model's root digest with AWS Signer (Notation JWS).
+  verify key|kms|certificate MODEL_PATH --signature SIG ...
+                                             Verify a model against a bundle.
+  verify aws-signer (MODEL_PATH | --digest sha256:ROOT) --signature JWS --trusted-root PEM --profile-arn ARN
+                                             Verify an AWS Signer co-signature, including revocation.
+  pubkey --private-key PEM | --kms-key ARN | --pkcs11-uri URI
+                                             Print a signing key's public key (SPKI PEM).
+${ATTEST_USAGE_LINES}
+${STORE_USAGE_LINES}
+${POLICY_USAGE_LINES}
+
+Run 'modelseal <command> --help' for the options of a command.
+Exit codes: 0 success, 1 verification failed, 2 bad usage or unreadable input.`;
+
+/**
+ * Runs the CLI with `argv` (without the node and script paths) and returns the exit code.
+ *
+ * Never calls `process.exit`, so tests can run it in-process.
+ */
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const json = argv.includes('--json');
+  const command = argv[0];
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.stdout.write(USAGE + '\n');
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '--version' || command === 'version') {
+      io.stdout.write(`modelseal ${version()}\n`);
+      return 0;
+    }
+    switch (command) {
+      case 'digest':
+        return await digestCommand(argv.slice(1), io);
+      case 'sign':
+        return await signCommand(argv.slice(1), io);
+      case 'verify':
+        return await verifyCommand(argv.slice(1), io);
+      case 'pubkey':
+        return await pubkeyCommand(argv.slice(1), io);
+      case 'publish':
+        return await publishCommand(argv.slice(1), io);
+      case 'fetch':
+        return await fetchCommand(argv.slice(1), io);
+      case 'ref':
+        return await refCommand(argv.slice(1), io);
+      case 'attest':
+        return await attestCommand(argv.slice(1), io, version());
+      case 'policy':
+        return await policyCommand(argv.slice(1), io);
+      case 'check':
+        return await checkCommand(argv.slice(1), io);
+      case 'revoke':
+        return await revokeCommand(argv.slice(1), io);
+      default:
+        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check or revoke (see modelseal --help)`);
+    }
+  } catch (e) {
+    return report(e, io, json, command ?? '');
+  }
+}
+
+function report(e: unknown, io: CliIo, json: boolean, command: string): number {
+  let code: number;
+  let kind: string;
+  let message: string;
+  if (e instanceof VerificationError) {
+    code = 1;
+    kind = 'verification';
+    message = e.message;
+  } else if (e instanceof UsageError) {
+    code = 2;
+    kind = 'usage';
+    message = e.message;
+  } else {
+    code = 2;
+    kind = 'error';
+    message = `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
+  }
+  if (json) {
+    io.stdout.write(JSON.stringify({ ok: false, command, error: { kind, message } }) + '\n');
+  } else {
+    const what = command === 'verify' && code === 1 ? 'Verification failed' : command === 'sign' ? 'Signing failed' : 'modelseal';
+    io.stderr.write(`${what}: ${message}\n`);
+  }
+  return code;
+}
+
+async function digestCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv, HASH_FLAGS, 'digest');
+  if (args.flags.help) {
+    return help(io, 'digest MODEL_PATH [options]', 'Hash a model and print its OMS root digest (hex SHA-256).', HASH_FLAGS);
+  }
+  const modelPath = onePositional(args, 'digest', 'MODEL_PATH');
+  const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
+  let manifest;
+  try {
+    manifest = await hashModel(modelPath, { ...hashOptions(args), onProgress: bar.onProgress });
+  } finally {
+    bar.done();
+  }
+  const root = rootDigest(manifest.resources);
+  if (args.flags.json) {
+    io.stdout.write(JSON.stringify({ ok: true, command: 'digest', modelPath, rootDigest: root, resources: manifest.resources, serialization: manifest.serialization }) + '\n');
+  } else {
+    io.stdout.write(`${root}\n`);
+  }
+  return 0;
+}
+
+async function signCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const kind = argv[0];
+  if (kind === undefined || kind === '--help' || kind === '-h') {
+    io.stdout.write(`Usage: modelseal sign ${SIGNER_KINDS.join('|')} MODEL_PATH [options]\n\nRun 'modelseal sign <method> --help' for the options of a method.\n`);
+    return kind === undefined ? 2 : 0;
+  }
+  if (kind === 'aws-signer') {
+    return signAwsSignerCommand(argv.slice(1), io);
+  }
+  if (!(SIGNER_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`sign: unknown signing method "${kind}"; expected one of ${SIGNER_KINDS.join(', ')}`);
+  }
+  const specs = { ...SIGN_FLAGS[kind as SignerKind], ...COSIGN_FLAGS };
+  const args = parseArgs(argv.slice(1), specs, `sign ${kind}`);
+  if (args.flags.help) {
+    return help(io, `sign ${kind} MODEL_PATH [options]`, 'Hash MODEL_PATH and sign it, writing an OMS (Sigstore bundle v0.3) signature.', specs);
+  }
+  if (args.flags['from-bundle'] !== undefined) {
+    return cosignCommand(kind as SignerKind, args, io);
+  }
+  const modelPath = onePositional(args, `sign ${kind}`, 'MODEL_PATH');
+  const signaturePath = (args.flags.signature as string | undefined) ?? 'model.sig';
+  const signer = await createSigner(kind as SignerKind, keyFlags(args));
+  const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
+  let result;
+  try {
+    result = await signModel(modelPath, signer, { ...hashOptions(args), signaturePath, onProgress: bar.onProgress });
+  } finally {
+    bar.done();
+    await signer.close?.();
+  }
+  if (args.flags.json) {
+    io.stdout.write(JSON.stringify({
+      ok: true,
+      command: 'sign',
+      method: kind,
+      modelPath,
+      signature: signaturePath,
+      rootDigest: result.rootDigest,
+      resources: result.manifest.resources.length,
+      keyHint: result.keyHint,
+    }) + '\n');
+  } else {
+    io.stdout.write(`Signing succeeded: ${signaturePath} (sha256:${result.rootDigest}, ${result.manifest.resources.length} files)\n`);
+  }
+  return 0;
+}
+
+async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const kind = argv[0];
+  if (kind === undefined || kind === '--help' || kind === '-h') {
+    io.stdout.write(`Usage: modelseal verify ${VERIFIER_KINDS.join('|')} MODEL_PATH --signature SIG [options]\n\nRun 'modelseal verify <method> --help' for the options of a method.\n`);
+    return kind === undefined ? 2 : 0;
+  }
+  if (kind === 'aws-signer') {
+    return verifyAwsSignerCommand(argv.slice(1), io);
+  }
+  if (!(VERIFIER_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`verify: unknown verification method "${kind}"; expected one of ${VERIFIER_KINDS.join(', ')}`);
+  }
+  const specs = VERIFY_FLAGS[kind as VerifierKind];
+  const args = parseArgs(argv.slice(1), specs, `verify ${kind}`);
+  if (args.flags.help) {
+    return help(io, `verify ${kind} MODEL_PATH --signature SIG [options]`, 'Verify MODEL_PATH against an OMS signature. Fails closed.', specs);
+  }
+  const modelPath = onePositional(args, `verify ${kind}`, 'MODEL_PATH');
+  const signaturePath = args.flags.signature as string | undefined;
+  if (!signaturePath) {
+    throw new UsageError(`verify ${kind} needs --signature SIG`);
+  }
+  const maxBundleBytes = parseSize(args.flags['max-bundle-size'] as string | undefined);
+  let trust: VerificationTrust;
+  if (kind === 'certificate') {
+    const files = (args.flags['certificate-chain'] as string[] | undefined) ?? [];
+    if (files.length === 0) {
+      throw new UsageError('verify certificate needs --certificate-chain with the trusted CA certificate(s)');
+    }
+    const anchors: X509Certificate[] = [];
+    for (const f of files) {
+      anchors.push(...await readCertificateFile(f));
+    }
+    trust = { trustAnchors: anchors };
+  } else {
+    trust = { publicKey: await verificationKey(kind as 'key' | 'kms', keyFlags(args)) };
+  }
+  const bar = progressBar(io.stderr, 'verifying', args.flags.json === true);
+  let result;
+  try {
+    result = await verifyModel(modelPath, signaturePath, trust, {
+      ...hashOptions(args),
+      ignoreUnsignedFiles: args.flags['ignore-unsigned-files'] === true,
+      maxBundleBytes,
+      onProgress: bar.onProgress,
+    });
+  } finally {
+    bar.done();
+  }
+  if (args.flags.json) {
+    io.stdout.write(JSON.stringify({
+      ok: true,
+      command: 'verify',
+      method: result.method,
+      modelPath,
+      signature: signaturePath,
+      rootDigest: result.rootDigest,
+      subjectName: result.statement.subjectName,
+      predicateType: result.statement.predicateType,
+      resources: result.resourceCount,
+      keyHint: result.keyHint,
+      curve: result.curve,
+      ...(result.certificateSubject ? { certificateSubject: result.certificateSubject } : {}),
+      unsignedFiles: result.unsignedFiles,
+      warnings: result.warnings,
+    }) + '\n');
+  } else {
+    for (const w of result.warnings) {
+      io.stderr.write(`warning: ${w}\n`);
+    }
+    if (result.unsignedFiles.length > 0) {
+      io.stderr.write(`warning: ${result.unsignedFiles.length} unsigned file(s) accepted: ${result.unsignedFiles.join(', ')}\n`);
+    }
+    io.stdout.write(`Verification succeeded: ${modelPath} (sha256:${result.rootDigest}, ${result.resourceCount} files)\n`);
+  }
+  return 0;
+}
+
+async function pubkeyCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv, PUBKEY_FLAGS, 'pubkey');
+  if (args.flags.help) {
+    return help(io, 'pubkey --private-key PEM | --kms-key ARN | --pkcs11-uri URI', 'Print the public key (SPKI PEM) of a signing key.', PUBKEY_FLAGS);
+  }
+  if (args.positionals.length > 0) {
+    throw new UsageError(`pubkey takes no positional arguments; got ${args.positionals.join(' ')}`);
+  }
+  const key = await publicKeyFromFlags(keyFlags(args));
+  const pem = publicKeyPem(key);
+  if (args.flags.json) {
+    io.stdout.write(JSON.stringify({ ok: true, command: 'pubkey', publicKey: pem, keyHint: keyHint(key) }) + '\n');
+  } else {
+    io.stdout.write(pem);
+  }
+  return 0;
+}
+
+function help(io: CliIo, synopsis: string, summary: string, specs: Record<string, FlagSpec>): number {
+  io.stdout.write(`Usage: modelseal ${synopsis}\n\n${summary}\n\nOptions:\n${formatFlags(specs)}\n`);
+  return 0;
+}
+
+function onePositional(args: ParsedArgs, command: string, name: string): string {
+  if (args.positionals.length !== 1) {
+    throw new UsageError(`${command} needs exactly one ${name}; got ${args.positionals.length ? args.positionals.join(' ') : 'none'}`);
+  }
+  return args.positionals[0];
+}
+
+function hashOptions(args: ParsedArgs) {
+  return {
+    ignorePaths: (args.flags['ignore-paths'] as string[] | undefined) ?? [],
+    ignoreGitPaths: args.flags['ignore-git-paths'] !== false,
+    allowSymlinks: args.flags['allow-symlinks'] === true,
+  };
+}
+
+function keyFlags(args: ParsedArgs): KeyFlags {
+  const f = args.flags;
+  return {
+    privateKey: f['private-key'] as string | undefined,
+    password: f.password as string | undefined,
+    publicKey: f['public-key'] as string | undefined,
+    pkcs11Uri: f['pkcs11-uri'] as string | undefined,
+    kmsKey: f['kms-key'] as string | undefined,
+    region: f.region as string | undefined,
+    signingCertificate: f['signing-certificate'] as string | undefined,
+    certificateChain: f['certificate-chain'] as string[] | undefined,
+  };
+}
+
+function parseSize(value: string | undefined): number {
+  if (value === undefined) {
+    return DEFAULT_MAX_BUNDLE_BYTES;
+  }
+  const m = /^(\d+)\s*([KMG]i?B?)?$/i.exec(value.trim());
+  if (!m) {
+    throw new UsageError(`--max-bundle-size ${JSON.stringify(value)} is not a size; expected bytes, or a number with KiB, MiB or GiB`);
+  }
+  const unit = (m[2] ?? '').toUpperCase()[0];
+  const mult = unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : 1;
+  const n = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(`--max-bundle-size ${JSON.stringify(value)} must be a positive size`);
+  }
+  return n;
+}
+
+/** The package version, read from the nearest package.json named modelseal (works from src/ and from assets/). */
+function version(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const file = path.join(dir, 'package.json');
+    try {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'modelseal') {
+        return pkg.version ?? '0.0.0';
+      }
+    } catch {
+      // not here; look one level up
+    }
+    dir = path.dirname(dir);
+  }
+  return '0.0.0';
+}

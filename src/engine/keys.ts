@@ -1,0 +1,187 @@
+/**
+ * Key handling shared by signers and the verifier: loading EC keys, the OMS key hint, curve → hash, DER checks.
+ */
+import { createHash, createPrivateKey, createPublicKey, KeyObject } from 'crypto';
+import { UsageError, VerificationError } from './errors';
+
+/** The ECDSA curves OMS v1.0 supports (the Sigstore protobuf-specs key details). */
+export type Curve = 'P-256' | 'P-384' | 'P-521';
+
+/** Node's names for the supported curves. */
+const NODE_CURVES: Record<string, Curve> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+
+/** Hash each curve is paired with, as in the reference model_signing and the Sigstore key details. */
+const CURVE_HASH: Record<Curve, 'sha256' | 'sha384' | 'sha512'> = { 'P-256': 'sha256', 'P-384': 'sha384', 'P-521': 'sha512' };
+
+/** Sigstore `keyDetails` values of older bundles, by curve. */
+export const KEY_DETAILS: Record<Curve, string> = {
+  'P-256': 'PKIX_ECDSA_P256_SHA_256',
+  'P-384': 'PKIX_ECDSA_P384_SHA_384',
+  'P-521': 'PKIX_ECDSA_P521_SHA_512',
+};
+
+/** Size of the curve order in bytes (for r and s). */
+const CURVE_BYTES: Record<Curve, number> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
+
+/**
+ * Returns the curve of an EC key, or throws when the key is not on a supported curve.
+ *
+ * @param what names the key in the error (a file path or a flag)
+ */
+export function curveOf(key: KeyObject, what = 'key'): Curve {
+  if (key.asymmetricKeyType !== 'ec') {
+    throw new UsageError(
+      `${what} is a ${key.asymmetricKeyType ?? key.type} key; OMS signatures need an ECDSA key on P-256, P-384 or P-521`);
+  }
+  const named = key.asymmetricKeyDetails?.namedCurve ?? '';
+  const curve = NODE_CURVES[named];
+  if (!curve) {
+    throw new UsageError(`${what} is on curve ${named || 'unknown'}; supported curves are P-256, P-384 and P-521`);
+  }
+  return curve;
+}
+
+/** The hash an ECDSA signature with this key uses: P-256 SHA-256, P-384 SHA-384, P-521 SHA-512. */
+export function hashForKey(key: KeyObject): 'sha256' | 'sha384' | 'sha512' {
+  return CURVE_HASH[curveOf(key)];
+}
+
+/** The hash paired with a curve. */
+export function hashForCurve(curve: Curve): 'sha256' | 'sha384' | 'sha512' {
+  return CURVE_HASH[curve];
+}
+
+/**
+ * The OMS key hint of a public key: hex SHA-256 of its SubjectPublicKeyInfo PEM text.
+ *
+ * Node's SPKI PEM export is byte-identical to Python cryptography's, which is what the reference hashes.
+ */
+export function keyHint(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256').update(pub.export({ type: 'spki', format: 'pem' }) as string).digest('hex');
+}
+
+/** The SPKI PEM text of a public key (or of a private key's public half). */
+export function publicKeyPem(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return pub.export({ type: 'spki', format: 'pem' }) as string;
+}
+
+/**
+ * Loads an EC public key from PEM (possibly preceded by a text dump, as `certtool`/`openssl -text` write) or DER SPKI.
+ *
+ * @param data the file contents
+ * @param source names the file in errors
+ */
+export function loadPublicKey(data: Buffer, source: string): KeyObject {
+  const text = data.toString('latin1');
+  const m = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/.exec(text);
+  let key: KeyObject;
+  try {
+    if (m) {
+      key = createPublicKey({ key: m[0], format: 'pem' });
+    } else if (/-----BEGIN /.test(text)) {
+      const label = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
+      throw new UsageError(`${source} holds a PEM "${label}" block; expected a "PUBLIC KEY" (SubjectPublicKeyInfo) block`);
+    } else {
+      key = createPublicKey({ key: data, format: 'der', type: 'spki' });
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      throw e;
+    }
+    throw new UsageError(`${source} is not a readable public key (${(e as Error).message}); expected a PEM or DER SubjectPublicKeyInfo EC key`);
+  }
+  curveOf(key, source);
+  return key;
+}
+
+/**
+ * Loads an EC private key from PEM (PKCS#8, SEC1, or encrypted PKCS#8 with a password).
+ *
+ * @param data the file contents
+ * @param source names the file in errors
+ * @param password for encrypted keys
+ */
+export function loadPrivateKey(data: Buffer, source: string, password?: string): KeyObject {
+  const text = data.toString('latin1');
+  const encrypted = text.includes('ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,ENCRYPTED/.test(text);
+  if (encrypted && password === undefined) {
+    throw new UsageError(`${source} is an encrypted private key; pass its password with --password`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(password === undefined ? { key: data, format: 'pem' } : { key: data, format: 'pem', passphrase: password });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (encrypted) {
+      throw new UsageError(`${source}: cannot decrypt the private key (${msg}); check --password`);
+    }
+    throw new UsageError(`${source} is not a readable PEM private key (${msg}); expected an EC key in PKCS#8 or SEC1 PEM`);
+  }
+  curveOf(key, source);
+  return key;
+}
+
+/**
+ * Checks that a signature is a strict DER `ECDSA-Sig-Value` for the curve, and throws a {@link VerificationError}
+ * naming what is wrong otherwise.
+ *
+ * Verifying only canonical DER keeps one signature from having several encodings, and lets a raw r||s (IEEE P1363)
+ * signature from a misconfigured signer fail with a message that says so.
+ */
+export function assertDerSignature(sig: Buffer, curve?: Curve): void {
+  const fail = (why: string): never => {
+    const raw = curve && sig.length === 2 * CURVE_BYTES[curve] ? ` (its ${sig.length} bytes look like a raw r||s signature)` : '';
+    throw new VerificationError(`signature is not a DER-encoded ECDSA signature: ${why}${raw}`);
+  };
+  if (sig.length < 8 || sig[0] !== 0x30) {
+    fail('it does not start with a DER SEQUENCE');
+  }
+  let pos = 1;
+  let len = sig[pos++];
+  if (len === 0x81) {
+    len = sig[pos++];
+    if (len < 0x80) {
+      fail('the SEQUENCE length is not minimally encoded');
+    }
+  } else if (len >= 0x80) {
+    fail('the SEQUENCE length is too long for an ECDSA signature');
+  }
+  if (pos + len !== sig.length) {
+    fail(`the SEQUENCE length ${len} does not match the ${sig.length - pos} bytes that follow`);
+  }
+  for (const part of ['r', 's']) {
+    if (sig[pos++] !== 0x02) {
+      fail(`${part} is not an INTEGER`);
+    }
+    const n = sig[pos++];
+    if (n === undefined || n === 0 || n >= 0x80 || pos + n > sig.length) {
+      fail(`${part} has an invalid length`);
+    }
+    if (sig[pos] >= 0x80) {
+      fail(`${part} is negative`);
+    }
+    if (n > 1 && sig[pos] === 0 && sig[pos + 1] < 0x80) {
+      fail(`${part} has a superfluous leading zero`);
+    }
+    if (curve && n > CURVE_BYTES[curve] + 1) {
+      fail(`${part} is ${n} bytes, too long for ${curve} (made with a key on a larger curve?)`);
+    }
+    pos += n;
+  }
+  if (pos !== sig.length) {
+    fail('trailing bytes after s');
+  }
+}
+
+/** Whether two public keys are the same key (compared by their DER SPKI encoding). */
+export function sameKey(a: KeyObject, b: KeyObject): boolean {
+  const der = (k: KeyObject) => (k.type === 'private' ? createPublicKey(k) : k).export({ type: 'spki', format: 'der' });
+  return der(a).equals(der(b));
+}
+
+/** The curve a Sigstore `keyDetails` value names, or undefined if it names none this verifier knows. */
+export function curveOfKeyDetails(details: string): Curve | undefined {
+  return (Object.keys(KEY_DETAILS) as Curve[]).find((c) => KEY_DETAILS[c] === details);
+}

@@ -1,0 +1,89 @@
+/**
+ * Signing a model: manifest → in-toto statement → DSSE PAE → signature → Sigstore bundle.
+ */
+import { verify as cryptoVerify } from 'crypto';
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { buildBundle, BundleJson, serializeBundle } from './bundle';
+import { UsageError } from './errors';
+import { hashModel, ModelHashOptions } from './hashing';
+import { assertDerSignature, curveOf, hashForKey, keyHint } from './keys';
+import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
+import { buildStatement, statementBytes } from './statement';
+import type { Manifest } from './types';
+import type { Signer } from '../signers/signer';
+
+/** Options of {@link signModel}. */
+export interface SignModelOptions extends ModelHashOptions {
+  /**
+   * Where to write the bundle. The file is left out of the manifest when it lies inside the model.
+   *
+   * @default - the bundle is returned, not written
+   */
+  readonly signaturePath?: string;
+}
+
+/** What {@link signModel} produced. */
+export interface SignResult {
+  /** The bundle, as JSON data. */
+  readonly bundle: BundleJson;
+  /** The bundle as written (compact JSON). */
+  readonly bundleText: string;
+  /** The signed manifest (resources in signed order). */
+  readonly manifest: Manifest;
+  /** The root digest (`subject[0].digest.sha256`). */
+  readonly rootDigest: string;
+  /** The subject name (the model path's base name). */
+  readonly subjectName: string;
+  /** The signer's key hint (for certificates, of the leaf's key). */
+  readonly keyHint: string;
+}
+
+/**
+ * Hashes the model at `modelPath` and signs it with `signer`, producing an OMS v1.0 bundle.
+ *
+ * The signature is checked against the signer's public key before the bundle is returned, so a signer that
+ * returns a raw or otherwise wrong signature fails here instead of producing a bundle nobody can verify.
+ *
+ * @throws UsageError for unreadable models or a signer that produced an unusable signature
+ */
+export async function signModel(modelPath: string, signer: Signer, opts: SignModelOptions = {}): Promise<SignResult> {
+  const manifest = await hashModel(modelPath, opts);
+  return signManifest(path.basename(path.resolve(modelPath)), manifest, signer, opts.signaturePath);
+}
+
+/**
+ * Signs an already computed manifest.
+ *
+ * @param subjectName the statement's subject name (by convention the model directory's base name)
+ * @param signaturePath where to write the bundle, if anywhere
+ */
+export async function signManifest(subjectName: string, manifest: Manifest, signer: Signer, signaturePath?: string): Promise<SignResult> {
+  if (manifest.resources.length === 0) {
+    throw new UsageError(`model "${subjectName}" has no files to sign after exclusions`);
+  }
+  const statement = buildStatement(subjectName, manifest);
+  const payload = statementBytes(statement);
+  const message = pae(IN_TOTO_PAYLOAD_TYPE, payload);
+  const signature = await signer.sign(message);
+  const publicKey = await signer.publicKey();
+  try {
+    assertDerSignature(signature, curveOf(publicKey));
+  } catch (e) {
+    throw new UsageError(`the signer returned an unusable signature: ${(e as Error).message}`);
+  }
+  if (!cryptoVerify(hashForKey(publicKey), message, { key: publicKey, dsaEncoding: 'der' }, signature)) {
+    throw new UsageError('the signer returned a signature that does not verify with its own public key; check that the key and the signer configuration match');
+  }
+  const bundle = buildBundle(await signer.verificationMaterial(), payload, signature);
+  const bundleText = serializeBundle(bundle);
+  if (signaturePath) {
+    try {
+      await fs.writeFile(signaturePath, bundleText);
+    } catch (e) {
+      throw new UsageError(`cannot write signature ${signaturePath}: ${(e as Error).message}`);
+    }
+  }
+  const root = (statement.subject as { digest: { sha256: string } }[])[0].digest.sha256;
+  return { bundle, bundleText, manifest, rootDigest: root, subjectName, keyHint: keyHint(publicKey) };
+}
