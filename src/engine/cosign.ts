@@ -6,16 +6,16 @@
  * subject is the root digest, which already commits to every file, so the co-signer never needs the tens of GB of
  * model. Before signing, the original bundle's signature must verify, so nobody co-signs a forged statement.
  */
-import { createPublicKey, verify as cryptoVerify, KeyObject, X509Certificate } from 'crypto';
+import { verify as cryptoVerify, KeyObject, X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
-import { verifyCertificateChain } from '../signers/certificate';
-import type { Signer } from '../signers/signer';
-import { buildBundle, BundleJson, DEFAULT_MAX_BUNDLE_BYTES, parseBundle, ParsedBundle, serializeBundle } from './bundle';
+import { BundleJson, DEFAULT_MAX_BUNDLE_BYTES, parseBundle } from './bundle';
 import { UsageError, VerificationError } from './errors';
-import { assertDerSignature, curveOf, curveOfKeyDetails, hashForCurve, hashForKey, keyHint, sameKey } from './keys';
+import { assertDerSignature, curveOf, hashForCurve, keyHint } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
 import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE, STATEMENT_TYPE } from './statement';
-import { verifyBundle, VerificationTrust } from './verify';
+import { signPayload } from './sign-statement';
+import { verifyBundle, verifyBundleSignature, VerificationTrust } from './verify';
+import type { Signer } from '../signers/signer';
 
 /** A DSSE bundle whose signature verified, with its statement decoded (any predicate type). */
 export interface VerifiedStatement {
@@ -84,24 +84,18 @@ export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, op
       warnings: v.warnings,
     };
   }
-  const { publicKey, leaf, warnings } = verifyingKey(bundle, trust, source, opts.at);
-  const curve = curveOf(publicKey);
-  assertDerSignature(bundle.signature, curve);
-  if (!cryptoVerify(hashForCurve(curve), pae(IN_TOTO_PAYLOAD_TYPE, bundle.payload), { key: publicKey, dsaEncoding: 'der' }, bundle.signature)) {
-    throw new VerificationError(
-      `signature in ${source} does not verify with the ${curve} key ${keyHint(publicKey)}: the statement or signature was altered, or another key signed it`);
-  }
+  const v = verifyBundleSignature(bundle, trust, source, { at: opts.at });
   return {
     payload: bundle.payload,
     statement,
     predicateType,
     subjectDigests: subjectDigests(statement, source),
     predicate: statement.predicate,
-    method: leaf ? 'certificate' : 'key',
-    publicKey,
-    keyHint: keyHint(publicKey),
-    ...(leaf ? { leafCertificate: leaf } : {}),
-    warnings,
+    method: v.method,
+    publicKey: v.publicKey,
+    keyHint: v.keyHint,
+    ...(v.leafCertificate ? { leafCertificate: v.leafCertificate } : {}),
+    warnings: v.warnings,
   };
 }
 
@@ -190,28 +184,6 @@ export async function cosignBundle(original: Buffer, signer: Signer, opts: Cosig
   return { ...signed, payload: verified.payload, original: verified, originalSignerTrusted: opts.trust !== undefined, warnings };
 }
 
-/**
- * Signs exact DSSE payload bytes (an in-toto statement) and wraps them in a bundle, checking the signature against
- * the signer's own public key first.
- *
- * @throws UsageError when the signer returns an unusable signature
- */
-export async function signPayload(payload: Buffer, signer: Signer): Promise<{ bundle: BundleJson; bundleText: string; keyHint: string }> {
-  const message = pae(IN_TOTO_PAYLOAD_TYPE, payload);
-  const signature = await signer.sign(message);
-  const publicKey = await signer.publicKey();
-  try {
-    assertDerSignature(signature, curveOf(publicKey));
-  } catch (e) {
-    throw new UsageError(`the signer returned an unusable signature: ${(e as Error).message}`);
-  }
-  if (!cryptoVerify(hashForKey(publicKey), message, { key: publicKey, dsaEncoding: 'der' }, signature)) {
-    throw new UsageError('the signer returned a signature that does not verify with its own public key; check that the key and the signer configuration match');
-  }
-  const bundle = buildBundle(await signer.verificationMaterial(), payload, signature);
-  return { bundle, bundleText: serializeBundle(bundle), keyHint: keyHint(publicKey) };
-}
-
 /** A certificate bundle checked with its leaf key only (no anchors): signature and statement, not the chain. */
 function verifyWithLeafKey(data: Buffer, source: string): VerifiedStatement {
   const bundle = parseBundle(data, source);
@@ -241,39 +213,6 @@ function verifyWithLeafKey(data: Buffer, source: string): VerifiedStatement {
     leafCertificate: leaf,
     warnings: [],
   };
-}
-
-/** The key that must verify a non-OMS bundle, after the same key-binding checks {@link verifyBundle} makes. */
-function verifyingKey(bundle: ParsedBundle, trust: VerificationTrust, source: string, at?: Date): { publicKey: KeyObject; leaf?: X509Certificate; warnings: string[] } {
-  const material = bundle.material;
-  if (material.kind === 'certificate') {
-    throw new VerificationError(
-      `${source} is a Sigstore keyless bundle (Fulcio certificate); this offline verifier has no Sigstore trust root. Sign with a key or a certificate instead`);
-  }
-  if (trust.publicKey) {
-    if (material.kind !== 'publicKey') {
-      throw new VerificationError(`${source} is signed with a certificate chain (x509CertificateChain), not a bare key`);
-    }
-    const publicKey = trust.publicKey.type === 'private' ? createPublicKey(trust.publicKey) : trust.publicKey;
-    const curve = curveOf(publicKey, 'public key');
-    const mine = keyHint(publicKey);
-    if (material.hint !== undefined && material.hint !== mine) {
-      throw new VerificationError(
-        `key mismatch: ${source} was signed by the key with hint ${material.hint}, but the ${curve} public key given has hint ${mine}`);
-    }
-    if (material.rawKey && !sameKey(material.rawKey, publicKey)) {
-      throw new VerificationError(`key mismatch: ${source} embeds a public key (publicKey.rawBytes) that is not the ${curve} public key given`);
-    }
-    if (material.keyDetails !== undefined && curveOfKeyDetails(material.keyDetails) !== curve) {
-      throw new VerificationError(`key mismatch: ${source} declares keyDetails ${material.keyDetails} but the public key given is on ${curve}`);
-    }
-    return { publicKey, warnings: [] };
-  }
-  if (material.kind !== 'x509CertificateChain') {
-    throw new VerificationError(`${source} is signed with a bare key (verificationMaterial.publicKey), not a certificate`);
-  }
-  const publicKey = verifyCertificateChain(material.certificates, trust.trustAnchors!, { at });
-  return { publicKey, leaf: new X509Certificate(material.certificates[0]), warnings: [] };
 }
 
 function decodeStatement(payload: Buffer, source: string): Record<string, unknown> {

@@ -23,16 +23,15 @@ export interface SignedStatement {
 }
 
 /**
- * Signs an in-toto statement with `signer` and wraps it in a Sigstore bundle v0.3 with a DSSE envelope.
+ * Signs exact DSSE payload bytes (an in-toto statement) with `signer` and wraps them in a Sigstore bundle v0.3.
  *
- * The statement is serialized the way OMS statements are (two-space indentation), its DSSE PAE is signed, and the
- * signature is checked against the signer's own public key before the bundle is returned: a signer that returns
- * a raw or otherwise wrong signature fails here instead of producing an attestation nobody can verify.
+ * The signature is checked against the signer's own public key before the bundle is returned: a signer that returns
+ * a raw or otherwise wrong signature fails here instead of producing an attestation nobody can verify. Co-signing
+ * uses this directly so that another party's statement bytes are never re-serialized.
  *
  * @throws UsageError when the signer produced an unusable signature
  */
-export async function signStatement(statement: Record<string, unknown>, signer: Signer): Promise<SignedStatement> {
-  const payload = statementBytes(statement);
+export async function signPayload(payload: Buffer, signer: Signer): Promise<SignedStatement> {
   const message = pae(IN_TOTO_PAYLOAD_TYPE, payload);
   const signature = await signer.sign(message);
   const publicKey = await signer.publicKey();
@@ -46,4 +45,15 @@ export async function signStatement(statement: Record<string, unknown>, signer: 
   }
   const bundle = buildBundle(await signer.verificationMaterial(), payload, signature);
   return { bundle, bundleText: serializeBundle(bundle), payload, keyHint: keyHint(publicKey) };
+}
+
+/**
+ * Signs an in-toto statement with `signer` into a Sigstore bundle v0.3 with a DSSE envelope.
+ *
+ * The statement is serialized the way OMS statements are (two-space indentation); see {@link signPayload}.
+ *
+ * @throws UsageError when the signer produced an unusable signature
+ */
+export async function signStatement(statement: Record<string, unknown>, signer: Signer): Promise<SignedStatement> {
+  return signPayload(statementBytes(statement), signer);
 }

@@ -1,14 +1,12 @@
 /**
  * Signing a model: manifest → in-toto statement → DSSE PAE → signature → Sigstore bundle.
  */
-import { verify as cryptoVerify } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { buildBundle, BundleJson, serializeBundle } from './bundle';
+import type { BundleJson } from './bundle';
 import { UsageError } from './errors';
 import { hashModel, ModelHashOptions } from './hashing';
-import { assertDerSignature, curveOf, hashForKey, keyHint } from './keys';
-import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
+import { signPayload } from './sign-statement';
 import { buildStatement, statementBytes } from './statement';
 import type { Manifest } from './types';
 import type { Signer } from '../signers/signer';
@@ -63,20 +61,7 @@ export async function signManifest(subjectName: string, manifest: Manifest, sign
     throw new UsageError(`model "${subjectName}" has no files to sign after exclusions`);
   }
   const statement = buildStatement(subjectName, manifest);
-  const payload = statementBytes(statement);
-  const message = pae(IN_TOTO_PAYLOAD_TYPE, payload);
-  const signature = await signer.sign(message);
-  const publicKey = await signer.publicKey();
-  try {
-    assertDerSignature(signature, curveOf(publicKey));
-  } catch (e) {
-    throw new UsageError(`the signer returned an unusable signature: ${(e as Error).message}`);
-  }
-  if (!cryptoVerify(hashForKey(publicKey), message, { key: publicKey, dsaEncoding: 'der' }, signature)) {
-    throw new UsageError('the signer returned a signature that does not verify with its own public key; check that the key and the signer configuration match');
-  }
-  const bundle = buildBundle(await signer.verificationMaterial(), payload, signature);
-  const bundleText = serializeBundle(bundle);
+  const { bundle, bundleText, keyHint } = await signPayload(statementBytes(statement), signer);
   if (signaturePath) {
     try {
       await fs.writeFile(signaturePath, bundleText);
@@ -85,5 +70,5 @@ export async function signManifest(subjectName: string, manifest: Manifest, sign
     }
   }
   const root = (statement.subject as { digest: { sha256: string } }[])[0].digest.sha256;
-  return { bundle, bundleText, manifest, rootDigest: root, subjectName, keyHint: keyHint(publicKey) };
+  return { bundle, bundleText, manifest, rootDigest: root, subjectName, keyHint };
 }

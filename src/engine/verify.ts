@@ -2,9 +2,9 @@
  * Verifying an OMS v1.0 bundle and the model files it covers. Every check fails closed with a
  * {@link VerificationError} that names what did not match.
  */
-import { KeyObject, verify as cryptoVerify, X509Certificate } from 'crypto';
+import { createPublicKey, KeyObject, verify as cryptoVerify, X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
-import { DEFAULT_MAX_BUNDLE_BYTES, parseBundle, readBundleFile } from './bundle';
+import { DEFAULT_MAX_BUNDLE_BYTES, parseBundle, ParsedBundle, readBundleFile } from './bundle';
 import { UsageError, VerificationError } from './errors';
 import { hashResources, listModelFiles, listModelShards, ModelHashOptions, rootDigest } from './hashing';
 import { assertDerSignature, Curve, curveOf, curveOfKeyDetails, hashForCurve, keyHint, sameKey } from './keys';
@@ -67,23 +67,39 @@ export interface VerifyResult extends VerifiedBundle {
   readonly unsignedFiles: string[];
 }
 
+/** The key a bundle's DSSE signature verified with, and how that key was bound to the caller's trust. */
+export interface VerifiedSigner {
+  /** How the bundle was signed. */
+  readonly method: 'key' | 'certificate';
+  /** The verifying public key (the leaf's for certificates). */
+  readonly publicKey: KeyObject;
+  /** Its curve. */
+  readonly curve: Curve;
+  /** Its OMS key hint. */
+  readonly keyHint: string;
+  /** The leaf certificate, for certificate bundles. */
+  readonly leafCertificate?: X509Certificate;
+  /** Non-fatal notes (older formats). */
+  readonly warnings: string[];
+}
+
 /**
- * Verifies a bundle's structure, key or certificate chain, signature and root digest, without touching the model.
+ * Checks that a parsed bundle's verification material matches the caller's trust (the given key, or a chain to
+ * the trust anchors) and that its DSSE signature verifies, for a statement of any predicate type.
  *
- * @throws VerificationError when anything does not verify; UsageError when the trust input itself is unusable
+ * @param allowLegacyPae also accept the mis-encoded PAE of model_signing v0.2 (only for its legacy statements)
+ * @throws VerificationError when the key does not match or the signature does not verify
  */
-export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: BundleVerifyOptions = {}): VerifiedBundle {
-  const source = opts.source ?? 'bundle';
+export function verifyBundleSignature(
+  bundle: ParsedBundle, trust: VerificationTrust, source: string, opts: { at?: Date; allowLegacyPae?: boolean } = {},
+): VerifiedSigner {
   if ((trust.publicKey === undefined) === (trust.trustAnchors === undefined)) {
     throw new UsageError('verification needs exactly one of a public key or certificate trust anchors');
   }
-  const bundle = parseBundle(data, source, opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
-  const statement = parseStatement(bundle.payload);
   const material = bundle.material;
   const warnings: string[] = [];
   let publicKey: KeyObject;
-  let certificateSubject: string | undefined;
-  let method: 'key' | 'certificate';
+  let leafCertificate: X509Certificate | undefined;
 
   if (material.kind === 'certificate') {
     throw new VerificationError(
@@ -96,7 +112,7 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
       throw new VerificationError(
         `${source} is signed with a certificate chain (x509CertificateChain), not a bare key; verify it with \`verify certificate --certificate-chain <CA.pem>\``);
     }
-    publicKey = trust.publicKey;
+    publicKey = trust.publicKey.type === 'private' ? createPublicKey(trust.publicKey) : trust.publicKey;
     const curve = curveOf(publicKey, 'public key');
     const mine = keyHint(publicKey);
     if (material.hint !== undefined && material.hint !== mine) {
@@ -117,15 +133,13 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
     if (material.hint === undefined) {
       warnings.push(`${source} uses the older verification material format (publicKey.rawBytes); re-sign it to record a key hint`);
     }
-    method = 'key';
   } else {
     if (material.kind !== 'x509CertificateChain') {
       throw new VerificationError(
         `${source} is signed with a bare key (verificationMaterial.publicKey), not a certificate; verify it with \`verify key --public-key <key.pem>\``);
     }
     publicKey = verifyCertificateChain(material.certificates, trust.trustAnchors!, { at: opts.at });
-    certificateSubject = new X509Certificate(material.certificates[0]).subject.replace(/\n/g, ', ');
-    method = 'certificate';
+    leafCertificate = new X509Certificate(material.certificates[0]);
   }
 
   const curve = curveOf(publicKey);
@@ -133,7 +147,7 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
   assertDerSignature(bundle.signature, curve);
   const key = { key: publicKey, dsaEncoding: 'der' as const };
   let ok = cryptoVerify(hash, pae(IN_TOTO_PAYLOAD_TYPE, bundle.payload), key, bundle.signature);
-  if (!ok && statement.legacy) {
+  if (!ok && opts.allowLegacyPae) {
     // model_signing v0.2.0 signed a mis-encoded PAE; only its legacy statements can carry such signatures.
     ok = cryptoVerify(hash, paeCompat(IN_TOTO_PAYLOAD_TYPE, bundle.payload), key, bundle.signature);
     if (ok) {
@@ -144,6 +158,30 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
     throw new VerificationError(
       `signature in ${source} does not verify with the ${curve} key ${keyHint(publicKey)}: the statement or signature was altered, or another key signed it`);
   }
+  return {
+    method: leafCertificate ? 'certificate' : 'key',
+    publicKey,
+    curve,
+    keyHint: keyHint(publicKey),
+    ...(leafCertificate ? { leafCertificate } : {}),
+    warnings,
+  };
+}
+
+/**
+ * Verifies a bundle's structure, key or certificate chain, signature and root digest, without touching the model.
+ *
+ * @throws VerificationError when anything does not verify; UsageError when the trust input itself is unusable
+ */
+export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: BundleVerifyOptions = {}): VerifiedBundle {
+  const source = opts.source ?? 'bundle';
+  if ((trust.publicKey === undefined) === (trust.trustAnchors === undefined)) {
+    throw new UsageError('verification needs exactly one of a public key or certificate trust anchors');
+  }
+  const bundle = parseBundle(data, source, opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
+  const statement = parseStatement(bundle.payload);
+  const signer = verifyBundleSignature(bundle, trust, source, { at: opts.at, allowLegacyPae: statement.legacy });
+  const warnings = [...signer.warnings];
   const computed = rootDigest(statement.manifest.resources);
   if (statement.rootDigest !== undefined && statement.rootDigest !== computed) {
     throw new VerificationError(
@@ -154,11 +192,11 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
   }
   return {
     statement,
-    method,
-    publicKey,
-    curve,
-    keyHint: keyHint(publicKey),
-    ...(certificateSubject !== undefined ? { certificateSubject } : {}),
+    method: signer.method,
+    publicKey: signer.publicKey,
+    curve: signer.curve,
+    keyHint: signer.keyHint,
+    ...(signer.leafCertificate ? { certificateSubject: signer.leafCertificate.subject.replace(/\n/g, ', ') } : {}),
     rootDigest: computed,
     warnings,
   };

@@ -5,10 +5,10 @@
  * cannot be read; `policy validate` 0 valid, 1 invalid; `revoke` and co-signing 0 done, 1 the original bundle does
  * not verify, 2 bad usage.
  */
-import type { KMSClient } from '@aws-sdk/client-kms';
-import type { SignerClient } from '@aws-sdk/client-signer';
 import { X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SignerClient } from '@aws-sdk/client-signer';
 import { readBundleFile } from '../../engine/bundle';
 import { cosignBundle } from '../../engine/cosign';
 import { UsageError } from '../../engine/errors';
@@ -67,15 +67,15 @@ const STORE_FLAGS: Record<string, FlagSpec> = {
 };
 
 const VALIDATE_FLAGS: Record<string, FlagSpec> = {
-  'json': { type: 'boolean', help: 'Print {"valid", "errors": [{"path", "message"}]} as JSON.' },
-  'help': { type: 'boolean', help: 'Show this help.' },
+  json: { type: 'boolean', help: 'Print {"valid", "errors": [{"path", "message"}]} as JSON.' },
+  help: { type: 'boolean', help: 'Show this help.' },
 };
 
 const CHECK_FLAGS: Record<string, FlagSpec> = {
   ...STORE_FLAGS,
-  'policy': { type: 'string', metavar: 'FILE', help: 'The trust policy (YAML or JSON; required).' },
-  'json': { type: 'boolean', help: 'Print the full decision report as JSON.' },
-  'help': { type: 'boolean', help: 'Show this help.' },
+  policy: { type: 'string', metavar: 'FILE', help: 'The trust policy (YAML or JSON; required).' },
+  json: { type: 'boolean', help: 'Print the full decision report as JSON.' },
+  help: { type: 'boolean', help: 'Show this help.' },
 };
 
 const REVOKE_FLAGS: Record<string, FlagSpec> = {
@@ -189,8 +189,15 @@ export async function revokeCommand(argv: readonly string[], io: PolicyCommandIo
   const outcome = await publishRevocation(store, signed);
   if (args.flags.json) {
     io.stdout.write(JSON.stringify({
-      ok: true, command: 'revoke', store: store.uri, root: signed.root, key: signed.key, outcome,
-      keyHint: signed.keyHint, revokedAt: signed.predicate.revokedAt, reason: signed.predicate.reason,
+      ok: true,
+      command: 'revoke',
+      store: store.uri,
+      root: signed.root,
+      key: signed.key,
+      outcome,
+      keyHint: signed.keyHint,
+      revokedAt: signed.predicate.revokedAt,
+      reason: signed.predicate.reason,
     }) + '\n');
   } else {
     io.stdout.write(`Revoked sha256:${signed.root}: ${store.uri} ${signed.key} (${outcome})\n`);
@@ -237,9 +244,17 @@ export async function cosignCommand(kind: SignerKind, args: ParsedArgs, io: Poli
   const root = result.original.subjectDigests[0];
   if (args.flags.json) {
     io.stdout.write(JSON.stringify({
-      ok: true, command: 'sign', method: kind, fromBundle: original, signature: out, rootDigest: root,
-      predicateType: result.original.predicateType, keyHint: result.keyHint, originalKeyHint: result.original.keyHint,
-      originalSignerTrusted: result.originalSignerTrusted, warnings: result.warnings,
+      ok: true,
+      command: 'sign',
+      method: kind,
+      fromBundle: original,
+      signature: out,
+      rootDigest: root,
+      predicateType: result.original.predicateType,
+      keyHint: result.keyHint,
+      originalKeyHint: result.original.keyHint,
+      originalSignerTrusted: result.originalSignerTrusted,
+      warnings: result.warnings,
     }) + '\n');
   } else {
     for (const w of result.warnings) {

@@ -1,0 +1,50 @@
+/**
+ * The store contract shared by the local write-once directory and S3 (runtime only; not part of the jsii API).
+ *
+ * Key layout (identical in every implementation; see docs/STORE.md):
+ * | what | key |
+ * |---|---|
+ * | OMS model signature bundle | `bundles/sha256/<root>/<signer>/<obj>.sig.json` |
+ * | other attestations | `attestations/sha256/<root>/<predicate-slug>/<signer>/<obj>.json` |
+ * | AWS Signer (Notation JWS) co-signature | `notation/sha256/<root>/<obj>.jws` |
+ * | revocation record | `revocations/sha256/<root>/<signer>/<obj>.json` |
+ * | name → digest reference | `refs/<model-name>/<version>` (body `sha256:<root>`) |
+ *
+ * `<root>` is the OMS root digest (hex), `<signer>` the hex SHA-256 of the signer's public key as SPKI PEM (the OMS
+ * key hint; for certificates, of the leaf's public key), `<obj>` the hex SHA-256 of the object's own bytes.
+ */
+
+/** What a put did: wrote a new object, or found the identical bytes already there (a successful no-op). */
+export type PutOutcome = 'created' | 'unchanged';
+
+/** A write-once object store. Implementations never overwrite and never expose a partial object. */
+export interface ObjectStore {
+  /** A URI that names the store (`file:///abs/path` or `s3://bucket/prefix`). */
+  readonly uri: string;
+  /**
+   * Writes `body` at `key` if no object is there. Identical bytes already there → 'unchanged'.
+   * Different bytes already there → a StoreConflictError naming the key.
+   */
+  put(key: string, body: Buffer): Promise<PutOutcome>;
+  /** Reads the object at `key`; a missing key is a StoreNotFoundError naming it. */
+  get(key: string): Promise<Buffer>;
+  /** Reads the object at `key`, or undefined when it does not exist. */
+  tryGet(key: string): Promise<Buffer | undefined>;
+  /** Lists every key under `prefix` (recursively), sorted. */
+  list(prefix: string): Promise<string[]>;
+}
+
+/** Everything the store holds for one root digest, as raw bytes with their keys. */
+export interface AttestationSet {
+  readonly root: string;
+  readonly bundles: StoredObject[];
+  readonly attestations: StoredObject[];
+  readonly notation: StoredObject[];
+  readonly revocations: StoredObject[];
+}
+
+/** One stored object. */
+export interface StoredObject {
+  readonly key: string;
+  readonly body: Buffer;
+}
