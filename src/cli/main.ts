@@ -7,12 +7,13 @@ import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FlagSpec, formatFlags, parseArgs, ParsedArgs } from './args';
+import { HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, SIGNER_KEY_FLAGS } from './flags';
 import { ATTEST_USAGE_LINES, attestCommand } from './commands/attest';
 import { signAwsSignerCommand, verifyAwsSignerCommand } from './commands/notation';
 import { checkCommand, COSIGN_FLAGS, cosignCommand, POLICY_USAGE_LINES, policyCommand, revokeCommand } from './commands/policy';
 import { fetchCommand, publishCommand, refCommand, STORE_USAGE_LINES } from './commands/store';
 import { progressBar, ProgressStream } from './progress';
-import { createSigner, KeyFlags, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
+import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
 import { UsageError, VerificationError } from '../engine/errors';
 import { hashModel, rootDigest } from '../engine/hashing';
@@ -27,41 +28,12 @@ export interface CliIo {
   readonly stderr: ProgressStream;
 }
 
-const HASH_FLAGS: Record<string, FlagSpec> = {
-  'ignore-paths': { type: 'string', multiple: true, metavar: 'PATH', help: 'Leave this path out (absolute, or relative to the current directory).' },
-  'ignore-git-paths': { type: 'boolean', negatable: true, help: 'Leave out .git, .gitattributes, .github, .gitignore (default: on).' },
-  'allow-symlinks': { type: 'boolean', help: 'Follow symlinks that stay inside the model (default: a symlink is an error).' },
-  'json': { type: 'boolean', help: 'Print a machine-readable JSON result on stdout.' },
-  'help': { type: 'boolean', help: 'Show this help.' },
+const SIGNATURE_OUT: Record<string, FlagSpec> = {
+  signature: { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
 };
 
-const SIGN_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {
-  'key': {
-    'signature': { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
-    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key (P-256, P-384, P-521), PEM.' },
-    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
-    ...HASH_FLAGS,
-  },
-  'pkcs11-key': {
-    'signature': { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
-    'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'PKCS #11 URI of the private key (RFC 7512).' },
-    ...HASH_FLAGS,
-  },
-  'kms': {
-    'signature': { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
-    'kms-key': { type: 'string', metavar: 'ARN', help: 'AWS KMS asymmetric ECC key (ARN, key id or alias).' },
-    'region': { type: 'string', metavar: 'REGION', help: 'AWS region (default: from the ARN or the environment).' },
-    ...HASH_FLAGS,
-  },
-  'certificate': {
-    'signature': { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
-    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key of the signing certificate, PEM.' },
-    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
-    'signing-certificate': { type: 'string', metavar: 'PEM', help: 'The signing (leaf) certificate, PEM.' },
-    'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Intermediate certificates to include after the leaf.' },
-    ...HASH_FLAGS,
-  },
-};
+const SIGN_FLAGS = Object.fromEntries(SIGNER_KINDS.map((kind) => [kind, { ...SIGNATURE_OUT, ...SIGNER_KEY_FLAGS[kind], ...HASH_FLAGS }])) as
+  Record<SignerKind, Record<string, FlagSpec>>;
 
 const VERIFY_COMMON: Record<string, FlagSpec> = {
   'signature': { type: 'string', metavar: 'SIG', help: 'The bundle to verify (required).' },
@@ -204,7 +176,7 @@ async function digestCommand(argv: readonly string[], io: CliIo): Promise<number
   const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
   let manifest;
   try {
-    manifest = await hashModel(modelPath, { ...hashOptions(args), onProgress: bar.onProgress });
+    manifest = await hashModel(modelPath, { ...hashOptionsFrom(args), onProgress: bar.onProgress });
   } finally {
     bar.done();
   }
@@ -239,11 +211,11 @@ async function signCommand(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const modelPath = onePositional(args, `sign ${kind}`, 'MODEL_PATH');
   const signaturePath = (args.flags.signature as string | undefined) ?? 'model.sig';
-  const signer = await createSigner(kind as SignerKind, keyFlags(args));
+  const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args));
   const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
   let result;
   try {
-    result = await signModel(modelPath, signer, { ...hashOptions(args), signaturePath, onProgress: bar.onProgress });
+    result = await signModel(modelPath, signer, { ...hashOptionsFrom(args), signaturePath, onProgress: bar.onProgress });
   } finally {
     bar.done();
     await signer.close?.();
@@ -300,13 +272,13 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
     }
     trust = { trustAnchors: anchors };
   } else {
-    trust = { publicKey: await verificationKey(kind as 'key' | 'kms', keyFlags(args)) };
+    trust = { publicKey: await verificationKey(kind as 'key' | 'kms', keyFlagsFrom(args)) };
   }
   const bar = progressBar(io.stderr, 'verifying', args.flags.json === true);
   let result;
   try {
     result = await verifyModel(modelPath, signaturePath, trust, {
-      ...hashOptions(args),
+      ...hashOptionsFrom(args),
       ignoreUnsignedFiles: args.flags['ignore-unsigned-files'] === true,
       maxBundleBytes,
       onProgress: bar.onProgress,
@@ -351,7 +323,7 @@ async function pubkeyCommand(argv: readonly string[], io: CliIo): Promise<number
   if (args.positionals.length > 0) {
     throw new UsageError(`pubkey takes no positional arguments; got ${args.positionals.join(' ')}`);
   }
-  const key = await publicKeyFromFlags(keyFlags(args));
+  const key = await publicKeyFromFlags(keyFlagsFrom(args));
   const pem = publicKeyPem(key);
   if (args.flags.json) {
     io.stdout.write(JSON.stringify({ ok: true, command: 'pubkey', publicKey: pem, keyHint: keyHint(key) }) + '\n');
@@ -371,28 +343,6 @@ function onePositional(args: ParsedArgs, command: string, name: string): string 
     throw new UsageError(`${command} needs exactly one ${name}; got ${args.positionals.length ? args.positionals.join(' ') : 'none'}`);
   }
   return args.positionals[0];
-}
-
-function hashOptions(args: ParsedArgs) {
-  return {
-    ignorePaths: (args.flags['ignore-paths'] as string[] | undefined) ?? [],
-    ignoreGitPaths: args.flags['ignore-git-paths'] !== false,
-    allowSymlinks: args.flags['allow-symlinks'] === true,
-  };
-}
-
-function keyFlags(args: ParsedArgs): KeyFlags {
-  const f = args.flags;
-  return {
-    privateKey: f['private-key'] as string | undefined,
-    password: f.password as string | undefined,
-    publicKey: f['public-key'] as string | undefined,
-    pkcs11Uri: f['pkcs11-uri'] as string | undefined,
-    kmsKey: f['kms-key'] as string | undefined,
-    region: f.region as string | undefined,
-    signingCertificate: f['signing-certificate'] as string | undefined,
-    certificateChain: f['certificate-chain'] as string[] | undefined,
-  };
 }
 
 function parseSize(value: string | undefined): number {

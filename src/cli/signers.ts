@@ -4,7 +4,6 @@
 import type { KeyObject } from 'crypto';
 import { promises as fs } from 'fs';
 import { UsageError } from '../engine/errors';
-import type { FlagSpec, ParsedArgs } from './args';
 import { loadPublicKey } from '../engine/keys';
 import { CertificateSigner } from '../signers/certificate';
 import { KmsSigner, kmsPublicKey } from '../signers/kms';
@@ -32,42 +31,6 @@ export interface KeyFlags {
   readonly region?: string;
   readonly signingCertificate?: string;
   readonly certificateChain?: readonly string[];
-}
-
-/** The key flags each signing method takes, shared by every command that signs (sign, attest, revoke). */
-export const SIGNER_KEY_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {
-  'key': {
-    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key (P-256, P-384, P-521), PEM.' },
-    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
-  },
-  'pkcs11-key': {
-    'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'PKCS #11 URI of the private key (RFC 7512).' },
-  },
-  'kms': {
-    'kms-key': { type: 'string', metavar: 'ARN', help: 'AWS KMS asymmetric ECC key (ARN, key id or alias).' },
-    'region': { type: 'string', metavar: 'REGION', help: 'AWS region (default: from the ARN or the environment).' },
-  },
-  'certificate': {
-    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key of the signing certificate, PEM.' },
-    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
-    'signing-certificate': { type: 'string', metavar: 'PEM', help: 'The signing (leaf) certificate, PEM.' },
-    'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Intermediate certificates to include after the leaf.' },
-  },
-};
-
-/** Reads the key flags out of parsed arguments. */
-export function keyFlagsFrom(args: ParsedArgs): KeyFlags {
-  const f = args.flags;
-  return {
-    privateKey: f['private-key'] as string | undefined,
-    password: f.password as string | undefined,
-    publicKey: f['public-key'] as string | undefined,
-    pkcs11Uri: f['pkcs11-uri'] as string | undefined,
-    kmsKey: f['kms-key'] as string | undefined,
-    region: f.region as string | undefined,
-    signingCertificate: f['signing-certificate'] as string | undefined,
-    certificateChain: f['certificate-chain'] as string[] | undefined,
-  };
 }
 
 /**

@@ -9,7 +9,9 @@ import { promises as fs } from 'fs';
 import { UsageError } from '../../engine/errors';
 import { attestModelSbom, CYCLONEDX_PREDICATE_TYPE, parseRootDigest } from '../../sbom/attest';
 import { loadModelCard, loadScanSummary, PackageRef, parseImageReference, parsePackageSpec } from '../../sbom/model-card';
-import { FlagSpec, formatFlags, parseArgs, ParsedArgs } from '../args';
+import { FlagSpec, formatFlags, parseArgs } from '../args';
+import { HASH_FLAGS, keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
+import { provenanceCommand } from './provenance';
 import { progressBar, ProgressStream } from '../progress';
 import { createSigner, SIGNER_KINDS, SignerKind } from '../signers';
 
@@ -21,7 +23,9 @@ export interface AttestCommandIo {
 
 /** Help lines for the top-level usage text. */
 export const ATTEST_USAGE_LINES = `  attest sbom key|pkcs11-key|kms|certificate MODEL_PATH --model-card FILE --signature OUT ...
-                                             Sign the model's CycloneDX 1.6 AI SBOM as an attestation.`;
+                                             Sign the model's CycloneDX 1.6 AI SBOM as an attestation.
+  attest provenance key|pkcs11-key|kms|certificate --digest sha256:ROOT --name NAME --builder-image IMAGE --build-id ID ...
+                                             Sign the SLSA v1 provenance of the build that produced the model.`;
 
 /** Where the attestation goes when `--signature` is not given. */
 export const DEFAULT_SBOM_SIGNATURE = 'model.sbom.sig';
@@ -37,35 +41,6 @@ const SBOM_FLAGS: Record<string, FlagSpec> = {
   'bom-out': { type: 'string', metavar: 'FILE', help: 'Also write the unsigned BOM (pretty JSON) here, for review.' },
 };
 
-const HASH_FLAGS: Record<string, FlagSpec> = {
-  'ignore-paths': { type: 'string', multiple: true, metavar: 'PATH', help: 'Leave this path out when hashing (as when signing).' },
-  'ignore-git-paths': { type: 'boolean', negatable: true, help: 'Leave out .git, .gitattributes, .github, .gitignore (default: on).' },
-  'allow-symlinks': { type: 'boolean', help: 'Follow symlinks that stay inside the model (as when signing).' },
-  'json': { type: 'boolean', help: 'Print a machine-readable JSON result on stdout.' },
-  'help': { type: 'boolean', help: 'Show this help.' },
-};
-
-/** The key flags of each signing method, as `modelseal sign` takes them. */
-const KEY_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {
-  'key': {
-    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key (P-256, P-384, P-521), PEM.' },
-    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
-  },
-  'pkcs11-key': {
-    'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'PKCS #11 URI of the private key (RFC 7512).' },
-  },
-  'kms': {
-    'kms-key': { type: 'string', metavar: 'ARN', help: 'AWS KMS asymmetric ECC key (ARN, key id or alias).' },
-    'region': { type: 'string', metavar: 'REGION', help: 'AWS region (default: from the ARN or the environment).' },
-  },
-  'certificate': {
-    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key of the signing certificate, PEM.' },
-    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
-    'signing-certificate': { type: 'string', metavar: 'PEM', help: 'The signing (leaf) certificate, PEM.' },
-    'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Intermediate certificates to include after the leaf.' },
-  },
-};
-
 /**
  * Runs `modelseal attest ...` with the arguments after `attest`; returns the exit code.
  *
@@ -75,12 +50,16 @@ const KEY_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {
 export async function attestCommand(argv: readonly string[], io: AttestCommandIo, toolVersion: string): Promise<number> {
   const what = argv[0];
   if (what === undefined || what === '--help' || what === '-h') {
-    io.stdout.write(`Usage: modelseal attest sbom ${SIGNER_KINDS.join('|')} MODEL_PATH --model-card FILE [options]\n\n` +
-      'Run \'modelseal attest sbom <method> --help\' for the options of a method.\n');
+    io.stdout.write(`Usage: modelseal attest sbom ${SIGNER_KINDS.join('|')} MODEL_PATH --model-card FILE [options]\n` +
+      `       modelseal attest provenance ${SIGNER_KINDS.join('|')} --digest sha256:ROOT --name NAME --builder-image IMAGE --build-id ID [options]\n\n` +
+      'Run \'modelseal attest <sbom|provenance> <method> --help\' for the options of a method.\n');
     return what === undefined ? 2 : 0;
   }
+  if (what === 'provenance') {
+    return provenanceCommand(argv.slice(1), io);
+  }
   if (what !== 'sbom') {
-    throw new UsageError(`attest: unknown attestation "${what}"; expected sbom`);
+    throw new UsageError(`attest: unknown attestation "${what}"; expected sbom or provenance`);
   }
   return sbomCommand(argv.slice(1), io, toolVersion);
 }
@@ -96,7 +75,7 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
     throw new UsageError(`attest sbom: unknown signing method "${kind}"; expected one of ${SIGNER_KINDS.join(', ')}`);
   }
   const command = `attest sbom ${kind}`;
-  const specs = { ...SBOM_FLAGS, ...KEY_FLAGS[kind as SignerKind], ...HASH_FLAGS };
+  const specs = { ...SBOM_FLAGS, ...SIGNER_KEY_FLAGS[kind as SignerKind], ...HASH_FLAGS };
   const args = parseArgs(argv.slice(1), specs, command);
   const f = args.flags;
   if (f.help) {
@@ -124,7 +103,7 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
   const scanSummary = f['scan-summary'] === undefined ? undefined : await loadScanSummary(f['scan-summary'] as string);
   const knownDigest = f.digest === undefined ? undefined : parseRootDigest(f.digest as string);
 
-  const signer = await createSigner(kind as SignerKind, keyFlags(args));
+  const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args));
   const hashing = knownDigest === undefined;
   const bar = progressBar(io.stderr, 'hashing', f.json === true || !hashing);
   let result;
@@ -176,19 +155,6 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
 
 function packages(value: unknown, flag: string): PackageRef[] {
   return ((value as string[] | undefined) ?? []).map((spec) => parsePackageSpec(spec, flag));
-}
-
-function keyFlags(args: ParsedArgs) {
-  const f = args.flags;
-  return {
-    privateKey: f['private-key'] as string | undefined,
-    password: f.password as string | undefined,
-    pkcs11Uri: f['pkcs11-uri'] as string | undefined,
-    kmsKey: f['kms-key'] as string | undefined,
-    region: f.region as string | undefined,
-    signingCertificate: f['signing-certificate'] as string | undefined,
-    certificateChain: f['certificate-chain'] as string[] | undefined,
-  };
 }
 
 async function writeOutput(file: string, text: string, what: string): Promise<void> {

@@ -21,6 +21,7 @@ import { readCertificateFile } from '../../signers/certificate';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
 import { FlagSpec, formatFlags, parseArgs, ParsedArgs } from '../args';
+import { keyFlagsFrom } from '../flags';
 import type { ProgressStream } from '../progress';
 import { createSigner, KeyFlags, SignerKind } from '../signers';
 
@@ -169,7 +170,7 @@ export async function revokeCommand(argv: readonly string[], io: PolicyCommandIo
   if (reason === undefined) {
     throw new UsageError('revoke needs --reason TEXT: it is shown in every denial of this digest');
   }
-  const flags = keyFlags(args);
+  const flags = keyFlagsFrom(args);
   const kind = signerKindFromFlags(flags);
   const store = storeFrom(args, deps);
   const signer = await createSigner(kind, flags);
@@ -234,7 +235,7 @@ export async function cosignCommand(kind: SignerKind, args: ParsedArgs, io: Poli
     trust = { trustAnchors: anchors };
   }
   const data = await readBundleFile(original);
-  const signer = await createSigner(kind, keyFlags(args));
+  const signer = await createSigner(kind, keyFlagsFrom(args));
   let result;
   try {
     result = await cosignBundle(data, signer, { ...(trust ? { trust } : {}), source: original, signaturePath: out });
@@ -329,18 +330,6 @@ function storeFrom(args: ParsedArgs, deps: PolicyCommandDeps): ObjectStore {
   });
 }
 
-function keyFlags(args: ParsedArgs): KeyFlags {
-  const f = args.flags;
-  return {
-    privateKey: f['private-key'] as string | undefined,
-    password: f.password as string | undefined,
-    pkcs11Uri: f['pkcs11-uri'] as string | undefined,
-    kmsKey: f['kms-key'] as string | undefined,
-    region: f.region as string | undefined,
-    signingCertificate: f['signing-certificate'] as string | undefined,
-    certificateChain: f['certificate-chain'] as string[] | undefined,
-  };
-}
 
 function help(io: PolicyCommandIo, synopsis: string, summary: string, specs: Record<string, FlagSpec>): number {
   io.stdout.write(`Usage: modelseal ${synopsis}\n\n${summary}\n\nOptions:\n${formatFlags(specs)}\n`);

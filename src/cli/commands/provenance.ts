@@ -9,7 +9,8 @@ import { attestProvenance, SLSA_PROVENANCE_PREDICATE_TYPE } from '../../provenan
 import { parseRootDigest } from '../../sbom/attest';
 import { FlagSpec, formatFlags, parseArgs } from '../args';
 import { ProgressStream } from '../progress';
-import { createSigner, keyFlagsFrom, SIGNER_KEY_FLAGS, SIGNER_KINDS, SignerKind } from '../signers';
+import { keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
+import { createSigner, SIGNER_KINDS, SignerKind } from '../signers';
 
 /** Where the attestation goes when `--signature` is not given. */
 export const DEFAULT_PROVENANCE_SIGNATURE = 'model.provenance.sig';

@@ -1,0 +1,61 @@
+/**
+ * Flag sets shared by the commands that hash a model or sign (sign, verify, attest, revoke), so every command spells
+ * and documents them the same way.
+ */
+import type { FlagSpec, ParsedArgs } from './args';
+import type { KeyFlags, SignerKind } from './signers';
+
+/** Flags of every command that hashes a model. */
+export const HASH_FLAGS: Record<string, FlagSpec> = {
+  'ignore-paths': { type: 'string', multiple: true, metavar: 'PATH', help: 'Leave this path out (absolute, or relative to the current directory).' },
+  'ignore-git-paths': { type: 'boolean', negatable: true, help: 'Leave out .git, .gitattributes, .github, .gitignore (default: on).' },
+  'allow-symlinks': { type: 'boolean', help: 'Follow symlinks that stay inside the model (default: a symlink is an error).' },
+  'json': { type: 'boolean', help: 'Print a machine-readable JSON result on stdout.' },
+  'help': { type: 'boolean', help: 'Show this help.' },
+};
+
+/** The hashing options the {@link HASH_FLAGS} select. */
+export function hashOptionsFrom(args: ParsedArgs): { ignorePaths: string[]; ignoreGitPaths: boolean; allowSymlinks: boolean } {
+  return {
+    ignorePaths: (args.flags['ignore-paths'] as string[] | undefined) ?? [],
+    ignoreGitPaths: args.flags['ignore-git-paths'] !== false,
+    allowSymlinks: args.flags['allow-symlinks'] === true,
+  };
+}
+
+/** The key flags each signing method takes, shared by every command that signs (sign, attest, revoke). */
+export const SIGNER_KEY_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {
+  'key': {
+    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key (P-256, P-384, P-521), PEM.' },
+    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
+  },
+  'pkcs11-key': {
+    'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'PKCS #11 URI of the private key (RFC 7512).' },
+  },
+  'kms': {
+    'kms-key': { type: 'string', metavar: 'ARN', help: 'AWS KMS asymmetric ECC key (ARN, key id or alias).' },
+    'region': { type: 'string', metavar: 'REGION', help: 'AWS region (default: from the ARN or the environment).' },
+  },
+  'certificate': {
+    'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key of the signing certificate, PEM.' },
+    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
+    'signing-certificate': { type: 'string', metavar: 'PEM', help: 'The signing (leaf) certificate, PEM.' },
+    'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Intermediate certificates to include after the leaf.' },
+  },
+};
+
+/** Reads the key flags (signing and verification) out of parsed arguments. */
+export function keyFlagsFrom(args: ParsedArgs): KeyFlags {
+  const f = args.flags;
+  return {
+    privateKey: f['private-key'] as string | undefined,
+    password: f.password as string | undefined,
+    publicKey: f['public-key'] as string | undefined,
+    pkcs11Uri: f['pkcs11-uri'] as string | undefined,
+    kmsKey: f['kms-key'] as string | undefined,
+    region: f.region as string | undefined,
+    signingCertificate: f['signing-certificate'] as string | undefined,
+    certificateChain: f['certificate-chain'] as string[] | undefined,
+  };
+}
+
