@@ -49,7 +49,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       lib: ['es2022'],
       target: 'ES2022',
     },
-    include: ['bench/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
+    include: ['bench/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts', '.projenrc.ts', 'projenrc/**/*.ts'],
   },
 
   jest: true,

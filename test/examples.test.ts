@@ -2,6 +2,8 @@
  * Synthesizes the example app the way `cdk synth` does, with aws-cdk-lib's built-in CloudFormation validation ON
  * (the only test that keeps it on) and the cdk-nag plugins registered.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
@@ -31,7 +33,7 @@ describe('examples/ app', () => {
     const previous = process.env.CDK_VALIDATION;
     delete process.env.CDK_VALIDATION; // validation on
     try {
-      const app = new App({ context: require('../examples/cdk.json').context });
+      const app = new App({ context: JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'examples', 'cdk.json'), 'utf8')).context });
       stack = new ModelSealExampleStack(app, 'ModelSealExample');
       Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
       const assembly = app.synth();

@@ -368,8 +368,8 @@ export class AttestationStore extends AttestationStoreBase {
       actions: STORE_PUBLISH_ACTIONS,
       resources: [everyObject],
       conditions: {
-        'StringNotEquals': { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn },
-        'Bool': { 's3:ObjectCreationOperation': 'true' },
+        StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn },
+        Bool: { 's3:ObjectCreationOperation': 'true' },
       },
     }));
     bucket.addToResourcePolicy(new iam.PolicyStatement({
@@ -379,8 +379,8 @@ export class AttestationStore extends AttestationStoreBase {
       actions: STORE_PUBLISH_ACTIONS,
       resources: [everyObject],
       conditions: {
-        'StringNotEquals': { 's3:x-amz-server-side-encryption': 'aws:kms' },
-        'Bool': { 's3:ObjectCreationOperation': 'true' },
+        StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
+        Bool: { 's3:ObjectCreationOperation': 'true' },
       },
     }));
     bucket.addToResourcePolicy(new iam.PolicyStatement({
@@ -390,8 +390,8 @@ export class AttestationStore extends AttestationStoreBase {
       actions: STORE_PUBLISH_ACTIONS,
       resources: [everyObject],
       conditions: {
-        'Null': { 's3:if-none-match': 'true' },
-        'Bool': { 's3:ObjectCreationOperation': 'true' },
+        Null: { 's3:if-none-match': 'true' },
+        Bool: { 's3:ObjectCreationOperation': 'true' },
       },
     }));
   }

@@ -12,8 +12,8 @@ import { BundleJson, DEFAULT_MAX_BUNDLE_BYTES, parseBundle } from './bundle';
 import { UsageError, VerificationError } from './errors';
 import { assertDerSignature, curveOf, hashForCurve, keyHint } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
-import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE, STATEMENT_TYPE } from './statement';
 import { signPayload } from './sign-statement';
+import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE, STATEMENT_TYPE } from './statement';
 import { verifyBundle, verifyBundleSignature, VerificationTrust } from './verify';
 import type { Signer } from '../signers/signer';
 

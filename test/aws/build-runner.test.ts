@@ -81,7 +81,9 @@ describe('HardenedBuildRunner', () => {
       expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^RunnerEndpointSecurityGroup/), 'GroupId'] } }),
     ]));
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      IpProtocol: 'tcp', FromPort: 443, ToPort: 443,
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
       SourceSecurityGroupId: { 'Fn::GetAtt': [logical('RunnerSecurityGroup'), 'GroupId'] },
     });
   });
@@ -137,10 +139,15 @@ describe('HardenedBuildRunner', () => {
     const account = { Ref: 'AWS::AccountId' };
     const storeArn = { 'Fn::GetAtt': [expect.stringMatching(/^Store/), 'Arn'] };
     expect(statements).toEqual([
-      { Sid: 'WriteBuildLogs', Effect: 'Allow', Action: BUILD_LOG_ACTIONS, Resource: [
-        { 'Fn::GetAtt': [expect.stringMatching(/^RunnerLogs/), 'Arn'] },
-        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^RunnerLogs/), 'Arn'] }, ':*']] },
-      ] },
+      {
+        Sid: 'WriteBuildLogs',
+        Effect: 'Allow',
+        Action: BUILD_LOG_ACTIONS,
+        Resource: [
+          { 'Fn::GetAtt': [expect.stringMatching(/^RunnerLogs/), 'Arn'] },
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^RunnerLogs/), 'Arn'] }, ':*']] },
+        ],
+      },
       { Sid: 'ReadModelSealCli', Effect: 'Allow', Action: 's3:GetObject', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) },
       { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RunnerKey/), 'Arn'] } },
       { Sid: 'ManageBuildNetworkInterfaces', Effect: 'Allow', Action: CODEBUILD_VPC_ACTIONS, Resource: '*' },
@@ -162,21 +169,28 @@ describe('HardenedBuildRunner', () => {
       { Sid: 'PullBuildImage', Effect: 'Allow', Action: ECR_PULL_ACTIONS, Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:111122223333:repository/trainer']] } },
       { Sid: 'GetEcrAuthorizationToken', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
       {
-        Effect: 'Allow', Action: 'kms:Sign', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] },
+        Effect: 'Allow',
+        Action: 'kms:Sign',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] },
         Condition: { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
       },
       { Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:GetPublicKey'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] } },
       {
-        Effect: 'Allow', Action: 's3:PutObject',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
         Resource: ['bundles', 'attestations', 'notation', 'revocations', 'refs'].map((p) => ({ 'Fn::Join': ['', [storeArn, `/${p}/*`]] })),
       },
       {
-        Effect: 'Allow', Action: 'kms:GenerateDataKey', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^StoreKey/), 'Arn'] },
+        Effect: 'Allow',
+        Action: 'kms:GenerateDataKey',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^StoreKey/), 'Arn'] },
         Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', region, '.amazonaws.com']] }, 'kms:EncryptionContext:aws:s3:arn': storeArn } },
       },
       { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Source/), 'Arn'] }, '/runs/*']] } },
       {
-        Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Source/), 'Arn'] },
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Source/), 'Arn'] },
         Condition: { StringLike: { 's3:prefix': ['runs/*'] } },
       },
     ]);
@@ -190,10 +204,12 @@ describe('HardenedBuildRunner', () => {
     const { template } = setup();
     template.hasResourceProperties('AWS::KMS::Key', {
       KeySpec: 'ECC_NIST_P256',
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
-        Sid: 'DenySignToPrincipalsNotGranted',
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [logical('RunnerRole'), 'Arn'] }] } },
-      })]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'DenySignToPrincipalsNotGranted',
+          Condition: { ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [logical('RunnerRole'), 'Arn'] }] } },
+        })]),
+      },
     });
   });
 
@@ -221,10 +237,12 @@ describe('HardenedBuildRunner', () => {
     template.hasResourceProperties('AWS::Signer::SigningProfile', { PlatformId: 'Notation-OCI-SHA384-ECDSA' });
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^RunnerRole') }],
-      PolicyDocument: { Statement: Match.arrayWith([
-        { Effect: 'Allow', Action: SIGNER_SIGN_ACTIONS, Resource: { 'Fn::GetAtt': [logical('RunnerSigningProfile'), 'Arn'] } },
-        { Effect: 'Allow', Action: [...ECR_PULL_ACTIONS, ...ECR_PUSH_SIGNATURE_ACTIONS, ...ECR_SCAN_ACTIONS], Resource: { 'Fn::GetAtt': [logical('RunnerServingImages'), 'Arn'] } },
-      ]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Effect: 'Allow', Action: SIGNER_SIGN_ACTIONS, Resource: { 'Fn::GetAtt': [logical('RunnerSigningProfile'), 'Arn'] } },
+          { Effect: 'Allow', Action: [...ECR_PULL_ACTIONS, ...ECR_PUSH_SIGNATURE_ACTIONS, ...ECR_SCAN_ACTIONS], Resource: { 'Fn::GetAtt': [logical('RunnerServingImages'), 'Arn'] } },
+        ]),
+      },
     });
   });
 
@@ -259,8 +277,14 @@ describe('HardenedBuildRunner', () => {
     const stack = new Stack(app, 'Stack');
     const vpc = new ec2.Vpc(stack, 'Shared', { natGateways: 0, subnetConfiguration: [{ name: 'iso', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     new HardenedBuildRunner(stack, 'Runner', {
-      signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'),
-      buildImage: IMAGE, buildCommands: ['make model'], modelName: 'm', vpc, createVpcEndpoints: false, s3PrefixListId: 'pl-6ca54005',
+      signingKey: new ModelSigningKey(stack, 'Key'),
+      store: new AttestationStore(stack, 'Store'),
+      buildImage: IMAGE,
+      buildCommands: ['make model'],
+      modelName: 'm',
+      vpc,
+      createVpcEndpoints: false,
+      s3PrefixListId: 'pl-6ca54005',
     });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
@@ -285,8 +309,12 @@ describe('HardenedBuildRunner', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack');
     new HardenedBuildRunner(stack, 'Runner', {
-      signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'),
-      buildImage: IMAGE, buildCommands: ['make model'], modelName: 'm', servingImageSigning: true,
+      signingKey: new ModelSigningKey(stack, 'Key'),
+      store: new AttestationStore(stack, 'Store'),
+      buildImage: IMAGE,
+      buildCommands: ['make model'],
+      modelName: 'm',
+      servingImageSigning: true,
     });
     expectNagClean(stack);
   });
@@ -309,8 +337,12 @@ describe('HardenedBuildRunner', () => {
       const stack = new Stack(app, 'Stack');
       const vpc = new ec2.Vpc(stack, 'Public', { natGateways: 0, subnetConfiguration: [{ name: 'pub', subnetType: ec2.SubnetType.PUBLIC }] });
       expect(() => new HardenedBuildRunner(stack, 'Runner', {
-        signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'),
-        buildImage: IMAGE, buildCommands: ['make'], modelName: 'm', vpc,
+        signingKey: new ModelSigningKey(stack, 'Key'),
+        store: new AttestationStore(stack, 'Store'),
+        buildImage: IMAGE,
+        buildCommands: ['make'],
+        modelName: 'm',
+        vpc,
       })).toThrow("HardenedBuildRunner 'Stack/Runner': vpc must have isolated subnets (no route to an internet or NAT gateway), got a VPC with 0 isolated subnets");
     });
     test('fails when startOnUpload has an imported bucket without EventBridge', () => {
@@ -318,8 +350,13 @@ describe('HardenedBuildRunner', () => {
       const stack = new Stack(app, 'Stack');
       const bucket = s3.Bucket.fromBucketName(stack, 'Imported', 'training-data');
       const props = {
-        signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'),
-        buildImage: IMAGE, buildCommands: ['make'], modelName: 'm', modelSourceBucket: bucket, startOnUpload: true,
+        signingKey: new ModelSigningKey(stack, 'Key'),
+        store: new AttestationStore(stack, 'Store'),
+        buildImage: IMAGE,
+        buildCommands: ['make'],
+        modelName: 'm',
+        modelSourceBucket: bucket,
+        startOnUpload: true,
       };
       expect(() => new HardenedBuildRunner(stack, 'Runner', props)).toThrow(/modelSourceBucket is imported, so its EventBridge notifications cannot be checked/);
       expect(() => new HardenedBuildRunner(stack, 'Runner2', { ...props, modelSourceEventBridgeEnabled: true })).not.toThrow();

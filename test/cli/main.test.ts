@@ -65,7 +65,8 @@ describe('modelseal CLI', () => {
     const bad = await run('verify', 'key', model, '--signature', sig, '--public-key', pubFile, '--json');
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toEqual({
-      ok: false, command: 'verify',
+      ok: false,
+      command: 'verify',
       error: { kind: 'verification', message: `${model} has 1 file(s) the signature does not cover: extra; ignore them with --ignore-paths or accept them with --ignore-unsigned-files` },
     });
   });

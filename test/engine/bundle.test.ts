@@ -1,7 +1,7 @@
-import Ajv2020 from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 import * as fs from 'fs';
 import * as path from 'path';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { BUNDLE_MEDIA_TYPE, buildBundle, parseBundle, readBundleFile } from '../../src/engine/bundle';
 import { VerificationError } from '../../src/engine/errors';
 import { signManifest } from '../../src/engine/sign';

@@ -1,9 +1,9 @@
-import { bundleFromJSON } from '@sigstore/bundle';
-import { toSignedEntity, Verifier } from '@sigstore/verify';
 import type { KeyObject } from 'crypto';
 import { sign as cryptoSign } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { toSignedEntity, Verifier } from '@sigstore/verify';
 import { UsageError } from '../../src/engine/errors';
 import { keyHint } from '../../src/engine/keys';
 import { signModel } from '../../src/engine/sign';

@@ -9,6 +9,7 @@
  * shape) and answers with the inputs that are in the configurable revoked set. Errors use the service's exception
  * classes.
  */
+import { randomUUID, sign as cryptoSign } from 'crypto';
 import {
   AccessDeniedException,
   GetRevocationStatusCommand,
@@ -20,9 +21,8 @@ import {
   ValidationException,
 } from '@aws-sdk/client-signer';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { randomUUID, sign as cryptoSign } from 'crypto';
-import { AWS_SIGNER_VERIFICATION_PLUGIN, NOTATION_PAYLOAD_MEDIA_TYPE, NOTATION_PLATFORM_ID } from '../../src/signers/aws-signer';
 import type { TestCa } from './test-ca';
+import { AWS_SIGNER_VERIFICATION_PLUGIN, NOTATION_PAYLOAD_MEDIA_TYPE, NOTATION_PLATFORM_ID } from '../../src/signers/aws-signer';
 
 /** Options of {@link SignerMock}. */
 export interface SignerMockOptions {

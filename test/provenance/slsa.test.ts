@@ -22,8 +22,13 @@ describe('SLSA v1 provenance', () => {
 
   test('records the subject, the builder image by digest and every input with its SHA-256', async () => {
     const st = await buildProvenance({
-      rootDigest: ROOT, subjectName: 'fraud', builderImage: IMAGE, buildId: 'build:1',
-      source: 's3://data/runs/', triggerKey: 'runs/2026-11-28.parquet', inputDir: path.join(dir, 'inputs'),
+      rootDigest: ROOT,
+      subjectName: 'fraud',
+      builderImage: IMAGE,
+      buildId: 'build:1',
+      source: 's3://data/runs/',
+      triggerKey: 'runs/2026-11-28.parquet',
+      inputDir: path.join(dir, 'inputs'),
       finishedOn: new Date('2026-11-28T06:00:00Z'),
     }) as any;
     expect(st._type).toBe('https://in-toto.io/Statement/v1');

@@ -1,8 +1,8 @@
-import { SignPayloadCommand } from '@aws-sdk/client-signer';
 import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { SignPayloadCommand } from '@aws-sdk/client-signer';
 import { signAwsSignerCommand, verifyAwsSignerCommand } from '../../src/cli/commands/notation';
 import { main } from '../../src/cli/main';
 import { UsageError, VerificationError } from '../../src/engine/errors';
@@ -402,7 +402,8 @@ describe('CLI: sign aws-signer / verify aws-signer', () => {
     const cli = async (...argv: string[]) => {
       let stdout = '';
       let stderr = '';
-      const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false } });
+      const io = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s), isTTY: false } };
+      const code = await main(argv, io);
       return { code, stdout, stderr };
     };
     expect((await cli('sign', 'aws-signer', '--digest', ROOT, '--profile', 'modelseal_ci', '--region', 'us-west-2', '--signature', sig)).code).toBe(0);

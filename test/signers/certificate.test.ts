@@ -124,7 +124,8 @@ describe('certificate chain rules', () => {
     const pki = makePki(path.join(dir, 'pki'), { curve });
     const model = makeModel(dir);
     const sig = path.join(dir, 'model.sig');
-    await signModel(model, await CertificateSigner.fromFiles({ privateKey: pki.leafKey, signingCertificate: pki.leafCert, certificateChain: [pki.intCert] }), { signaturePath: sig });
+    const signer = await CertificateSigner.fromFiles({ privateKey: pki.leafKey, signingCertificate: pki.leafCert, certificateChain: [pki.intCert] });
+    await signModel(model, signer, { signaturePath: sig });
     await expect(verifyModel(model, sig, { trustAnchors: certs(pki.rootCert) })).resolves.toMatchObject({ curve });
   });
 });

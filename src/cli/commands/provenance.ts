@@ -8,8 +8,8 @@ import { UsageError } from '../../engine/errors';
 import { attestProvenance, SLSA_PROVENANCE_PREDICATE_TYPE } from '../../provenance/slsa';
 import { parseRootDigest } from '../../sbom/attest';
 import { FlagSpec, formatFlags, parseArgs } from '../args';
-import { ProgressStream } from '../progress';
 import { keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
+import { ProgressStream } from '../progress';
 import { createSigner, SIGNER_KINDS, SignerKind } from '../signers';
 
 /** Where the attestation goes when `--signature` is not given. */
@@ -86,8 +86,14 @@ export async function provenanceCommand(argv: readonly string[], io: { stdout: P
   const dependencies = predicate.buildDefinition.resolvedDependencies.length;
   if (f.json) {
     io.stdout.write(JSON.stringify({
-      ok: true, command: 'attest provenance', method: kind, signature: signaturePath, rootDigest,
-      predicateType: SLSA_PROVENANCE_PREDICATE_TYPE, resolvedDependencies: dependencies, keyHint: result.keyHint,
+      ok: true,
+      command: 'attest provenance',
+      method: kind,
+      signature: signaturePath,
+      rootDigest,
+      predicateType: SLSA_PROVENANCE_PREDICATE_TYPE,
+      resolvedDependencies: dependencies,
+      keyHint: result.keyHint,
     }) + '\n');
   } else {
     io.stdout.write(`provenance attestation written: ${signaturePath} (sha256:${rootDigest}, ${dependencies} resolved dependencies)\n`);
