@@ -199,6 +199,7 @@ abstract class AttestationStoreBase extends Resource implements IAttestationStor
  * An append-only attestation store: an S3 bucket with Object Lock, SSE-KMS and a bucket policy that lets no one
  * delete, overwrite or unlock what was published.
  *
+ * What it sets up:
  * - Object Lock with a default retention (COMPLIANCE, 3650 days, by default): objects get it from the bucket, so
  *   clients send no retention headers. Versioning is on (Object Lock needs it).
  * - SSE-KMS with a dedicated symmetric key (custom key policy, rotation on) and S3 Bucket Keys.

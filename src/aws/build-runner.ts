@@ -189,6 +189,7 @@ export interface HardenedBuildRunnerProps {
  * An ephemeral, hardened CodeBuild runner that trains or packages a model, then signs it with KMS, attests its AI
  * SBOM and SLSA provenance, and publishes everything to the attestation store.
  *
+ * What it guarantees:
  * - A fresh container per build, unprivileged, in isolated subnets with no route to the internet; it reaches AWS only
  *   through VPC endpoints (KMS, CloudWatch Logs, STS, ECR, AWS Signer, an S3 gateway) and its security group allows
  *   only HTTPS egress to them and to S3.

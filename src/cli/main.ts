@@ -1,7 +1,7 @@
 /**
  * The `modelseal` command line: digest, sign, verify and pubkey, mirroring the reference `model_signing` CLI.
  *
- * Exit codes: 0 success, 1 verification failed, 2 bad usage or unreadable input.
+ * Exit codes: 0 success, 1 verification failed (or policy not met, write-once conflict), 2 bad usage or unreadable input.
  */
 import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
@@ -91,7 +91,7 @@ ${STORE_USAGE_LINES}
 ${POLICY_USAGE_LINES}
 
 Run 'modelseal <command> --help' for the options of a command.
-Exit codes: 0 success, 1 verification failed, 2 bad usage or unreadable input.`;
+Exit codes: 0 success, 1 verification failed (or policy not met, write-once conflict), 2 bad usage or unreadable input.`;
 
 /**
  * Runs the CLI with `argv` (without the node and script paths) and returns the exit code.

@@ -239,13 +239,34 @@ export function rootDigest(resources: readonly Pick<ManifestResource, 'name' | '
  * by code point (UTF-8 byte order). So `a/b` sorts before `a-b`, unlike a plain string sort.
  */
 export function compareResourceNames(a: string, b: string): number {
-  const pa = a.split('/');
-  const pb = b.split('/');
+  return comparePathParts(a.split('/'), b.split('/'));
+}
+
+function comparePathParts(pa: readonly string[], pb: readonly string[]): number {
   const n = Math.min(pa.length, pb.length);
   for (let i = 0; i < n; i++) {
-    if (pa[i] !== pb[i]) return Buffer.compare(Buffer.from(pa[i], 'utf8'), Buffer.from(pb[i], 'utf8'));
+    const c = compareCodePoints(pa[i], pb[i]);
+    if (c !== 0) return c;
   }
   return pa.length - pb.length;
+}
+
+/**
+ * Code-point order of two strings without allocating. UTF-16 unit order differs from it only where a surrogate
+ * (part of a code point above U+FFFF) meets a unit in U+E000-U+FFFF, so surrogates are ranked above the BMP.
+ */
+function compareCodePoints(x: string, y: string): number {
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const cx = x.charCodeAt(i);
+    const cy = y.charCodeAt(i);
+    if (cx !== cy) {
+      const rx = cx >= 0xd800 && cx <= 0xdfff ? cx + 0x10000 : cx;
+      const ry = cy >= 0xd800 && cy <= 0xdfff ? cy + 0x10000 : cy;
+      return rx - ry;
+    }
+  }
+  return x.length - y.length;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -369,7 +390,10 @@ async function walkModel(root: ModelRoot, ignores: readonly string[], allowSymli
     for (const [abs, rel, stack] of subdirs) await walk(abs, rel, stack);
   };
   await walk(root.root, '', [root.realRoot]);
-  return files.sort((a, b) => compareResourceNames(a.name, b.name));
+  // Split each name once: a model may have 100k files.
+  const keyed = files.map((f) => ({ f, parts: f.name.split('/') }));
+  keyed.sort((a, b) => comparePathParts(a.parts, b.parts));
+  return keyed.map((k) => k.f);
 }
 
 /** Resolves a symlink and checks it stays inside the model; returns the real target. */

@@ -62,6 +62,11 @@ describe('hashModel', () => {
   test('compareResourceNames sorts component by component, by code point', () => {
     const names = ['a-b', 'a/b', 'a', 'é', 'z', '\u{1F600}', '\uFFFD'];
     expect([...names].sort(compareResourceNames)).toEqual(['a', 'a/b', 'a-b', 'z', 'é', '\uFFFD', '\u{1F600}']);
+    // Single components: code-point order is UTF-8 byte order.
+    const alphabet = ['a', 'b', 'é', '\uE000', '\uFFFD', '\u{10000}', '\u{1F600}', '.', '-'];
+    const words = Array.from({ length: 300 }, (_, i) => Array.from({ length: 1 + (i % 4) }, (__, k) => alphabet[(i * 7 + k * 13 + i * k) % alphabet.length]).join(''));
+    const byBytes = [...words].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect([...words].sort(compareResourceNames)).toEqual(byBytes);
   });
 
   test('leaves out top-level git paths by default, and keeps them with ignoreGitPaths: false', async () => {
@@ -122,7 +127,7 @@ describe('hashModel', () => {
   });
 
   test('a symlink is rejected unless allowed', async () => {
-    const model = makeModel({ 'real': 'data' });
+    const model = makeModel({ real: 'data' });
     fs.symlinkSync('real', path.join(model, 'link'));
     await expect(hashModel(model)).rejects.toThrow(UsageError);
     await expect(hashModel(model)).rejects.toThrow(path.join(model, 'link'));
@@ -141,7 +146,7 @@ describe('hashModel', () => {
   });
 
   test('a symlink that escapes the model is rejected even when symlinks are allowed', async () => {
-    const model = makeModel({ 'w': 'w' });
+    const model = makeModel({ w: 'w' });
     fs.writeFileSync(path.join(tmp, 'secret'), 's');
     fs.symlinkSync(path.join(tmp, 'secret'), path.join(model, 'escape'));
     await expect(hashModel(model, { allowSymlinks: true })).rejects.toThrow(/outside the model/);
@@ -158,7 +163,7 @@ describe('hashModel', () => {
   });
 
   test('special files are rejected', async () => {
-    const model = makeModel({ 'w': 'w' });
+    const model = makeModel({ w: 'w' });
     const net = await import('net');
     const sock = path.join(model, 's.sock');
     const server = net.createServer().listen(sock);
@@ -191,7 +196,7 @@ describe('hashModel', () => {
 
 describe('hashResources', () => {
   test('hashes listed files in the given order, never re-sorted', async () => {
-    const model = makeModel({ a: 'A', 'b/c': 'C' });
+    const model = makeModel({ 'a': 'A', 'b/c': 'C' });
     const out = await hashResources(model, [{ name: 'b/c' }, { name: 'a' }], FILES);
     expect(out).toEqual([
       { name: 'b/c', algorithm: 'sha256', digest: sha256('C') },
@@ -215,7 +220,7 @@ describe('hashResources', () => {
   });
 
   test('rejects duplicate names, missing files, directories and unsupported hash types', async () => {
-    const model = makeModel({ a: 'A', 'd/x': 'x' });
+    const model = makeModel({ 'a': 'A', 'd/x': 'x' });
     await expect(hashResources(model, [{ name: 'a' }, { name: 'a' }], FILES)).rejects.toThrow(/twice/);
     await expect(hashResources(model, [{ name: 'gone' }], FILES)).rejects.toThrow(VerificationError);
     await expect(hashResources(model, [{ name: 'd' }], FILES)).rejects.toThrow(/not a regular file/);
