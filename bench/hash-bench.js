@@ -5,7 +5,7 @@
 // 128 MiB. For each model it times, with a warm page cache (one warm-up run of each command, then the best of
 // BENCH_RUNS, default 3, interleaved rounds):
 //   - `modelseal digest <model>`: the real CLI, bundled from src/cli/bin.ts with the options of scripts/bundle.ts
-//     into .bench/modelseal-cli.js (the same code `node bin/modelseal` runs once assets/ is rebuilt; bundling
+//     into .bench/modelseal-cli.js, run through bin/run-bundle.js as `bin/modelseal` runs it (bundling
 //     here means the figures never come from a stale assets/modelseal-cli.js),
 //   - `node bench/digest-direct.js <model>` (the engine alone, bundled from src/ by this script),
 //   - `openssl dgst -sha256 <all files>` (one sequential stream: the single-core reference),
@@ -65,14 +65,12 @@ function ensureModels() {
 /** Bundles the engine (for digest-direct.js) and, when its source exists, the CLI, into .bench/. */
 function bundle() {
   const { buildSync } = require(path.join(ROOT, 'node_modules', 'esbuild'));
+  // the same esbuild options as scripts/bundle.ts, so the CLI is measured as it ships
+  const options = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'esbuild-cli.json'), 'utf8'));
   const build = (entry, out) => buildSync({
+    ...options,
     entryPoints: [entry],
     outfile: path.join(BENCH, out),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: ['pkcs11js'],
     logLevel: 'warning',
   });
   build(path.join(ROOT, 'src', 'engine', 'hashing.ts'), 'hashing.js');
@@ -128,7 +126,8 @@ function main() {
     const bytes = m.files.reduce((n, [, size]) => n + size, 0);
     const dir = path.relative(ROOT, m.dir);
     const commands = [['openssl dgst -sha256 (1 stream)', 'openssl', ['dgst', '-sha256', ...files]]];
-    if (cli) commands.push(['modelseal digest', 'node', ['.bench/modelseal-cli.js', 'digest', dir]]);
+    // through bin/run-bundle.js, as bin/modelseal runs it (with its V8 code cache, written by the warm-up run)
+    if (cli) commands.push(['modelseal digest', 'node', ['bench/run-cli.js', 'digest', dir]]);
     else process.stdout.write('(src/cli/bin.ts is missing: modelseal digest not measured)\n');
     commands.push(['engine direct (digest-direct.js)', 'node', ['bench/digest-direct.js', dir]]);
     const tools = measureAll(commands);

@@ -351,7 +351,8 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
 
 
     // ---- the CLI asset and the project ---------------------------------------------------------------------------
-    const cli = new s3assets.Asset(this, 'Cli', { path: cliAssetDir() });
+    // the V8 code cache bin/modelseal may leave beside the bundle is machine-specific: keep it out of the asset hash
+    const cli = new s3assets.Asset(this, 'Cli', { path: cliAssetDir(), exclude: ['*.v8cache', '*.v8cache.*'] });
     const { buildImage, repositoryArn: buildImageRepository } = this.buildImageFor(image);
     const modelSourceUri = props.modelSourceBucket
       ? `s3://${props.modelSourceBucket.bucketName}/${props.modelSourcePrefix ?? ''}`

@@ -59,3 +59,9 @@ export function keyFlagsFrom(args: ParsedArgs): KeyFlags {
   };
 }
 
+/** Flags the sign command gains for co-signing; main.ts merges them into every signing method. */
+export const COSIGN_FLAGS: Record<string, FlagSpec> = {
+  'from-bundle': { type: 'string', metavar: 'FILE', help: 'Co-sign the statement of this bundle instead of hashing a model (no MODEL_PATH).' },
+  'verify-key': { type: 'string', metavar: 'PEM', help: 'With --from-bundle: the original signer\'s public key; required when the bundle names its key only by hint.' },
+  'verify-certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'With --from-bundle: trust anchors for a certificate-signed bundle.' },
+};

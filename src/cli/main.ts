@@ -7,11 +7,7 @@ import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FlagSpec, formatFlags, parseArgs, ParsedArgs } from './args';
-import { ATTEST_USAGE_LINES, attestCommand } from './commands/attest';
-import { signAwsSignerCommand, verifyAwsSignerCommand } from './commands/notation';
-import { checkCommand, COSIGN_FLAGS, cosignCommand, POLICY_USAGE_LINES, policyCommand, revokeCommand } from './commands/policy';
-import { fetchCommand, publishCommand, refCommand, STORE_USAGE_LINES } from './commands/store';
-import { HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, SIGNER_KEY_FLAGS } from './flags';
+import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, SIGNER_KEY_FLAGS } from './flags';
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
@@ -21,6 +17,18 @@ import { keyHint, publicKeyPem } from '../engine/keys';
 import { signModel } from '../engine/sign';
 import { verifyModel, VerificationTrust } from '../engine/verify';
 import { readCertificateFile } from '../signers/certificate';
+import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// Command modules load on first use, so `digest` and `verify` do not pay at start-up for the AWS SDKs, CEL and the
+// CycloneDX schemas: in the esbuild bundle a module behind require() is initialized only when it is first required.
+const commands = {
+  attest: () => require('./commands/attest') as typeof import('./commands/attest'),
+  notation: () => require('./commands/notation') as typeof import('./commands/notation'),
+  policy: () => require('./commands/policy') as typeof import('./commands/policy'),
+  store: () => require('./commands/store') as typeof import('./commands/store'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Where the CLI writes; `process.stdout`/`process.stderr` by default. */
 export interface CliIo {
@@ -120,19 +128,19 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       case 'pubkey':
         return await pubkeyCommand(argv.slice(1), io);
       case 'publish':
-        return await publishCommand(argv.slice(1), io);
+        return await commands.store().publishCommand(argv.slice(1), io);
       case 'fetch':
-        return await fetchCommand(argv.slice(1), io);
+        return await commands.store().fetchCommand(argv.slice(1), io);
       case 'ref':
-        return await refCommand(argv.slice(1), io);
+        return await commands.store().refCommand(argv.slice(1), io);
       case 'attest':
-        return await attestCommand(argv.slice(1), io, version());
+        return await commands.attest().attestCommand(argv.slice(1), io, version());
       case 'policy':
-        return await policyCommand(argv.slice(1), io);
+        return await commands.policy().policyCommand(argv.slice(1), io);
       case 'check':
-        return await checkCommand(argv.slice(1), io);
+        return await commands.policy().checkCommand(argv.slice(1), io);
       case 'revoke':
-        return await revokeCommand(argv.slice(1), io);
+        return await commands.policy().revokeCommand(argv.slice(1), io);
       default:
         throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check or revoke (see modelseal --help)`);
     }
@@ -196,7 +204,7 @@ async function signCommand(argv: readonly string[], io: CliIo): Promise<number> 
     return kind === undefined ? 2 : 0;
   }
   if (kind === 'aws-signer') {
-    return signAwsSignerCommand(argv.slice(1), io);
+    return commands.notation().signAwsSignerCommand(argv.slice(1), io);
   }
   if (!(SIGNER_KINDS as readonly string[]).includes(kind)) {
     throw new UsageError(`sign: unknown signing method "${kind}"; expected one of ${SIGNER_KINDS.join(', ')}`);
@@ -207,7 +215,7 @@ async function signCommand(argv: readonly string[], io: CliIo): Promise<number> 
     return help(io, `sign ${kind} MODEL_PATH [options]`, 'Hash MODEL_PATH and sign it, writing an OMS (Sigstore bundle v0.3) signature.', specs);
   }
   if (args.flags['from-bundle'] !== undefined) {
-    return cosignCommand(kind as SignerKind, args, io);
+    return commands.policy().cosignCommand(kind as SignerKind, args, io);
   }
   const modelPath = onePositional(args, `sign ${kind}`, 'MODEL_PATH');
   const signaturePath = (args.flags.signature as string | undefined) ?? 'model.sig';
@@ -244,7 +252,7 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
     return kind === undefined ? 2 : 0;
   }
   if (kind === 'aws-signer') {
-    return verifyAwsSignerCommand(argv.slice(1), io);
+    return commands.notation().verifyAwsSignerCommand(argv.slice(1), io);
   }
   if (!(VERIFIER_KINDS as readonly string[]).includes(kind)) {
     throw new UsageError(`verify: unknown verification method "${kind}"; expected one of ${VERIFIER_KINDS.join(', ')}`);

@@ -6,10 +6,14 @@ import { promises as fs } from 'fs';
 import { UsageError } from '../engine/errors';
 import { loadPublicKey } from '../engine/keys';
 import { CertificateSigner } from '../signers/certificate';
-import { KmsSigner, kmsPublicKey } from '../signers/kms';
 import { LocalKeySigner } from '../signers/local';
-import { Pkcs11Signer } from '../signers/pkcs11';
 import type { Signer } from '../signers/signer';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// The KMS and PKCS#11 backends load on first use: the AWS SDK costs start-up time every other command should not pay.
+const kms = () => require('../signers/kms') as typeof import('../signers/kms');
+const pkcs11 = () => require('../signers/pkcs11') as typeof import('../signers/pkcs11');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The signing methods of `modelseal sign`. */
 export const SIGNER_KINDS = ['key', 'pkcs11-key', 'kms', 'certificate'] as const;
@@ -50,9 +54,9 @@ export async function createSigner(kind: SignerKind, flags: KeyFlags): Promise<S
         certificateChain: flags.certificateChain ?? [],
       });
     case 'pkcs11-key':
-      return Pkcs11Signer.open({ uri: required(flags.pkcs11Uri, '--pkcs11-uri', 'sign pkcs11-key') });
+      return pkcs11().Pkcs11Signer.open({ uri: required(flags.pkcs11Uri, '--pkcs11-uri', 'sign pkcs11-key') });
     case 'kms':
-      return KmsSigner.open({ keyId: required(flags.kmsKey, '--kms-key', 'sign kms'), region: flags.region });
+      return kms().KmsSigner.open({ keyId: required(flags.kmsKey, '--kms-key', 'sign kms'), region: flags.region });
   }
 }
 
@@ -69,7 +73,7 @@ export async function verificationKey(kind: Exclude<VerifierKind, 'certificate'>
       return loadPublicKey(await readInput(file, 'public key'), file);
     }
     case 'kms':
-      return kmsPublicKey(required(flags.kmsKey, '--kms-key', 'verify kms'), { region: flags.region });
+      return kms().kmsPublicKey(required(flags.kmsKey, '--kms-key', 'verify kms'), { region: flags.region });
   }
 }
 
@@ -88,7 +92,7 @@ export async function publicKeyFromFlags(flags: KeyFlags): Promise<KeyObject> {
   }
   if (flags.kmsKey) {
     // Only kms:GetPublicKey: printing a public key must not need signing rights.
-    return kmsPublicKey(flags.kmsKey, { region: flags.region });
+    return kms().kmsPublicKey(flags.kmsKey, { region: flags.region });
   }
   return withSigner(await createSigner('pkcs11-key', flags));
 }

@@ -21,11 +21,6 @@ export interface AttestCommandIo {
   readonly stderr: ProgressStream;
 }
 
-/** Help lines for the top-level usage text. */
-export const ATTEST_USAGE_LINES = `  attest sbom key|pkcs11-key|kms|certificate MODEL_PATH --model-card FILE --signature OUT ...
-                                             Sign the model's CycloneDX 1.6 AI SBOM as an attestation.
-  attest provenance key|pkcs11-key|kms|certificate --digest sha256:ROOT --name NAME --builder-image IMAGE --build-id ID ...
-                                             Sign the SLSA v1 provenance of the build that produced the model.`;
 
 /** Where the attestation goes when `--signature` is not given. */
 export const DEFAULT_SBOM_SIGNATURE = 'model.sbom.sig';

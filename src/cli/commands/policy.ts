@@ -45,21 +45,7 @@ export interface PolicyCommandDeps {
   readonly now?: () => Date;
 }
 
-/** Help lines for the top-level usage text. */
-export const POLICY_USAGE_LINES = `  policy validate FILE                       Validate a trust policy (schema, signer names, CEL, keys).
-  check --store URI --policy FILE sha256:ROOT
-                                             Decide whether a digest meets a trust policy (exit 0 met, 1 not).
-  revoke --store URI --reason TEXT (--private-key PEM | --pkcs11-uri URI | --kms-key ARN) sha256:ROOT
-                                             Sign and publish a revocation record for a digest.
-  sign key|pkcs11-key|kms|certificate --from-bundle FILE --signature OUT [--verify-key PEM]
-                                             Co-sign the statement of an existing bundle (no model bytes needed).`;
 
-/** Flags the sign command gains for co-signing; main.ts merges them into every signing method. */
-export const COSIGN_FLAGS: Record<string, FlagSpec> = {
-  'from-bundle': { type: 'string', metavar: 'FILE', help: 'Co-sign the statement of this bundle instead of hashing a model (no MODEL_PATH).' },
-  'verify-key': { type: 'string', metavar: 'PEM', help: 'With --from-bundle: the original signer\'s public key; required when the bundle names its key only by hint.' },
-  'verify-certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'With --from-bundle: trust anchors for a certificate-signed bundle.' },
-};
 
 const STORE_FLAGS: Record<string, FlagSpec> = {
   'store': { type: 'string', metavar: 'URI', help: `The store: file://PATH, a directory, or s3://bucket/prefix (default: $${STORE_ENV}).` },

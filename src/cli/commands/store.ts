@@ -39,12 +39,6 @@ export interface StoreCommandDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** Help lines for the top-level usage text. */
-export const STORE_USAGE_LINES = `  publish --store URI FILE...                Publish bundles, attestations, Notation signatures (key from content).
-  fetch --store URI --out DIR sha256:ROOT    Download every object stored for a root digest.
-  ref set --store URI NAME VERSION sha256:ROOT
-                                             Record a write-once name/version -> digest reference.
-  ref get --store URI NAME VERSION           Print the digest a name/version refers to.`;
 
 const STORE_FLAGS: Record<string, FlagSpec> = {
   'store': { type: 'string', metavar: 'URI', help: `The store: file://PATH, a directory, or s3://bucket/prefix (default: $${STORE_ENV}).` },
