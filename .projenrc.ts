@@ -23,6 +23,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
+  // @types/node follows the oldest supported Node.js
+  minNodeVersion: '20.0.0',
 
   // jsii 6.0 with TypeScript 6.0: the npm `latest` TypeScript 7 lacks the compiler API ts-node and eslint need.
   jsiiVersion: '~6.0.0',
@@ -30,6 +32,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   cdkVersion: MIN_CDK_VERSION,
   constructsVersion: '10.5.1',
   peerDeps: ['cdk8s@^2.68.12', 'cdk8s-plus-28@^2.5.6'],
+  // projen would pin the peers' dev copies to their minimums; the suite runs against the releases checked on these
+  // machines instead (devDeps below; see README "Compatibility").
+  peerDependencyOptions: { pinnedDevDependency: false },
 
   // No GitHub, no release pipeline: this repository is checked by .ci/run.
   github: false,
@@ -70,6 +75,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   devDeps: [
     `aws-cdk-lib@${DEV_CDK_VERSION}`,
+    'constructs@10.5.1',
     'aws-cdk@^2.1100.0',
     'cdk8s@^2.70.0',
     'cdk8s-plus-28@^2.5.6',
@@ -106,14 +112,6 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // scripts only re-check or download them, so they stay off.
 project.package.addField('allowScripts', { 'pkcs11js': true, '@parcel/watcher': false, 'esbuild': false, '@swc/core': false });
 project.package.addField('bin', { modelseal: 'bin/modelseal' });
-project.package.addField('engines', { node: '>= 20.0.0' });
-// projen pins the peer dependencies' dev copies to their minimums; the suite runs against the releases
-// checked on these machines (see README "Compatibility").
-project.package.file.addOverride('devDependencies.aws-cdk-lib', DEV_CDK_VERSION);
-project.package.file.addOverride('devDependencies.cdk8s', '^2.70.0');
-// projen derives a `ts6.0` dist-tag for @types/node that does not exist; Node 20 is the supported runtime.
-project.package.file.addOverride('devDependencies.@types/node', '^20');
-project.package.file.addOverride('devDependencies.cdk8s-plus-28', '^2.5.6');
 // the bundled runtime (assets/) and the bin shim ship in the npm package
 project.npmignore?.exclude('examples/', 'bench/', 'docs/', '.ci/', 'scripts/', '/test/', 'cdk.out');
 project.npmignore?.include('/assets/', '/bin/');

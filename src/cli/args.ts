@@ -98,3 +98,23 @@ export function formatFlags(specs: Record<string, FlagSpec>): string {
   const width = Math.max(...rows.map(([l]) => l.length));
   return rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`).join('\n');
 }
+
+/** Writes a command's help (synopsis, summary, options and an optional footer) to `out`; returns exit code 0. */
+export function printHelp(
+  out: { write(text: string): unknown }, synopsis: string, summary: string, specs: Record<string, FlagSpec>, footer?: string,
+): number {
+  out.write(`Usage: modelseal ${synopsis}\n\n${summary}\n\nOptions:\n${formatFlags(specs)}\n${footer ? `\n${footer}\n` : ''}`);
+  return 0;
+}
+
+/**
+ * Returns the one positional argument a command takes.
+ *
+ * @throws UsageError naming the command and what it got otherwise
+ */
+export function onePositional(args: ParsedArgs, command: string, name: string): string {
+  if (args.positionals.length !== 1) {
+    throw new UsageError(`${command} needs exactly one ${name}; got ${args.positionals.length ? args.positionals.join(' ') : 'none'}`);
+  }
+  return args.positionals[0];
+}

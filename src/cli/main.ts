@@ -6,7 +6,7 @@
 import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { FlagSpec, formatFlags, parseArgs, ParsedArgs } from './args';
+import { FlagSpec, onePositional, parseArgs, printHelp } from './args';
 import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, SIGNER_KEY_FLAGS } from './flags';
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
@@ -178,7 +178,7 @@ function report(e: unknown, io: CliIo, json: boolean, command: string): number {
 async function digestCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv, HASH_FLAGS, 'digest');
   if (args.flags.help) {
-    return help(io, 'digest MODEL_PATH [options]', 'Hash a model and print its OMS root digest (hex SHA-256).', HASH_FLAGS);
+    return printHelp(io.stdout, 'digest MODEL_PATH [options]', 'Hash a model and print its OMS root digest (hex SHA-256).', HASH_FLAGS);
   }
   const modelPath = onePositional(args, 'digest', 'MODEL_PATH');
   const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
@@ -212,7 +212,7 @@ async function signCommand(argv: readonly string[], io: CliIo): Promise<number> 
   const specs = { ...SIGN_FLAGS[kind as SignerKind], ...COSIGN_FLAGS };
   const args = parseArgs(argv.slice(1), specs, `sign ${kind}`);
   if (args.flags.help) {
-    return help(io, `sign ${kind} MODEL_PATH [options]`, 'Hash MODEL_PATH and sign it, writing an OMS (Sigstore bundle v0.3) signature.', specs);
+    return printHelp(io.stdout, `sign ${kind} MODEL_PATH [options]`, 'Hash MODEL_PATH and sign it, writing an OMS (Sigstore bundle v0.3) signature.', specs);
   }
   if (args.flags['from-bundle'] !== undefined) {
     return commands.policy().cosignCommand(kind as SignerKind, args, io);
@@ -260,7 +260,7 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
   const specs = VERIFY_FLAGS[kind as VerifierKind];
   const args = parseArgs(argv.slice(1), specs, `verify ${kind}`);
   if (args.flags.help) {
-    return help(io, `verify ${kind} MODEL_PATH --signature SIG [options]`, 'Verify MODEL_PATH against an OMS signature. Fails closed.', specs);
+    return printHelp(io.stdout, `verify ${kind} MODEL_PATH --signature SIG [options]`, 'Verify MODEL_PATH against an OMS signature. Fails closed.', specs);
   }
   const modelPath = onePositional(args, `verify ${kind}`, 'MODEL_PATH');
   const signaturePath = args.flags.signature as string | undefined;
@@ -326,7 +326,7 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
 async function pubkeyCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv, PUBKEY_FLAGS, 'pubkey');
   if (args.flags.help) {
-    return help(io, 'pubkey --private-key PEM | --kms-key ARN | --pkcs11-uri URI', 'Print the public key (SPKI PEM) of a signing key.', PUBKEY_FLAGS);
+    return printHelp(io.stdout, 'pubkey --private-key PEM | --kms-key ARN | --pkcs11-uri URI', 'Print the public key (SPKI PEM) of a signing key.', PUBKEY_FLAGS);
   }
   if (args.positionals.length > 0) {
     throw new UsageError(`pubkey takes no positional arguments; got ${args.positionals.join(' ')}`);
@@ -341,17 +341,7 @@ async function pubkeyCommand(argv: readonly string[], io: CliIo): Promise<number
   return 0;
 }
 
-function help(io: CliIo, synopsis: string, summary: string, specs: Record<string, FlagSpec>): number {
-  io.stdout.write(`Usage: modelseal ${synopsis}\n\n${summary}\n\nOptions:\n${formatFlags(specs)}\n`);
-  return 0;
-}
 
-function onePositional(args: ParsedArgs, command: string, name: string): string {
-  if (args.positionals.length !== 1) {
-    throw new UsageError(`${command} needs exactly one ${name}; got ${args.positionals.length ? args.positionals.join(' ') : 'none'}`);
-  }
-  return args.positionals[0];
-}
 
 function parseSize(value: string | undefined): number {
   if (value === undefined) {

@@ -1,10 +1,11 @@
 /**
  * End-to-end runs of the real bundled CLI (`node bin/modelseal`), built from src/cli/bin.ts by scripts/bundle.ts.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { cleanup, ecKey, makeModel, tempDir } from '../fixtures/models';
+import { ensureCliBundle } from '../helpers/cli-bundle';
 
 const root = path.join(__dirname, '..', '..');
 const bin = path.join(root, 'bin', 'modelseal');
@@ -14,21 +15,7 @@ function modelseal(...args: string[]): { status: number | null; stdout: string; 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Newest modification time of any file under `dir`. */
-function newest(dir: string): number {
-  return fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-    const p = path.join(dir, e.name);
-    return Math.max(m, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
-  }, 0);
-}
-
-beforeAll(() => {
-  const asset = path.join(root, 'assets', 'modelseal-cli.js');
-  // Build when missing or older than the sources, so the test never runs a stale CLI.
-  if (!fs.existsSync(asset) || fs.statSync(asset).mtimeMs < newest(path.join(root, 'src'))) {
-    execFileSync('npx', ['ts-node', '--project', 'tsconfig.dev.json', 'scripts/bundle.ts'], { cwd: root, stdio: 'pipe' });
-  }
-}, 120_000);
+beforeAll(() => ensureCliBundle(), 120_000);
 
 describe('bundled modelseal CLI', () => {
   let dir: string;

@@ -2,7 +2,7 @@
  * `modelseal attest sbom`: in-process through main(), then end to end through the real bundled CLI
  * (`node bin/modelseal`, built by scripts/bundle.ts), whose BOM schema must be inlined in the bundle.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { main } from '../../src/cli/main';
@@ -10,6 +10,7 @@ import { parseBundle } from '../../src/engine/bundle';
 import { parseSbomStatement } from '../../src/sbom/attest';
 import { validateBom } from '../../src/sbom/cyclonedx';
 import { cleanup, ecKey, makeModel, tempDir } from '../fixtures/models';
+import { ensureCliBundle } from '../helpers/cli-bundle';
 
 const root = path.join(__dirname, '..', '..');
 const bin = path.join(root, 'bin', 'modelseal');
@@ -113,21 +114,7 @@ describe('modelseal attest sbom (in process)', () => {
 });
 
 describe('bundled CLI', () => {
-  /** Newest modification time of any file under `d`. */
-  function newest(d: string): number {
-    return fs.readdirSync(d, { withFileTypes: true }).reduce((m, e) => {
-      const p = path.join(d, e.name);
-      return Math.max(m, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
-    }, 0);
-  }
-
-  beforeAll(() => {
-    const asset = path.join(root, 'assets', 'modelseal-cli.js');
-    // Build when missing or older than the sources, so the test never runs a stale CLI.
-    if (!fs.existsSync(asset) || fs.statSync(asset).mtimeMs < newest(path.join(root, 'src'))) {
-      execFileSync('npx', ['ts-node', '--project', 'tsconfig.dev.json', 'scripts/bundle.ts'], { cwd: root, stdio: 'pipe' });
-    }
-  }, 120_000);
+  beforeAll(() => ensureCliBundle(), 120_000);
 
   test('attest sbom runs from a copy of the bundle alone (schemas inlined), and the result validates', () => {
     const model = makeModel(dir);

@@ -14,7 +14,7 @@ import { UsageError } from '../../engine/errors';
 import { hashModel, listModelFiles, rootDigest } from '../../engine/hashing';
 import { normalizeRoot, signModelWithAwsSigner, verifyNotationSignature } from '../../signers/aws-signer';
 import { readCertificateFile } from '../../signers/certificate';
-import { FlagSpec, formatFlags, parseArgs, ParsedArgs } from '../args';
+import { FlagSpec, parseArgs, ParsedArgs, printHelp } from '../args';
 import type { CliIo } from '../main';
 import { progressBar } from '../progress';
 
@@ -59,7 +59,7 @@ const VERIFY_SYNOPSIS = 'verify aws-signer (MODEL_PATH | --digest sha256:ROOT) -
 export async function signAwsSignerCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv, AWS_SIGNER_SIGN_FLAGS, 'sign aws-signer');
   if (args.flags.help) {
-    return help(io, SIGN_SYNOPSIS,
+    return printHelp(io.stdout, SIGN_SYNOPSIS,
       'Sign a model\'s OMS root digest with an AWS Signer profile; writes the Notation JWS envelope (store key notation/sha256/<root>/<obj>.jws).',
       AWS_SIGNER_SIGN_FLAGS);
   }
@@ -117,7 +117,7 @@ export async function signAwsSignerCommand(argv: readonly string[], io: CliIo): 
 export async function verifyAwsSignerCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv, AWS_SIGNER_VERIFY_FLAGS, 'verify aws-signer');
   if (args.flags.help) {
-    return help(io, VERIFY_SYNOPSIS,
+    return printHelp(io.stdout, VERIFY_SYNOPSIS,
       'Verify an AWS Signer (Notation JWS) co-signature of a model, including GetRevocationStatus. Fails closed.',
       AWS_SIGNER_VERIFY_FLAGS);
   }
@@ -218,7 +218,3 @@ async function modelRoot(args: ParsedArgs, command: string, io: CliIo, signature
   return { root: rootDigest(manifest.resources), size, modelPath };
 }
 
-function help(io: CliIo, synopsis: string, summary: string, specs: Record<string, FlagSpec>): number {
-  io.stdout.write(`Usage: modelseal ${synopsis}\n\n${summary}\n\nOptions:\n${formatFlags(specs)}\n`);
-  return 0;
-}

@@ -20,7 +20,7 @@ import { publishRevocation, signRevocation } from '../../policy/revocation';
 import { readCertificateFile } from '../../signers/certificate';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
-import { FlagSpec, formatFlags, parseArgs, ParsedArgs } from '../args';
+import { FlagSpec, onePositional, parseArgs, ParsedArgs, printHelp } from '../args';
 import { keyFlagsFrom } from '../flags';
 import type { ProgressStream } from '../progress';
 import { createSigner, KeyFlags, SignerKind } from '../signers';
@@ -92,7 +92,7 @@ export async function policyCommand(argv: readonly string[], io: PolicyCommandIo
   }
   const args = parseArgs(argv.slice(1), VALIDATE_FLAGS, 'policy validate');
   if (args.flags.help) {
-    return help(io, 'policy validate FILE [--json]',
+    return printHelp(io.stdout, 'policy validate FILE [--json]',
       'Validate a trust policy: the JSON Schema (unknown fields are errors), signer names, requirements, CEL conditions\nand every key file.', VALIDATE_FLAGS);
   }
   const file = onePositional(args, 'policy validate', 'FILE');
@@ -111,7 +111,7 @@ export async function policyCommand(argv: readonly string[], io: PolicyCommandIo
 export async function checkCommand(argv: readonly string[], io: PolicyCommandIo, deps: PolicyCommandDeps = {}): Promise<number> {
   const args = parseArgs(argv, CHECK_FLAGS, 'check');
   if (args.flags.help) {
-    return help(io, 'check --store URI --policy FILE sha256:ROOT [--json]',
+    return printHelp(io.stdout, 'check --store URI --policy FILE sha256:ROOT [--json]',
       'Check everything the store holds for a root digest against a trust policy: signatures, required signers,\n'
       + 'required attestations and their CEL conditions, and revocations. Fails closed.', CHECK_FLAGS);
   }
@@ -147,7 +147,7 @@ export async function checkCommand(argv: readonly string[], io: PolicyCommandIo,
 export async function revokeCommand(argv: readonly string[], io: PolicyCommandIo, deps: PolicyCommandDeps = {}): Promise<number> {
   const args = parseArgs(argv, REVOKE_FLAGS, 'revoke');
   if (args.flags.help) {
-    return help(io, 'revoke --store URI --reason TEXT (--private-key PEM [--signing-certificate PEM] | --pkcs11-uri URI | --kms-key ARN) sha256:ROOT',
+    return printHelp(io.stdout, 'revoke --store URI --reason TEXT (--private-key PEM [--signing-certificate PEM] | --pkcs11-uri URI | --kms-key ARN) sha256:ROOT',
       'Sign a revocation record for a root digest and publish it (append-only). A trust policy honours it only when\n'
       + 'the signer is listed under `revokers`.', REVOKE_FLAGS);
   }
@@ -317,17 +317,7 @@ function storeFrom(args: ParsedArgs, deps: PolicyCommandDeps): ObjectStore {
 }
 
 
-function help(io: PolicyCommandIo, synopsis: string, summary: string, specs: Record<string, FlagSpec>): number {
-  io.stdout.write(`Usage: modelseal ${synopsis}\n\n${summary}\n\nOptions:\n${formatFlags(specs)}\n`);
-  return 0;
-}
 
-function onePositional(args: ParsedArgs, command: string, name: string): string {
-  if (args.positionals.length !== 1) {
-    throw new UsageError(`${command} needs exactly one ${name}; got ${args.positionals.length ? args.positionals.join(' ') : 'none'}`);
-  }
-  return args.positionals[0];
-}
 
 async function readFile(file: string, what: string): Promise<Buffer> {
   try {

@@ -14,7 +14,7 @@ import { deriveKey, DerivedKey, MAX_OBJECT_BYTES, parseRefBody, parseRoot, refBo
 import { LocalStore } from '../../store/local';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
 import type { ObjectStore, PutOutcome } from '../../store/types';
-import { FlagSpec, formatFlags, parseArgs, ParsedArgs } from '../args';
+import { FlagSpec, parseArgs, ParsedArgs, printHelp } from '../args';
 import type { ProgressStream } from '../progress';
 
 /** Where a command writes (the CLI's `CliIo`). */
@@ -65,9 +65,9 @@ export async function publishCommand(argv: readonly string[], io: StoreCommandIo
   return guarded('publish', argv, io, async () => {
     const args = parseArgs(argv, STORE_FLAGS, 'publish');
     if (args.flags.help) {
-      return help(io, 'publish --store URI FILE... [options]',
+      return printHelp(io.stdout, 'publish --store URI FILE... [options]',
         'Publish OMS bundles, attestations (SBOM, provenance, ...), revocations and Notation JWS signatures. The key is\n'
-        + 'derived from each file\'s content; identical bytes already stored are a successful no-op.', STORE_FLAGS);
+        + 'derived from each file\'s content; identical bytes already stored are a successful no-op.', STORE_FLAGS, EXIT_CODES);
     }
     if (args.positionals.length === 0) {
       throw new UsageError('publish needs at least one FILE (a Sigstore bundle or a Notation JWS)');
@@ -103,9 +103,9 @@ export async function fetchCommand(argv: readonly string[], io: StoreCommandIo, 
   return guarded('fetch', argv, io, async () => {
     const args = parseArgs(argv, FETCH_FLAGS, 'fetch');
     if (args.flags.help) {
-      return help(io, 'fetch --store URI --out DIR sha256:ROOT [options]',
+      return printHelp(io.stdout, 'fetch --store URI --out DIR sha256:ROOT [options]',
         'Download the bundles, attestations, Notation signatures and revocations stored for a root digest,\n'
-        + 'checking each object\'s hash, into DIR under the same relative keys.', FETCH_FLAGS);
+        + 'checking each object\'s hash, into DIR under the same relative keys.', FETCH_FLAGS, EXIT_CODES);
     }
     if (args.positionals.length !== 1) {
       throw new UsageError(`fetch needs exactly one sha256:ROOT; got ${args.positionals.length ? args.positionals.join(' ') : 'none'}`);
@@ -162,9 +162,9 @@ export async function refCommand(argv: readonly string[], io: StoreCommandIo, de
     return guarded('ref set', argv.slice(1), io, async () => {
       const args = parseArgs(argv.slice(1), STORE_FLAGS, 'ref set');
       if (args.flags.help) {
-        return help(io, 'ref set --store URI NAME VERSION sha256:ROOT [options]',
+        return printHelp(io.stdout, 'ref set --store URI NAME VERSION sha256:ROOT [options]',
           'Record that NAME VERSION is the model with this root digest. Write-once: setting the same digest again\n'
-          + 'succeeds, a different digest is refused (exit 1); publish a new version instead.', STORE_FLAGS);
+          + 'succeeds, a different digest is refused (exit 1); publish a new version instead.', STORE_FLAGS, EXIT_CODES);
       }
       if (args.positionals.length !== 3) {
         throw new UsageError(`ref set needs NAME VERSION sha256:ROOT; got ${args.positionals.length ? args.positionals.join(' ') : 'nothing'}`);
@@ -186,8 +186,8 @@ export async function refCommand(argv: readonly string[], io: StoreCommandIo, de
     return guarded('ref get', argv.slice(1), io, async () => {
       const args = parseArgs(argv.slice(1), STORE_FLAGS, 'ref get');
       if (args.flags.help) {
-        return help(io, 'ref get --store URI NAME VERSION [options]',
-          'Print the root digest (sha256:ROOT) that NAME VERSION refers to; exit 1 when there is no such ref.', STORE_FLAGS);
+        return printHelp(io.stdout, 'ref get --store URI NAME VERSION [options]',
+          'Print the root digest (sha256:ROOT) that NAME VERSION refers to; exit 1 when there is no such ref.', STORE_FLAGS, EXIT_CODES);
       }
       if (args.positionals.length !== 2) {
         throw new UsageError(`ref get needs NAME VERSION; got ${args.positionals.length ? args.positionals.join(' ') : 'nothing'}`);
@@ -272,7 +272,3 @@ async function readObjectFile(file: string): Promise<Buffer> {
   }
 }
 
-function help(io: StoreCommandIo, synopsis: string, summary: string, specs: Record<string, FlagSpec>): number {
-  io.stdout.write(`Usage: modelseal ${synopsis}\n\n${summary}\n\nOptions:\n${formatFlags(specs)}\n\n${EXIT_CODES}\n`);
-  return 0;
-}
