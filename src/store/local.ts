@@ -5,9 +5,10 @@ import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { StoreAccessError, StoreConflictError, StoreNotFoundError } from './errors';
-import { checkContentAddress, contentAddress, sha256Hex, TEMP_PREFIX, validateKey, validatePrefix } from './keys';
-import type { ObjectStore, PutOutcome } from './types';
+import { StoreAccessError, StoreConflictError } from './errors';
+import { contentAddress, sha256Hex, TEMP_PREFIX, validateKey, validatePrefix } from './keys';
+import { ContentCheckedStore } from './base';
+import type { PutOutcome } from './types';
 import { UsageError, VerificationError } from '../engine/errors';
 
 /**
@@ -26,7 +27,7 @@ export const CRASH_BEFORE_LINK_ENV = 'MODELSEAL_TEST_CRASH_BEFORE_LINK';
  * writer; `rename(2)` would silently replace an existing object. A crash leaves at most a temp file, whose name
  * ({@link TEMP_PREFIX}) is never a valid key and which `list` skips. Objects are created read-only (0444).
  */
-export class LocalStore implements ObjectStore {
+export class LocalStore extends ContentCheckedStore {
   /** `file://` URI of the store's directory. */
   public readonly uri: string;
   /** Absolute path of the store's directory. */
@@ -36,6 +37,7 @@ export class LocalStore implements ObjectStore {
    * @param dir the store directory (created on the first put)
    */
   public constructor(dir: string) {
+    super();
     this.root = path.resolve(dir);
     this.uri = pathToFileURL(this.root).href;
   }
@@ -105,29 +107,6 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  /**
-   * Reads the object at `key`, checking a content-addressed key's `<obj>` digest against the bytes.
-   *
-   * @throws StoreNotFoundError when the key does not exist; StoreIntegrityError when the bytes do not match the key
-   */
-  public async get(key: string): Promise<Buffer> {
-    const body = await this.tryGet(key);
-    if (body === undefined) {
-      throw new StoreNotFoundError(key, `${key} does not exist in the store ${this.uri}`);
-    }
-    return body;
-  }
-
-  /** Reads the object at `key` like {@link get}, or returns undefined when it does not exist. */
-  public async tryGet(key: string): Promise<Buffer | undefined> {
-    validateKey(key);
-    const body = await this.readRaw(key);
-    if (body !== undefined) {
-      checkContentAddress(key, body);
-    }
-    return body;
-  }
-
   /** Lists the keys under `prefix` (a plain string prefix, as in S3), sorted; temp files are skipped. */
   public async list(prefix: string): Promise<string[]> {
     validatePrefix(prefix);
@@ -166,7 +145,7 @@ export class LocalStore implements ObjectStore {
   }
 
   /** The bytes at `key` without any check, or undefined when there is no file there. */
-  private async readRaw(key: string): Promise<Buffer | undefined> {
+  protected async readRaw(key: string): Promise<Buffer | undefined> {
     try {
       return await fs.readFile(this.pathOf(key));
     } catch (e) {

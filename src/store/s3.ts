@@ -12,9 +12,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { isStoreError, StoreAccessError, StoreConflictError, StoreIntegrityError, StoreNotFoundError, StoreUnavailableError } from './errors';
-import { checkContentAddress, contentAddress, sha256Hex, validateKey, validatePrefix } from './keys';
-import type { ObjectStore, PutOutcome } from './types';
+import { isStoreError, StoreAccessError, StoreConflictError, StoreIntegrityError, StoreUnavailableError } from './errors';
+import { contentAddress, sha256Hex, validateKey, validatePrefix } from './keys';
+import { ContentCheckedStore } from './base';
+import type { PutOutcome } from './types';
 import { BUNDLE_MEDIA_TYPE } from '../engine/bundle';
 import { UsageError, VerificationError } from '../engine/errors';
 
@@ -107,7 +108,7 @@ interface AwsError {
  * retention headers (retention comes from the bucket's Object Lock default). A 412 means the key exists: the
  * object is read back and compared, so republishing identical bytes succeeds as 'unchanged'.
  */
-export class S3Store implements ObjectStore {
+export class S3Store extends ContentCheckedStore {
   /** `s3://bucket/prefix/`. */
   public readonly uri: string;
   /** The bucket name. */
@@ -126,6 +127,7 @@ export class S3Store implements ObjectStore {
    * @throws UsageError for an invalid bucket name, prefix or key ARN
    */
   public constructor(private readonly options: S3StoreOptions) {
+    super();
     if (!BUCKET.test(options.bucket) || options.bucket.includes('..')) {
       throw new UsageError(`S3 bucket name ${JSON.stringify(options.bucket)} is not valid; expected 3-63 characters of a-z 0-9 . -`);
     }
@@ -198,29 +200,6 @@ export class S3Store implements ObjectStore {
       }
     }
     return this.compareExisting(key, body, addr !== undefined);
-  }
-
-  /**
-   * Reads the object at `key`, checking the returned SHA-256 checksum and a content-addressed key's `<obj>`.
-   *
-   * @throws StoreNotFoundError when the key does not exist; StoreIntegrityError when a check fails
-   */
-  public async get(key: string): Promise<Buffer> {
-    const body = await this.tryGet(key);
-    if (body === undefined) {
-      throw new StoreNotFoundError(key, `${key} does not exist in the store ${this.uri}`);
-    }
-    return body;
-  }
-
-  /** Reads the object at `key` like {@link get}, or returns undefined when it does not exist. */
-  public async tryGet(key: string): Promise<Buffer | undefined> {
-    validateKey(key);
-    const body = await this.readRaw(key);
-    if (body !== undefined) {
-      checkContentAddress(key, body);
-    }
-    return body;
   }
 
   /** Lists every key under `prefix` with ListObjectsV2 (all pages), relative to the store prefix, sorted. */
@@ -322,7 +301,7 @@ export class S3Store implements ObjectStore {
   }
 
   /** GetObject with checksum mode on; the bytes after the checksum check, or undefined for a missing key. */
-  private async readRaw(key: string): Promise<Buffer | undefined> {
+  protected async readRaw(key: string): Promise<Buffer | undefined> {
     const full = this.prefix + key;
     let result: { bytes: Buffer; checksum?: string };
     try {
