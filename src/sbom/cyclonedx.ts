@@ -12,6 +12,7 @@ import { randomUUID } from 'crypto';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import addFormats from 'ajv-formats';
+import { compact } from './model-card';
 import type { Dataset, DatasetAncestor, Digest, GovernanceParty, ImageReference, ModelCard, PackageRef, ScanSummary } from './model-card';
 import { UsageError } from '../engine/errors';
 
@@ -394,15 +395,4 @@ function imageComponent(image: ImageReference, scan: ScanSummary | undefined): R
     'purl': `pkg:oci/${encodeURIComponent(last)}@${encodeURIComponent(image.digest)}?${qualifiers.join('&')}`,
     'properties': properties.length > 0 ? properties : undefined,
   });
-}
-
-/** Drops undefined fields and empty lists, so optional inputs leave no empty keys in the BOM. */
-function compact<T extends Record<string, unknown>>(o: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) {
-      out[k] = v;
-    }
-  }
-  return out as T;
 }

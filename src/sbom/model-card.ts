@@ -999,7 +999,7 @@ function isDefined<T>(v: T | undefined): v is T {
 }
 
 /** Drops undefined fields and empty lists, so optional inputs leave no empty keys in the BOM. */
-function compact<T extends Record<string, unknown>>(o: T): T {
+export function compact<T extends Record<string, unknown>>(o: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) {
