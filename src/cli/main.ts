@@ -10,6 +10,7 @@ import { FlagSpec, onePositional, parseArgs, printHelp } from './args';
 import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, SIGNER_KEY_FLAGS } from './flags';
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
+import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
 import { UsageError, VerificationError } from '../engine/errors';
 import { hashModel, rootDigest } from '../engine/hashing';
@@ -17,7 +18,6 @@ import { keyHint, publicKeyPem } from '../engine/keys';
 import { signModel } from '../engine/sign';
 import { verifyModel, VerificationTrust } from '../engine/verify';
 import { readCertificateFile } from '../signers/certificate';
-import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // Command modules load on first use, so `digest` and `verify` do not pay at start-up for the AWS SDKs, CEL and the
@@ -340,7 +340,6 @@ async function pubkeyCommand(argv: readonly string[], io: CliIo): Promise<number
   }
   return 0;
 }
-
 
 
 function parseSize(value: string | undefined): number {

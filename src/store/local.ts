@@ -5,9 +5,9 @@ import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
+import { ContentCheckedStore } from './base';
 import { StoreAccessError, StoreConflictError } from './errors';
 import { contentAddress, sha256Hex, TEMP_PREFIX, validateKey, validatePrefix } from './keys';
-import { ContentCheckedStore } from './base';
 import type { PutOutcome } from './types';
 import { UsageError, VerificationError } from '../engine/errors';
 

@@ -12,9 +12,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { ContentCheckedStore } from './base';
 import { isStoreError, StoreAccessError, StoreConflictError, StoreIntegrityError, StoreUnavailableError } from './errors';
 import { contentAddress, sha256Hex, validateKey, validatePrefix } from './keys';
-import { ContentCheckedStore } from './base';
 import type { PutOutcome } from './types';
 import { BUNDLE_MEDIA_TYPE } from '../engine/bundle';
 import { UsageError, VerificationError } from '../engine/errors';

@@ -46,7 +46,6 @@ export interface PolicyCommandDeps {
 }
 
 
-
 const STORE_FLAGS: Record<string, FlagSpec> = {
   'store': { type: 'string', metavar: 'URI', help: `The store: file://PATH, a directory, or s3://bucket/prefix (default: $${STORE_ENV}).` },
   'store-key-arn': { type: 'string', metavar: 'ARN', help: `KMS key ARN of an S3 store (default: $${STORE_KEY_ARN_ENV}).` },
@@ -315,8 +314,6 @@ function storeFrom(args: ParsedArgs, deps: PolicyCommandDeps): ObjectStore {
     ...(args.flags.region !== undefined ? { region: args.flags.region as string } : {}),
   });
 }
-
-
 
 
 async function readFile(file: string, what: string): Promise<Buffer> {
