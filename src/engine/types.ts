@@ -30,7 +30,11 @@ export interface Manifest {
 
 /** Options for hashing a model on disk. */
 export interface HashOptions {
-  /** Paths to leave out, absolute or relative to the model root (or to the cwd for absolute ones). */
+  /**
+   * Paths to leave out, as the reference CLI's `--ignore-paths` takes them: absolute, or relative to the current
+   * directory. Paths outside the model are neither applied nor recorded. (Paths relative to the model root, such as a
+   * payload's `ignore_paths`, go in `ModelHashOptions.modelIgnorePaths`.)
+   */
   readonly ignorePaths?: string[];
   /** Leave out `.git`, `.gitattributes`, `.gitignore`, `.github` at the top level. Default true. */
   readonly ignoreGitPaths?: boolean;

@@ -1,0 +1,55 @@
+/**
+ * The trust policies shown in README.md and docs/ are valid: schema, and every CEL condition compiles. Snippets that
+ * hold only an `attestations:` block are checked inside a minimal policy.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse } from 'yaml';
+import { compileCel } from '../src/policy/cel';
+import { validatePolicySchema } from '../src/policy/load';
+
+const root = path.join(__dirname, '..');
+const files = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+function policySnippets(): { where: string; doc: Record<string, unknown> }[] {
+  const out: { where: string; doc: Record<string, unknown> }[] = [];
+  for (const file of files) {
+    const text = fs.readFileSync(path.join(root, file), 'utf8');
+    for (const [i, m] of [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].entries()) {
+      const doc = parse(m[1]) as Record<string, unknown> | null;
+      if (!doc || typeof doc !== 'object') continue;
+      if (doc.kind === 'TrustPolicy') {
+        out.push({ where: `${file} yaml block ${i}`, doc });
+      } else if (Object.keys(doc).length === 1 && Array.isArray(doc.attestations)) {
+        const signers = new Set((doc.attestations as { signers?: unknown }[]).flatMap((a) => (Array.isArray(a.signers) ? a.signers : [])));
+        out.push({
+          where: `${file} yaml block ${i} (attestations only)`,
+          doc: {
+            apiVersion: 'modelseal.dev/v1',
+            kind: 'TrustPolicy',
+            signers: [...(signers.size ? signers : new Set(['ci']))].map((name) => ({ name, publicKey: `${name}.pub.pem` })),
+            require: { allOf: [...(signers.size ? signers : new Set(['ci']))] },
+            attestations: doc.attestations,
+          },
+        });
+      }
+    }
+  }
+  return out;
+}
+
+test('every trust policy in the README and docs passes the schema and compiles its CEL', async () => {
+  const snippets = policySnippets();
+  expect(snippets.length).toBeGreaterThanOrEqual(4);
+  const problems: string[] = [];
+  for (const { where, doc } of snippets) {
+    for (const issue of validatePolicySchema(doc)) problems.push(`${where}: ${issue.path}: ${issue.message}`);
+    for (const [ai, a] of ((doc.attestations as { conditions?: { expression: string }[] }[] | undefined) ?? []).entries()) {
+      for (const [ci, c] of (a.conditions ?? []).entries()) {
+        const compiled = await compileCel(c.expression);
+        if (!compiled.ok) problems.push(`${where}: /attestations/${ai}/conditions/${ci}: ${compiled.error}`);
+      }
+    }
+  }
+  expect(problems).toEqual([]);
+});
