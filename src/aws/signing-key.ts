@@ -235,6 +235,7 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
 
   public readonly keyArn: string;
   public readonly keyId: string;
+  /** The curve of the key. */
   public readonly keySpec: ModelSigningKeySpec;
   public readonly signingAlgorithm: ModelSigningAlgorithm;
   /** The alias of the key (`alias/...`). */
