@@ -436,8 +436,10 @@ function parseShardName(name: string, shardSize: number | undefined): { file: st
   if (shardSize === undefined || !Number.isSafeInteger(shardSize) || shardSize <= 0) {
     throw new VerificationError(`shards serialization needs a positive integer shard_size, got ${JSON.stringify(shardSize)}`);
   }
-  const parts = typeof name === 'string' ? name.split(':') : [];
-  if (parts.length !== 3 || !/^\d+$/.test(parts[1]) || !/^\d+$/.test(parts[2])) {
+  // the path itself may contain ':'; start and end are the last two fields
+  const m = typeof name === 'string' ? /^(.+):(\d+):(\d+)$/.exec(name) : null;
+  const parts = m ? [m[1], m[2], m[3]] : [];
+  if (!m) {
     throw new VerificationError(`shard name ${JSON.stringify(name)} is not of the form path:start:end`);
   }
   const file = checkResourcePath(parts[0]);

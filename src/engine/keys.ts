@@ -57,14 +57,21 @@ export function hashForCurve(curve: Curve): 'sha256' | 'sha384' | 'sha512' {
  * Node's SPKI PEM export is byte-identical to Python cryptography's, which is what the reference hashes.
  */
 export function keyHint(key: KeyObject): string {
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(pub.export({ type: 'spki', format: 'pem' }) as string).digest('hex');
+  return createHash('sha256').update(publicKeyPem(key)).digest('hex');
 }
 
-/** The SPKI PEM text of a public key (or of a private key's public half). */
+/**
+ * The SPKI PEM text of a public key (or of a private key's public half), with the EC point uncompressed.
+ *
+ * One key has one text: a key loaded from a compressed-point file would otherwise get another hint, and could be
+ * listed (or counted) as two signers. The uncompressed form is also what the reference implementation hashes.
+ */
 export function publicKeyPem(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return pub.export({ type: 'spki', format: 'pem' }) as string;
+  const canonical = pub.asymmetricKeyType === 'ec'
+    ? createPublicKey({ key: pub.export({ format: 'jwk' }), format: 'jwk' })
+    : pub;
+  return canonical.export({ type: 'spki', format: 'pem' }) as string;
 }
 
 /**

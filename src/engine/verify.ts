@@ -243,6 +243,17 @@ export async function verifyModel(
   }
   const signed = new Set(resources.map((r) => r.name));
   const unsigned = onDisk.filter((n) => !signed.has(n));
+  if (serialization.method === 'shards') {
+    // --ignore-unsigned-files accepts whole files the signature never mentions, never bytes appended to a signed
+    // file (readers such as zip-based checkpoints look at the end of a file first).
+    const fileOf = (shard: string) => shard.slice(0, shard.lastIndexOf(':', shard.lastIndexOf(':') - 1));
+    const signedFiles = new Set(resources.map((r) => fileOf(r.name)));
+    const grown = unsigned.filter((n) => signedFiles.has(fileOf(n)));
+    if (grown.length > 0) {
+      throw new VerificationError(
+        `${modelPath}: ${fileOf(grown[0])} has bytes beyond its signed shards (unsigned shard ${grown[0]}${grown.length > 1 ? `, ${grown.length - 1} more` : ''}); the file was changed after signing`);
+    }
+  }
   if (unsigned.length > 0 && !opts.ignoreUnsignedFiles) {
     const shown = unsigned.slice(0, 10).join(', ') + (unsigned.length > 10 ? `, … (${unsigned.length} in all)` : '');
     throw new VerificationError(

@@ -171,6 +171,9 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
   const notes: string[] = [];
   const signatures: SignatureFinding[] = [];
 
+  for (const r of set.rejected ?? []) {
+    notes.push(`${r.key}: not counted: ${r.reason}`);
+  }
   const keys = await resolveKeys(policy, opts, reasons);
   const certIdentities = policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'certificate' ? [{ signer: s.name, identity: k.identity }] : [])));
   const awsSigners = policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'awsSigner' ? [{ signer: s.name, key: k }] : [])));
@@ -322,7 +325,14 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
     try {
       pred = parseRevocationPredicate(id.statement.predicate, obj.key);
     } catch (e) {
-      ignore((e as Error).message);
+      if (policy.revokers.includes(id.signer)) {
+        // A revoker signed it: whatever its shape, it says "revoke". Fail closed rather than ignore it.
+        record(obj, 'revocation', id, true, `verified: revoked by ${id.signer} (malformed record)`);
+        revocations.push({ key: obj.key, by: id.signer, ...(id.keyHint ? { keyHint: id.keyHint } : {}), status: 'honoured' });
+        reasons.push(`sha256:${root} was revoked by ${id.signer} with a malformed record (${(e as Error).message})`);
+      } else {
+        ignore((e as Error).message);
+      }
       continue;
     }
     const details = { at: pred.revokedAt, reason: pred.reason };

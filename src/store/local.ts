@@ -6,8 +6,8 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { ContentCheckedStore } from './base';
-import { StoreAccessError, StoreConflictError } from './errors';
-import { contentAddress, sha256Hex, TEMP_PREFIX, validateKey, validatePrefix } from './keys';
+import { StoreAccessError, StoreConflictError, StoreIntegrityError } from './errors';
+import { contentAddress, MAX_OBJECT_BYTES, sha256Hex, TEMP_PREFIX, validateKey, validatePrefix } from './keys';
 import type { PutOutcome } from './types';
 import { UsageError, VerificationError } from '../engine/errors';
 
@@ -147,9 +147,17 @@ export class LocalStore extends ContentCheckedStore {
   /** The bytes at `key` without any check, or undefined when there is no file there. */
   protected async readRaw(key: string): Promise<Buffer | undefined> {
     try {
+      // never load an object larger than anything ModelSeal publishes (a reader must not run out of memory)
+      const { size } = await fs.stat(this.pathOf(key));
+      if (size > MAX_OBJECT_BYTES) {
+        throw new StoreIntegrityError(key, `${key} is ${size} bytes, over the ${MAX_OBJECT_BYTES}-byte limit for store objects; not read`);
+      }
       return await fs.readFile(this.pathOf(key));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      if (e instanceof StoreIntegrityError) {
+        throw e;
+      }
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         return undefined;
       }

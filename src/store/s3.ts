@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ContentCheckedStore } from './base';
 import { isStoreError, StoreAccessError, StoreConflictError, StoreIntegrityError, StoreUnavailableError } from './errors';
-import { contentAddress, sha256Hex, validateKey, validatePrefix } from './keys';
+import { contentAddress, MAX_OBJECT_BYTES, sha256Hex, validateKey, validatePrefix } from './keys';
 import type { PutOutcome } from './types';
 import { BUNDLE_MEDIA_TYPE } from '../engine/bundle';
 import { UsageError, VerificationError } from '../engine/errors';
@@ -309,6 +309,11 @@ export class S3Store extends ContentCheckedStore {
         const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full, ChecksumMode: 'ENABLED' }));
         if (!out.Body) {
           throw new StoreIntegrityError(key, `GetObject ${this.uri}${key} returned no body`);
+        }
+        // never download an object larger than anything ModelSeal publishes (a reader must not run out of memory)
+        if (out.ContentLength !== undefined && out.ContentLength > MAX_OBJECT_BYTES) {
+          (out.Body as { destroy?: () => void }).destroy?.();
+          throw new StoreIntegrityError(key, `${this.uri}${key} is ${out.ContentLength} bytes, over the ${MAX_OBJECT_BYTES}-byte limit for store objects; not read`);
         }
         return { bytes: Buffer.from(await out.Body.transformToByteArray()), checksum: out.ChecksumSHA256 };
       });

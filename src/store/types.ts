@@ -41,6 +41,14 @@ export interface AttestationSet {
   readonly attestations: StoredObject[];
   readonly notation: StoredObject[];
   readonly revocations: StoredObject[];
+  /** Objects under the digest that failed a check and therefore count for nothing, with the reason. */
+  readonly rejected?: RejectedObject[];
+}
+
+/** A store object that could not be used, and why. */
+export interface RejectedObject {
+  readonly key: string;
+  readonly reason: string;
 }
 
 /** One stored object. */

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { bomPredicate, publish, SAMPLE_POLICY, sbom, tamper, workspace, Workspace, writePolicy } from './fixtures';
 import { cosignBundle } from '../../src/engine/cosign';
 import { signModel } from '../../src/engine/sign';
+import { signStatement } from '../../src/engine/sign-statement';
 import { checkStore } from '../../src/policy/check';
 import { loadTrustPolicy } from '../../src/policy/load';
 import { publishRevocation, signRevocation } from '../../src/policy/revocation';
@@ -313,5 +314,48 @@ describe('other key kinds', () => {
     } finally {
       mock.restore();
     }
+  });
+});
+
+describe('review fixes: fail closed without being lockable', () => {
+  test('a junk object under attestations/ is reported, never counted, and does not deny the digest', async () => {
+    await publish(ws, ws.ciBundle);
+    const cosignKey = await cosign('compliance');
+    expect(cosignKey).toContain('bundles/');
+    const junk = `attestations/sha256/${ws.root}/x/${'ab'.repeat(32)}/${'cd'.repeat(32)}.json`;
+    // written behind the store's back, as anyone with s3:PutObject could (the store's own put refuses it)
+    fs.mkdirSync(path.dirname(path.join(ws.storeDir, junk)), { recursive: true });
+    fs.writeFileSync(path.join(ws.storeDir, junk), 'junk');
+    const r = await check(SAMPLE_POLICY);
+    expect(r.decision).toBe('allow');
+    expect(r.notes).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${junk}: not counted: `))]));
+  });
+
+  test('a revocation signed by a revoker denies even when its predicate is malformed', async () => {
+    await publish(ws, ws.ciBundle);
+    await cosign('compliance');
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'model', digest: { sha256: ws.root } }],
+      predicateType: 'https://modelseal.dev/revocation/v1',
+      predicate: { reason: 'leak', revokedAt: 'yesterday' },
+    };
+    await publish(ws, (await signStatement(statement, ws.keys.compliance.signer)).bundleText);
+    const r = await check(SAMPLE_POLICY);
+    expect(r.decision).toBe('deny');
+    expect(r.reasons.join('\n')).toMatch(/revoked by compliance with a malformed record/);
+  });
+
+  test('one key listed twice in different point encodings is refused as two signers', async () => {
+    const jwk = ws.keys.ci.publicKey.export({ format: 'jwk' }) as { x: string; y: string };
+    const x = Buffer.from(jwk.x, 'base64url');
+    const y = Buffer.from(jwk.y, 'base64url');
+    const spkiPrefix = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex');
+    const compressed = Buffer.concat([spkiPrefix, Buffer.from([2 + (y[31] & 1)]), x]);
+    const pem = `-----BEGIN PUBLIC KEY-----\n${compressed.toString('base64')}\n-----END PUBLIC KEY-----\n`;
+    fs.writeFileSync(path.join(ws.dir, 'ci-compressed.pub.pem'), pem);
+    const text = SAMPLE_POLICY.replace('publicKey: compliance.pub.pem', 'publicKey: ci-compressed.pub.pem');
+    expect(text).toContain('ci-compressed.pub.pem');
+    await expect(loadTrustPolicy(writePolicy(ws, text))).rejects.toThrow(/ci|compliance/);
   });
 });

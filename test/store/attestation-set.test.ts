@@ -74,31 +74,42 @@ describe('fetchAttestationSet', () => {
 
   test('an unknown root is an empty set', async () => {
     await publish(bundle);
-    expect(await fetchAttestationSet(store, '00'.repeat(32))).toEqual({ root: '00'.repeat(32), bundles: [], attestations: [], notation: [], revocations: [] });
+    expect(await fetchAttestationSet(store, '00'.repeat(32))).toEqual({ root: '00'.repeat(32), bundles: [], attestations: [], notation: [], revocations: [], rejected: [] });
   });
 
-  test('a tampered object fails closed, naming its key', async () => {
+  test('a tampered attestation is rejected, naming its key, and the rest of the set still counts', async () => {
+    await publish(bundle);
     const key = await publish(await attestation('https://cyclonedx.org/bom'));
     const file = path.join(store.root, ...key.split('/'));
     fs.chmodSync(file, 0o644);
     fs.writeFileSync(file, Buffer.from(fs.readFileSync(file, 'utf8').replace('"payload":"', '"payload":"ew')));
-    const err = await fetchAttestationSet(store, root).catch((e) => e);
-    expect(err).toBeInstanceOf(StoreIntegrityError);
-    expect(err.key).toBe(key);
-    expect(err.message).toMatch(/does not match its content address/);
+    const set = await fetchAttestationSet(store, root);
+    expect(set.attestations).toEqual([]);
+    expect(set.bundles).toHaveLength(1);
+    expect(set.rejected).toEqual([{ key, reason: expect.stringMatching(/does not match its content address/) }]);
   });
 
-  test('a valid object copied under another root fails closed', async () => {
+  test('a tampered or unreadable object under revocations/ fails closed: it might be a revocation', async () => {
+    await store.put(`revocations/sha256/${root}/README`, Buffer.from('junk'));
+    const err = await fetchAttestationSet(store, root).catch((e) => e);
+    expect(err).toBeInstanceOf(StoreIntegrityError);
+    expect(err.message).toMatch(/is not a key of the store layout/);
+  });
+
+  test('a valid object copied under another root is rejected, naming where it belongs', async () => {
     const other = 'ef'.repeat(32);
     const { key } = deriveKey(bundle);
     const moved = key.replace(root, other);
     await store.put(moved, bundle);
-    await expect(fetchAttestationSet(store, other)).rejects.toThrow(new RegExp(`${moved} holds an object whose content belongs at ${key}`));
+    const set = await fetchAttestationSet(store, other);
+    expect(set.bundles).toEqual([]);
+    expect(set.rejected).toEqual([{ key: moved, reason: expect.stringContaining(`${moved} holds an object whose content belongs at ${key}`) }]);
   });
 
-  test('a file outside the layout under a root prefix fails closed', async () => {
+  test('a file outside the layout under a root prefix is rejected, not read', async () => {
     await store.put(`bundles/sha256/${root}/README`, Buffer.from('hi'));
-    await expect(fetchAttestationSet(store, root)).rejects.toThrow(/is not a key of the store layout/);
+    const set = await fetchAttestationSet(store, root);
+    expect(set.rejected).toEqual([{ key: `bundles/sha256/${root}/README`, reason: expect.stringMatching(/is not a key of the store layout/) }]);
   });
 
   test('a malformed root is a usage error naming it', async () => {

@@ -9,6 +9,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { UsageError } from '../../engine/errors';
 import { fetchAttestationSet } from '../../store/attestation-set';
+import { StoreIntegrityError } from '../../store/errors';
 import { isStoreError, StoreNotFoundError } from '../../store/errors';
 import { deriveKey, DerivedKey, MAX_OBJECT_BYTES, parseRefBody, parseRoot, refBody, refKey } from '../../store/keys';
 import { LocalStore } from '../../store/local';
@@ -117,6 +118,11 @@ export async function fetchCommand(argv: readonly string[], io: StoreCommandIo, 
     }
     const store = open(args, deps);
     const set = await fetchAttestationSet(store, root);
+    const bad = set.rejected?.[0];
+    if (bad) {
+      // a download is a copy of the evidence: refuse to make a partial one
+      throw new StoreIntegrityError(bad.key, `${bad.reason}${set.rejected!.length > 1 ? ` (and ${set.rejected!.length - 1} more)` : ''}; nothing was written`);
+    }
     const objects = [...set.bundles, ...set.attestations, ...set.notation, ...set.revocations];
     if (objects.length === 0) {
       throw new StoreNotFoundError(`sha256:${root}`, `${store.uri} holds no bundles, attestations, Notation signatures or revocations for sha256:${root}`);
