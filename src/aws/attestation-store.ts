@@ -93,6 +93,9 @@ export interface AttestationStoreProps {
    * `s3:BypassGovernanceRetention` (denied by this store's bucket policy, which an account admin could change) can
    * remove evidence.
    *
+   * The bucket policy denies `s3:PutBucketObjectLockConfiguration` to every principal, the deploying role included,
+   * so the mode and the days are fixed once the store is deployed: changing them later fails the stack update.
+   *
    * @default AttestationRetentionMode.COMPLIANCE
    */
   readonly retentionMode?: AttestationRetentionMode;
@@ -101,7 +104,7 @@ export interface AttestationStoreProps {
    * How long each object is locked, in days (1 to 36500).
    *
    * Ten years by default: the EU AI Act keeps high-risk AI system documentation for ten years after the system is
-   * placed on the market, and attestations are small.
+   * placed on the market, and attestations are small. Fixed once deployed (see `retentionMode`).
    *
    * @default 3650
    */
@@ -123,6 +126,9 @@ export interface AttestationStoreProps {
 
   /**
    * Principals that administer the store's KMS key (listed key-administration actions only, never decrypt).
+   *
+   * KMS refuses a key policy that would lock out the principal creating it, so when you name administrators, include
+   * the role that deploys the stack (e.g. the CDK CloudFormation execution role).
    *
    * @default - the account root principal, so IAM policies in this account decide
    */

@@ -19,11 +19,12 @@ import {
   BUILD_LOG_ACTIONS,
   CODEBUILD_VPC_ACTIONS,
   ECR_PULL_ACTIONS,
-  RUNNER_KEY_ACTIONS,
   ECR_PUSH_SIGNATURE_ACTIONS,
   ECR_SCAN_ACTIONS,
   KEY_ADMIN_ACTIONS,
   MODEL_SOURCE_READ_ACTIONS,
+  RUNNER_KEY_ACTIONS,
+  RUNNER_KEY_ECR_ACTIONS,
   SIGNER_SIGN_ACTIONS,
 } from './perms';
 import { IModelSigningKey } from './signing-key';
@@ -120,9 +121,12 @@ export interface HardenedBuildRunnerProps {
 
   /**
    * Create the VPC endpoints the runner needs (KMS, CloudWatch Logs, STS, ECR api and dkr, AWS Signer, and an S3
-   * gateway). Turn off for a VPC that already has them with private DNS; egress is then HTTPS to the VPC CIDR and S3.
+   * gateway). Off for a VPC that already has them with private DNS; egress is then HTTPS to the VPC CIDR and S3.
    *
-   * @default true
+   * In a VPC you pass, the S3 gateway endpoint and its restrictive policy would apply to every workload routed
+   * through the isolated subnets' route tables, so endpoints are created there only when you ask.
+   *
+   * @default - true for the runner's own VPC, false for a VPC you pass
    */
   readonly createVpcEndpoints?: boolean;
 
@@ -262,6 +266,17 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
             actions: KEY_ADMIN_ACTIONS,
             resources: ['*'],
           }),
+          // Principals of this account may use the key through ECR only (the serving-image repository; ECR creates
+          // grants on the caller's behalf), the pattern of the AWS managed aws/ecr key.
+          new iam.PolicyStatement({
+            sid: 'AllowUseThroughEcrByAccountPrincipals',
+            principals: [new iam.AccountRootPrincipal()],
+            actions: RUNNER_KEY_ECR_ACTIONS,
+            resources: ['*'],
+            conditions: {
+              StringEquals: { 'kms:ViaService': `ecr.${stack.region}.amazonaws.com`, 'kms:CallerAccount': stack.account },
+            },
+          }),
           new iam.PolicyStatement({
             sid: 'AllowCloudWatchLogs',
             principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
@@ -325,6 +340,13 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
       description: `ModelSeal build runner ${this.node.path}: build, sign, publish`,
     });
     this.grantPrincipal = this.role;
+    // the build (artifacts, cache) uses the runner key with the runner role; the key policy must say so itself
+    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowRunnerRole',
+      principals: [this.role],
+      actions: RUNNER_KEY_ACTIONS,
+      resources: ['*'],
+    }));
 
     // ---- serving image (built elsewhere; signed here) ------------------------------------------------------------
     if (props.servingImageSigning) {
@@ -370,7 +392,6 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
         privileged: false,
         computeType: props.computeType ?? codebuild.ComputeType.LARGE,
         environmentVariables: plain({
-          MODELSEAL: 'node "$CODEBUILD_SRC_DIR/modelseal-cli.js"',
           MODELSEAL_SIGNER: 'kms',
           MODELSEAL_KMS_KEY: props.signingKey.keyArn,
           MODELSEAL_STORE: props.store.storeUri,
@@ -381,7 +402,6 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
           MODEL_PATH: props.modelPath ?? 'model',
           MODEL_CARD: props.modelCardPath ?? 'model-card.yaml',
           MODEL_NAME: props.modelName,
-          MODEL_VERSION: '$CODEBUILD_BUILD_NUMBER',
           BUILDER_IMAGE: image,
           ...(this.servingImageRepository && this.signingProfile ? {
             SERVING_IMAGE_REPOSITORY: this.servingImageRepository.repositoryUri,
@@ -466,8 +486,8 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
     }
 
     // ---- endpoints -----------------------------------------------------------------------------------------------
-    if (props.createVpcEndpoints ?? true) {
-      this.addEndpoints(props, cli, subnets);
+    if (props.createVpcEndpoints ?? !props.vpc) {
+      this.addEndpoints(props, cli, subnets, buildImageRepository);
     } else {
       this.securityGroup.addEgressRule(ec2.Peer.ipv4(this.vpc.vpcCidrBlock), ec2.Port.tcp(443), 'HTTPS to the VPC endpoints of this VPC');
     }
@@ -477,10 +497,19 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
       this.addUploadTrigger(props);
     }
 
+    // The project is created with an immutable view of the role, so CDK adds no ordering: CodeBuild checks the role's
+    // EC2 permissions when the project is created, so the policy must exist first.
+    this.project.node.addDependency(this.role.node.findChild('DefaultPolicy'));
+
     this.acknowledgeFindings(props);
   }
 
-  /** Lets `grantee` start builds of this runner (`codebuild:StartBuild` on the project only). */
+  /**
+   * Lets `grantee` start builds of this runner (`codebuild:StartBuild` on the project only).
+   *
+   * StartBuild accepts overrides (buildspec, image, environment variables): whoever may start a build may make the
+   * runner sign what that build produces. Grant it only to principals you would trust to sign models.
+   */
   public grantStartBuild(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: ['codebuild:StartBuild'], resourceArns: [this.project.projectArn] });
   }
@@ -520,7 +549,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
     return lookup.getResponseField('PrefixLists.0.PrefixListId');
   }
 
-  private addEndpoints(props: HardenedBuildRunnerProps, cli: s3assets.Asset, subnets: ec2.SubnetSelection): void {
+  private addEndpoints(props: HardenedBuildRunnerProps, cli: s3assets.Asset, subnets: ec2.SubnetSelection, buildImageRepository?: string): void {
     const stack = Stack.of(this);
     const endpointSg = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,
@@ -586,11 +615,26 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
         resources: [this.logGroup.logGroupArn, `${this.logGroup.logGroupArn}:*`],
       }),
     ]);
-    // STS and AWS Signer keep the default endpoint policy: STS is called by the SDK for identity, and the signer
-    // actions are limited by the role's own policy to the one profile.
+    // STS and AWS Signer keep the default endpoint policy: the SDK calls STS for the role's own identity, and the
+    // signer actions are limited by the role's policy to the one profile.
     iface('StsEndpoint', ec2.InterfaceVpcEndpointAwsService.STS);
-    iface('EcrApiEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR);
-    iface('EcrDockerEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER);
+    // ECR only for this runner's repositories: a build command must not push model weights to another registry.
+    const ecrStatements = () => {
+      const statements = [new iam.PolicyStatement({ principals: [anyone], actions: ['ecr:GetAuthorizationToken'], resources: ['*'] })];
+      if (buildImageRepository) {
+        statements.push(new iam.PolicyStatement({ principals: [anyone], actions: ECR_PULL_ACTIONS, resources: [buildImageRepository] }));
+      }
+      if (this.servingImageRepository) {
+        statements.push(new iam.PolicyStatement({
+          principals: [anyone],
+          actions: [...ECR_PULL_ACTIONS, ...ECR_PUSH_SIGNATURE_ACTIONS, ...ECR_SCAN_ACTIONS],
+          resources: [this.servingImageRepository.repositoryArn],
+        }));
+      }
+      return statements;
+    };
+    iface('EcrApiEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR, ecrStatements());
+    iface('EcrDockerEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER, ecrStatements());
     iface('SignerEndpoint', new ec2.InterfaceVpcEndpointAwsService('signer'));
   }
 

@@ -7,7 +7,7 @@
 
 /** Environment variables the buildspec reads, with what each one means. */
 export const BUILD_ENVIRONMENT_VARIABLES: Record<string, string> = {
-  MODELSEAL: 'How to run the modelseal CLI (default: node "$CODEBUILD_SRC_DIR/modelseal-cli.js").',
+  MODELSEAL: 'How to run the modelseal CLI (default: node $CODEBUILD_SRC_DIR/modelseal-cli.js, the shipped asset).',
   MODELSEAL_SIGNER: 'Signer kind: kms (the runner) or key (local tests).',
   MODELSEAL_KMS_KEY: 'KMS key ARN for the kms signer.',
   MODELSEAL_PRIVATE_KEY: 'PEM private key for the key signer (tests only).',
@@ -20,7 +20,7 @@ export const BUILD_ENVIRONMENT_VARIABLES: Record<string, string> = {
   MODEL_PATH: 'The model directory the build commands produce, signed as a whole.',
   MODEL_CARD: 'The model card (YAML/JSON) the SBOM is built from.',
   MODEL_NAME: 'The model name (refs/<name>/<version>).',
-  MODEL_VERSION: 'The model version (default: the CodeBuild build number).',
+  MODEL_VERSION: 'The model version (default: $CODEBUILD_BUILD_NUMBER).',
   BUILDER_IMAGE: 'The digest-pinned build image, recorded in the provenance.',
   SERVING_IMAGE_DIGEST: 'The serving image digest (sha256:...) to sign and describe; set per build (StartBuild override).',
   SERVING_IMAGE_REPOSITORY: 'The serving image repository URI (set when servingImageSigning is on).',
@@ -53,7 +53,6 @@ export function servingImageCommands(): string[] {
 /** Commands that sign, attest and publish the model; they run after the user's build commands, in the build phase. */
 export function attestationCommands(options: BuildSpecOptions = { servingImage: false }): string[] {
   return [
-    'set -euo pipefail',
     'mkdir -p "$MODELSEAL_OUT"',
     'if [ "$MODELSEAL_SIGNER" = kms ]; then SIGNER_FLAGS=(--kms-key "$MODELSEAL_KMS_KEY"); else SIGNER_FLAGS=(--private-key "$MODELSEAL_PRIVATE_KEY"); fi',
     // sign once (the hashing pass over the whole model), then reuse the root digest for every attestation
@@ -68,9 +67,20 @@ export function attestationCommands(options: BuildSpecOptions = { servingImage: 
   ];
 }
 
+/**
+ * Shell settings and defaults every phase starts with: fail on any error (also inside pipelines, so `train | tee log`
+ * cannot hide a failed training run), and resolve the defaults CodeBuild does not expand in project variables.
+ */
+const SHELL_SETUP = [
+  'set -euo pipefail',
+  'MODELSEAL="${MODELSEAL:-node $CODEBUILD_SRC_DIR/modelseal-cli.js}"',
+  'MODEL_VERSION="${MODEL_VERSION:-${CODEBUILD_BUILD_NUMBER:-}}"',
+];
+
 /** Commands that fetch the training inputs before the user's build commands. */
 export function downloadCommands(): string[] {
   return [
+    ...SHELL_SETUP,
     'node -e "process.exit(Number(process.versions.node.split(\'.\')[0]) >= 20 ? 0 : 1)" || { echo "modelseal needs Node.js >= 20 in the build image, found $(node --version)" >&2; exit 1; }',
     'mkdir -p "$MODEL_INPUT_DIR"',
     'if [ -n "${MODEL_SOURCE_URI:-}" ]; then aws s3 sync "$MODEL_SOURCE_URI" "$MODEL_INPUT_DIR" --only-show-errors; fi',
@@ -89,7 +99,7 @@ export function renderBuildSpec(buildCommands: string[], options: BuildSpecOptio
     env: { shell: 'bash' },
     phases: {
       pre_build: { commands: downloadCommands() },
-      build: { commands: [...buildCommands, ...attestationCommands(options)] },
+      build: { commands: [...SHELL_SETUP, ...buildCommands, ...attestationCommands(options)] },
     },
   };
 }

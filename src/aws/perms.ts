@@ -63,7 +63,10 @@ export const STORE_DENIED_MUTATIONS = [
   's3:BypassGovernanceRetention',
   's3:DeleteObject',
   's3:DeleteObjectVersion',
+  // a lifecycle rule could expire current versions behind delete markers, hiding evidence from every verifier
   's3:PutBucketObjectLockConfiguration',
+  's3:PutBucketVersioning',
+  's3:PutLifecycleConfiguration',
   's3:PutObjectLegalHold',
   's3:PutObjectRetention',
 ];
@@ -93,6 +96,9 @@ export const BUILD_LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 /** KMS actions on the runner's own key (build artifacts and cache). */
 export const RUNNER_KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'];
+
+/** KMS actions ECR needs on a repository's encryption key, through ECR only (it creates a grant per repository). */
+export const RUNNER_KEY_ECR_ACTIONS = ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'];
 
 /**
  * EC2 actions CodeBuild needs to run a build in a VPC (they support no resource-level permissions); the one that

@@ -220,13 +220,13 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
       public grantSign(grantee: iam.IGrantable): iam.Grant {
         return iam.Grant.addToPrincipal({
           grantee,
-          actions: [...KEY_SIGN_ACTIONS, ...KEY_SIGNER_READ_ACTIONS],
-          resourceArns: [this.keyArn],
-        }).combine(iam.Grant.addToPrincipal({
-          grantee,
           actions: KEY_SIGN_ACTIONS,
           resourceArns: [this.keyArn],
           conditions: this.signConditions(),
+        }).combine(iam.Grant.addToPrincipal({
+          grantee,
+          actions: KEY_SIGNER_READ_ACTIONS,
+          resourceArns: [this.keyArn],
         }));
       }
     }

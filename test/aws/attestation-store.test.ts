@@ -141,7 +141,8 @@ describe('AttestationStore', () => {
     });
     expect(STORE_DENIED_MUTATIONS).toEqual([
       's3:BypassGovernanceRetention', 's3:DeleteObject', 's3:DeleteObjectVersion',
-      's3:PutBucketObjectLockConfiguration', 's3:PutObjectLegalHold', 's3:PutObjectRetention',
+      's3:PutBucketObjectLockConfiguration', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration',
+      's3:PutObjectLegalHold', 's3:PutObjectRetention',
     ]);
   });
 

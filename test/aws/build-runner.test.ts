@@ -99,6 +99,26 @@ describe('HardenedBuildRunner', () => {
     expect(JSON.stringify(statements[2].Resource)).toContain('/bundles/*');
   });
 
+  test('ECR endpoint policies: only this runner\'s repositories (no pushing weights to another registry)', () => {
+    const { template } = setup({ servingImageSigning: true });
+    const ecr = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).filter((e: any) =>
+      /\.ecr\.(api|dkr)$/.test(e.Properties.ServiceName['Fn::Join'][1][2])) as any[];
+    expect(ecr).toHaveLength(2);
+    for (const e of ecr) {
+      expect(e.Properties.PolicyDocument.Statement).toEqual([
+        { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+        {
+          Effect: 'Allow', Principal: { AWS: '*' }, Action: ECR_PULL_ACTIONS,
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:111122223333:repository/trainer']] },
+        },
+        {
+          Effect: 'Allow', Principal: { AWS: '*' }, Action: [...ECR_PULL_ACTIONS, ...ECR_PUSH_SIGNATURE_ACTIONS, ...ECR_SCAN_ACTIONS],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RunnerServingImages[A-F0-9]{8}$/), 'Arn'] },
+        },
+      ]);
+    }
+  });
+
   test('environment: unprivileged, digest-pinned image pulled with the service role, timeouts, concurrency, encryption', () => {
     const { template } = setup({ timeout: Duration.hours(2), concurrentBuildLimit: 3 });
     template.hasResourceProperties('AWS::CodeBuild::Project', {
@@ -119,6 +139,38 @@ describe('HardenedBuildRunner', () => {
       EncryptionKey: { 'Fn::GetAtt': [logical('RunnerKey'), 'Arn'] },
       LogsConfig: { CloudWatchLogs: { Status: 'ENABLED', GroupName: { Ref: logical('RunnerLogs') } } },
       Source: { Type: 'S3' },
+    });
+  });
+
+  test('the project waits for the role policy (CodeBuild checks the role EC2 permissions at create)', () => {
+    const { template } = setup();
+    const project = Object.values(template.findResources('AWS::CodeBuild::Project'))[0] as any;
+    expect(project.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^RunnerRoleDefaultPolicy/)]));
+  });
+
+  test('runner key policy: the runner role may use it, ECR only through ECR, logs only through Logs; admins never use it', () => {
+    const { template } = setup({ servingImageSigning: true });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      Description: Match.stringLikeRegexp('build runner'),
+      KeyPolicy: { Statement: Match.arrayWith([
+        Match.objectLike({ Sid: 'AllowKeyAdministration', Action: Match.not(Match.arrayWith(['kms:Decrypt'])) }),
+        {
+          Sid: 'AllowUseThroughEcrByAccountPrincipals',
+          Effect: 'Allow',
+          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
+          Action: ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ecr.', { Ref: 'AWS::Region' }, '.amazonaws.com']] }, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } },
+        },
+        Match.objectLike({ Sid: 'AllowCloudWatchLogs', Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } }),
+        {
+          Sid: 'AllowRunnerRole',
+          Effect: 'Allow',
+          Principal: { AWS: { 'Fn::GetAtt': [logical('RunnerRole'), 'Arn'] } },
+          Action: RUNNER_KEY_ACTIONS,
+          Resource: '*',
+        },
+      ]) },
     });
   });
 
@@ -220,7 +272,12 @@ describe('HardenedBuildRunner', () => {
     expect(spec.env).toEqual({ shell: 'bash' });
     expect(spec.phases.post_build).toBeUndefined();
     const build: string[] = spec.phases.build.commands;
-    expect(build[0]).toBe('python train.py --out model');
+    expect(build.slice(0, 3)).toEqual([
+      'set -euo pipefail',
+      'MODELSEAL="${MODELSEAL:-node $CODEBUILD_SRC_DIR/modelseal-cli.js}"',
+      'MODEL_VERSION="${MODEL_VERSION:-${CODEBUILD_BUILD_NUMBER:-}}"',
+    ]);
+    expect(build[3]).toBe('python train.py --out model');
     const order = ['sign "$MODELSEAL_SIGNER"', 'attest sbom', 'attest provenance', 'publish --store', 'ref set'];
     const at = order.map((needle) => build.findIndex((c) => c.includes(needle)));
     expect(at.every((i) => i > 0)).toBe(true);
@@ -272,7 +329,7 @@ describe('HardenedBuildRunner', () => {
     });
   });
 
-  test('an existing VPC with private-DNS endpoints: no endpoints created, HTTPS egress to the VPC CIDR', () => {
+  test('a VPC you pass gets no endpoints unless asked (its route tables serve other workloads); HTTPS egress to its CIDR', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack');
     const vpc = new ec2.Vpc(stack, 'Shared', { natGateways: 0, subnetConfiguration: [{ name: 'iso', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });

@@ -63,11 +63,12 @@ function buildEnv(): NodeJS.ProcessEnv {
     PATH: process.env.PATH,
     HOME: work,
     ...templateEnv,
-    MODELSEAL: `node ${cli}`,
     MODELSEAL_SIGNER: 'key',
     MODELSEAL_PRIVATE_KEY: path.join(work, 'ci.key.pem'),
     MODELSEAL_STORE: `file://${path.join(work, 'store')}`,
-    MODEL_VERSION: '7',
+    // what CodeBuild sets: the CLI asset is the build's source directory
+    CODEBUILD_SRC_DIR: path.dirname(cli),
+    CODEBUILD_BUILD_NUMBER: '7',
     CODEBUILD_BUILD_ARN: 'arn:aws:codebuild:eu-west-1:111122223333:build/fraud:7',
   };
 }
@@ -88,7 +89,12 @@ test('the template buildspec reads the runner environment: kms signer and s3 sto
   expect(templateEnv.MODELSEAL_SIGNER).toBe('kms');
   expect(templateEnv.MODEL_PATH).toBe('model');
   expect(templateEnv.MODEL_CARD).toBe('model-card.yaml');
-  expect(spec.phases.build.commands.slice(0, BUILD_COMMANDS.length)).toEqual(BUILD_COMMANDS);
+  expect(templateEnv.MODELSEAL).toBeUndefined(); // resolved in the buildspec, where $CODEBUILD_SRC_DIR expands
+  expect(templateEnv.MODEL_VERSION).toBeUndefined();
+  const build = spec.phases.build.commands;
+  expect(build[0]).toBe('set -euo pipefail');
+  const first = build.indexOf(BUILD_COMMANDS[0]);
+  expect(build.slice(first, first + BUILD_COMMANDS.length)).toEqual(BUILD_COMMANDS);
 });
 
 test('the buildspec builds, signs, attests and publishes; what it publishes verifies and meets the policy', () => {
@@ -146,6 +152,12 @@ test('the buildspec builds, signs, attests and publishes; what it publishes veri
 
 test('a failing build command stops the build before anything is signed or published', () => {
   const run = runBuildSpec('false # the training step failed');
+  expect(run.status).not.toBe(0);
+  expect(fs.existsSync(path.join(work, 'store'))).toBe(false);
+});
+
+test('a training pipeline that fails inside a pipe still stops the build (pipefail)', () => {
+  const run = runBuildSpec('false | tee train.log');
   expect(run.status).not.toBe(0);
   expect(fs.existsSync(path.join(work, 'store'))).toBe(false);
   expect(fs.existsSync(path.join(work, '.modelseal', 'model.sig.json'))).toBe(false);
