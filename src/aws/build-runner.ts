@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Aws, Duration, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Names, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -22,6 +22,7 @@ import {
   ECR_PUSH_SIGNATURE_ACTIONS,
   ECR_SCAN_ACTIONS,
   KEY_ADMIN_ACTIONS,
+  LOGS_KEY_ACTIONS,
   MODEL_SOURCE_READ_ACTIONS,
   RUNNER_KEY_ACTIONS,
   RUNNER_KEY_ECR_ACTIONS,
@@ -254,6 +255,9 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
     }
 
     // ---- network -------------------------------------------------------------------------------------------------
+    const logPrefix = `/modelseal/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`;
+    const buildLogsName = `${logPrefix}/builds`;
+    const flowLogsName = `${logPrefix}/flow-logs`;
     this.encryptionKey = new kms.Key(this, 'Key', {
       description: `ModelSeal build runner ${this.node.path}: logs and build artifacts`,
       enableKeyRotation: true,
@@ -280,10 +284,11 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
           new iam.PolicyStatement({
             sid: 'AllowCloudWatchLogs',
             principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-            actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'kms:DescribeKey'],
+            actions: LOGS_KEY_ACTIONS,
             resources: ['*'],
+            // only this runner's two log groups (named up front: the groups' ARNs would make a cycle with the key)
             conditions: {
-              ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
+              ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': [buildLogsName, flowLogsName].map((n) => logGroupArn(stack, n)) },
             },
           }),
         ],
@@ -291,6 +296,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
     });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: buildLogsName,
       encryptionKey: this.encryptionKey,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy,
@@ -310,8 +316,14 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
         restrictDefaultSecurityGroup: false,
         subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
       });
+      const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
+        logGroupName: flowLogsName,
+        encryptionKey: this.encryptionKey,
+        retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+        removalPolicy,
+      });
       vpc.addFlowLog('FlowLogs', {
-        destination: ec2.FlowLogDestination.toCloudWatchLogs(this.logGroup),
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs),
         trafficType: ec2.FlowLogTrafficType.ALL,
       });
       Validations.of(vpc).acknowledge({
@@ -733,6 +745,10 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
 /** The folder holding the bundled CLI (`assets/modelseal-cli.js`), relative to the compiled library or the source. */
 function cliAssetDir(): string {
   return path.join(__dirname, '..', '..', 'assets');
+}
+
+function logGroupArn(stack: Stack, name: string): string {
+  return `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${name}`;
 }
 
 function plain(vars: Record<string, string>): Record<string, codebuild.BuildEnvironmentVariable> {

@@ -97,6 +97,17 @@ export const BUILD_LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 /** KMS actions on the runner's own key (build artifacts and cache). */
 export const RUNNER_KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'];
 
+/** KMS actions CloudWatch Logs needs on a log group's key (the expansion of the AWS documentation's wildcards). */
+export const LOGS_KEY_ACTIONS = [
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+];
+
 /** KMS actions ECR needs on a repository's encryption key, through ECR only (it creates a grant per repository). */
 export const RUNNER_KEY_ECR_ACTIONS = ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'];
 

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AttestationStore, HardenedBuildRunner, HardenedBuildRunnerProps, ModelSigningKey } from '../../src';
 import {
-  BUILD_LOG_ACTIONS, CODEBUILD_VPC_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_SIGNATURE_ACTIONS, ECR_SCAN_ACTIONS,
+  BUILD_LOG_ACTIONS, CODEBUILD_VPC_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_SIGNATURE_ACTIONS, ECR_SCAN_ACTIONS, LOGS_KEY_ACTIONS,
   RUNNER_KEY_ACTIONS, SIGNER_SIGN_ACTIONS,
 } from '../../src/aws/perms';
 import { ensureCliBundle } from '../helpers/cli-bundle';
@@ -162,7 +162,16 @@ describe('HardenedBuildRunner', () => {
           Resource: '*',
           Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ecr.', { Ref: 'AWS::Region' }, '.amazonaws.com']] }, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } },
         },
-        Match.objectLike({ Sid: 'AllowCloudWatchLogs', Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } }),
+        Match.objectLike({
+          Sid: 'AllowCloudWatchLogs',
+          Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+          Action: LOGS_KEY_ACTIONS,
+          // exactly the runner's two log groups, not every log group of the account
+          Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': [
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, Match.stringLikeRegexp(':log-group:/modelseal/.*Runner.*/builds$')]] },
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, Match.stringLikeRegexp(':log-group:/modelseal/.*Runner.*/flow-logs$')]] },
+          ] } },
+        }),
         {
           Sid: 'AllowRunnerRole',
           Effect: 'Allow',
