@@ -55,7 +55,7 @@ describe('examples/ app', () => {
     expectNagClean(stack);
   });
 
-  test('no Allow statement in any policy has the action * or service:*', () => {
+  test('no Allow statement in any policy has a wildcard action (not even service:Prefix*)', () => {
     const docs = policyDocuments(template);
     expect(docs.length).toBeGreaterThanOrEqual(6);
     const offenders: string[] = [];
@@ -63,7 +63,7 @@ describe('examples/ app', () => {
       for (const s of doc.Statement) {
         if (s.Effect !== 'Allow') continue;
         for (const a of [s.Action ?? []].flat()) {
-          if (a === '*' || /^[a-z0-9-]+:\*$/i.test(a)) offenders.push(`${where}: ${a}`);
+          if (String(a).includes('*')) offenders.push(`${where}: ${a}`);
         }
         if (s.NotAction) offenders.push(`${where}: NotAction in an Allow`);
       }
