@@ -113,7 +113,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 project.package.addField('allowScripts', { 'pkcs11js': true, '@parcel/watcher': false, 'esbuild': false, '@swc/core': false });
 project.package.addField('bin', { modelseal: 'bin/modelseal' });
 // the bundled runtime (assets/) and the bin shim ship in the npm package
-project.npmignore?.exclude('examples/', 'bench/', 'docs/', '.ci/', 'scripts/', '/test/', 'cdk.out');
+project.npmignore?.exclude('examples/', 'bench/', 'docs/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/', '*.v8cache', '*.v8cache.*');
 project.npmignore?.include('/assets/', '/bin/');
 
 // Unit tests run without aws-cdk-lib's built-in CloudFormation validation (1-4 s per synth);
