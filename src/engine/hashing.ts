@@ -476,7 +476,12 @@ async function checkListedFile(root: ModelRoot, name: string, allowSymlinks: boo
       }
     }
   }
-  const st = await fs.promises.stat(current);
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(current);
+  } catch (err) {
+    throw new VerificationError(`file ${name} listed in the signature cannot be read (${current}): ${(err as Error).message}`);
+  }
   if (!st.isFile()) throw new VerificationError(`${current} (resource ${name}) is not a regular file`);
   return { absPath: current, size: st.size };
 }

@@ -144,7 +144,11 @@ export function verifyBundleSignature(
 
   const curve = curveOf(publicKey);
   const hash = hashForCurve(curve);
-  assertDerSignature(bundle.signature, curve);
+  try {
+    assertDerSignature(bundle.signature, curve);
+  } catch (e) {
+    throw new VerificationError(`${source}: ${(e as Error).message}`);
+  }
   const key = { key: publicKey, dsaEncoding: 'der' as const };
   let ok = cryptoVerify(hash, pae(IN_TOTO_PAYLOAD_TYPE, bundle.payload), key, bundle.signature);
   if (!ok && opts.allowLegacyPae) {
