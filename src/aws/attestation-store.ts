@@ -241,7 +241,9 @@ export class AttestationStore extends AttestationStoreBase {
     return new Import();
   }
 
+  /** The Object Lock bucket that holds the attestations. */
   public readonly bucket: s3.IBucket;
+  /** The store's SSE-KMS key; clients name its ARN on every upload. */
   public readonly encryptionKey: kms.IKey;
   /** The bucket that receives the store's server access logs. */
   public readonly accessLogsBucket: s3.IBucket;

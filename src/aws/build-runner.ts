@@ -31,6 +31,7 @@ import {
 import { IModelSigningKey } from './signing-key';
 import { acknowledgeWildcardResources } from '../private/nag';
 import { checkIntRange, propError } from '../private/validation';
+import { MODEL_NAME_RULE, modelNameProblem } from '../store/model-name';
 
 const TYPE = 'HardenedBuildRunner';
 const PINNED_IMAGE = /^(?<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)@sha256:[a-f0-9]{64}$/;
@@ -220,7 +221,9 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
   public readonly servingImageRepository?: ecr.Repository;
   /** The AWS Signer profile for the serving image, when `servingImageSigning` is on. */
   public readonly signingProfile?: signer.SigningProfile;
+  /** The runner's role, as the principal grants go to. */
   public readonly grantPrincipal: iam.IPrincipal;
+  /** The runner's network connections (its security group). */
   public readonly connections: ec2.Connections;
 
   constructor(scope: Construct, id: string, props: HardenedBuildRunnerProps) {
@@ -239,8 +242,10 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
         `must be pinned by digest (<registry>/<repository>@sha256:<64 hex>), got '${image}': a tag can be moved to ` +
         'other bytes after review, so the provenance would name an image nobody checked (set allowUnpinnedBuildImage to accept a tag)');
     }
-    if (!Token.isUnresolved(props.modelName) && !/^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/.test(props.modelName)) {
-      throw propError(this, TYPE, 'modelName', `must be 1-200 characters of letters, digits, '.', '_', '-' and '/', got '${props.modelName}'`);
+    const nameProblem = Token.isUnresolved(props.modelName) ? undefined : modelNameProblem(props.modelName);
+    if (nameProblem) {
+      // the same rule `modelseal ref set` applies at the end of every build
+      throw propError(this, TYPE, 'modelName', `'${props.modelName}' ${nameProblem}; ${MODEL_NAME_RULE}`);
     }
     checkIntRange(this, TYPE, 'concurrentBuildLimit', props.concurrentBuildLimit, 1, 1000);
     const timeout = props.timeout ?? Duration.hours(8);

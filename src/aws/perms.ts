@@ -32,7 +32,7 @@ export const KEY_ADMIN_ACTIONS = [
   'kms:UpdateKeyDescription',
 ];
 
-/** Actions a signer needs: `kms:Sign` (conditioned in the grant) plus reading the public key for the OMS key hint. */
+/** The signing action, granted only with the `kms:MessageType` and `kms:SigningAlgorithm` conditions. */
 export const KEY_SIGN_ACTIONS = ['kms:Sign'];
 
 /** Actions a signer needs besides Sign: the public key for the key hint, and the key's spec. */

@@ -233,10 +233,13 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
     return new Import(scope, id, { environmentFromArn: Token.isUnresolved(keyArn) ? undefined : keyArn });
   }
 
+  /** The ARN of the KMS key. */
   public readonly keyArn: string;
+  /** The id of the KMS key. */
   public readonly keyId: string;
   /** The curve of the key. */
   public readonly keySpec: ModelSigningKeySpec;
+  /** The only signing algorithm the key policy allows. */
   public readonly signingAlgorithm: ModelSigningAlgorithm;
   /** The alias of the key (`alias/...`). */
   public readonly aliasName: string;

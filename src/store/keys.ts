@@ -10,6 +10,7 @@
  */
 import { createHash, X509Certificate } from 'crypto';
 import { StoreIntegrityError } from './errors';
+import { MAX_REF_NAME_LENGTH, MODEL_NAME_RULE, modelNameProblem, REF_SEGMENT } from './model-name';
 import { BUNDLE_MEDIA_TYPE, DEFAULT_MAX_BUNDLE_BYTES, parseBundle, ParsedBundle } from '../engine/bundle';
 import { UsageError } from '../engine/errors';
 import { rootDigest } from '../engine/hashing';
@@ -41,8 +42,7 @@ export const MAX_OBJECT_BYTES = DEFAULT_MAX_BUNDLE_BYTES;
 /** Longest key the stores accept (S3 allows 1024 bytes including the store prefix). */
 export const MAX_KEY_LENGTH = 900;
 
-/** Longest model name in a ref. */
-export const MAX_REF_NAME_LENGTH = 200;
+export { MAX_REF_NAME_LENGTH };
 
 /** Longest version in a ref. */
 export const MAX_REF_VERSION_LENGTH = 128;
@@ -81,7 +81,6 @@ export interface ContentAddress {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const KEY_SEGMENT = /^[A-Za-z0-9._-]+$/;
-const REF_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const H = '([0-9a-f]{64})';
 const CONTENT_KEYS: readonly [ObjectKind, RegExp][] = [
   ['bundle', new RegExp(`^bundles/sha256/${H}/${H}/${H}\\.sig\\.json$`)],
@@ -332,17 +331,9 @@ export function parseRoot(value: string, what = 'root digest'): string {
  * @throws UsageError naming the bad name or version
  */
 export function refKey(name: string, version: string): string {
-  const nameProblem =
-    name.length === 0 ? 'is empty'
-      : name.length > MAX_REF_NAME_LENGTH ? `is ${name.length} characters, over the ${MAX_REF_NAME_LENGTH}-character limit`
-        : name.includes('..') ? 'contains ".."'
-          : name.startsWith('/') ? 'starts with "/"'
-            : name.endsWith('/') ? 'ends with "/"'
-              : name.split('/').some((s) => !REF_SEGMENT.test(s)) ? 'has a part that is empty, does not start with a letter or digit, or uses a character outside A-Z a-z 0-9 . _ -'
-                : undefined;
+  const nameProblem = modelNameProblem(name);
   if (nameProblem) {
-    throw new UsageError(
-      `model name ${JSON.stringify(name)} ${nameProblem}; a name is 1-${MAX_REF_NAME_LENGTH} characters of A-Z a-z 0-9 . _ - and /, each /-separated part starting with a letter or digit`);
+    throw new UsageError(`model name ${JSON.stringify(name)} ${nameProblem}; ${MODEL_NAME_RULE}`);
   }
   const versionProblem =
     version.length === 0 ? 'is empty'

@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AttestationStore, HardenedBuildRunner, HardenedBuildRunnerProps, ModelSigningKey } from '../../src';
 import {
   BUILD_LOG_ACTIONS, CODEBUILD_VPC_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_SIGNATURE_ACTIONS, ECR_SCAN_ACTIONS, LOGS_KEY_ACTIONS,
-  RUNNER_KEY_ACTIONS, SIGNER_SIGN_ACTIONS,
+  KEY_ADMIN_ACTIONS, RUNNER_KEY_ACTIONS, SIGNER_SIGN_ACTIONS,
 } from '../../src/aws/perms';
 import { ensureCliBundle } from '../helpers/cli-bundle';
 import { expectNagClean } from '../helpers/nag';
@@ -108,11 +108,15 @@ describe('HardenedBuildRunner', () => {
       expect(e.Properties.PolicyDocument.Statement).toEqual([
         { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'ecr:GetAuthorizationToken', Resource: '*' },
         {
-          Effect: 'Allow', Principal: { AWS: '*' }, Action: ECR_PULL_ACTIONS,
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: ECR_PULL_ACTIONS,
           Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:111122223333:repository/trainer']] },
         },
         {
-          Effect: 'Allow', Principal: { AWS: '*' }, Action: [...ECR_PULL_ACTIONS, ...ECR_PUSH_SIGNATURE_ACTIONS, ...ECR_SCAN_ACTIONS],
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: [...ECR_PULL_ACTIONS, ...ECR_PUSH_SIGNATURE_ACTIONS, ...ECR_SCAN_ACTIONS],
           Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RunnerServingImages[A-F0-9]{8}$/), 'Arn'] },
         },
       ]);
@@ -152,34 +156,40 @@ describe('HardenedBuildRunner', () => {
     const { template } = setup({ servingImageSigning: true });
     template.hasResourceProperties('AWS::KMS::Key', {
       Description: Match.stringLikeRegexp('build runner'),
-      KeyPolicy: { Statement: Match.arrayWith([
-        Match.objectLike({ Sid: 'AllowKeyAdministration', Action: Match.not(Match.arrayWith(['kms:Decrypt'])) }),
-        {
-          Sid: 'AllowUseThroughEcrByAccountPrincipals',
-          Effect: 'Allow',
-          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
-          Action: ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
-          Resource: '*',
-          Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ecr.', { Ref: 'AWS::Region' }, '.amazonaws.com']] }, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } },
-        },
-        Match.objectLike({
-          Sid: 'AllowCloudWatchLogs',
-          Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
-          Action: LOGS_KEY_ACTIONS,
-          // exactly the runner's two log groups, not every log group of the account
-          Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': [
-            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, Match.stringLikeRegexp(':log-group:/modelseal/.*Runner.*/builds$')]] },
-            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, Match.stringLikeRegexp(':log-group:/modelseal/.*Runner.*/flow-logs$')]] },
-          ] } },
-        }),
-        {
-          Sid: 'AllowRunnerRole',
-          Effect: 'Allow',
-          Principal: { AWS: { 'Fn::GetAtt': [logical('RunnerRole'), 'Arn'] } },
-          Action: RUNNER_KEY_ACTIONS,
-          Resource: '*',
-        },
-      ]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'AllowKeyAdministration', Action: KEY_ADMIN_ACTIONS }),
+          {
+            Sid: 'AllowUseThroughEcrByAccountPrincipals',
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
+            Action: ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
+            Resource: '*',
+            Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ecr.', { Ref: 'AWS::Region' }, '.amazonaws.com']] }, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } },
+          },
+          Match.objectLike({
+            Sid: 'AllowCloudWatchLogs',
+            Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+            Action: LOGS_KEY_ACTIONS,
+            // exactly the runner's two log groups, not every log group of the account
+            Condition: {
+              ArnEquals: {
+                'kms:EncryptionContext:aws:logs:arn': [
+                  { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, Match.stringLikeRegexp(':log-group:/modelseal/.*Runner.*/builds$')]] },
+                  { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, Match.stringLikeRegexp(':log-group:/modelseal/.*Runner.*/flow-logs$')]] },
+                ],
+              },
+            },
+          }),
+          {
+            Sid: 'AllowRunnerRole',
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::GetAtt': [logical('RunnerRole'), 'Arn'] } },
+            Action: RUNNER_KEY_ACTIONS,
+            Resource: '*',
+          },
+        ]),
+      },
     });
   });
 
@@ -431,7 +441,9 @@ describe('HardenedBuildRunner', () => {
       expect(() => setup({ startOnUpload: true }, false)).toThrow(/startOnUpload needs modelSourceBucket/);
       expect(() => setup({ concurrentBuildLimit: 0 })).toThrow(/concurrentBuildLimit must be an integer between 1 and 1000, got 0/);
       expect(() => setup({ s3PrefixListId: 'sg-123' })).toThrow(/s3PrefixListId must be a prefix list id like pl-6ca54005, got 'sg-123'/);
-      expect(() => setup({ modelName: '../etc' })).toThrow(/modelName must be 1-200 characters/);
+      expect(() => setup({ modelName: '../etc' })).toThrow('HardenedBuildRunner \'Stack/Runner\': modelName \'../etc\' contains ".."; a name is 1-200 characters');
+      // the rule `modelseal ref set` applies at the end of every build, so a bad name fails at synth, not after training
+      expect(() => setup({ modelName: 'fraud//v2' })).toThrow(/modelName 'fraud\/\/v2' has a part that is empty/);
     });
   });
 });

@@ -156,6 +156,23 @@ describe('ModelSigningKey', () => {
     });
   });
 
+  test('key policy with one signer: exactly these six statements, nothing else', () => {
+    const { stack } = setup();
+    const key = new ModelSigningKey(stack, 'Key');
+    key.grantSign(ciRole(stack));
+    const policy = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'))[0] as any;
+    const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } };
+    const ci = { 'Fn::GetAtt': [expect.stringMatching(/^Ci/), 'Arn'] };
+    expect(policy.Properties.KeyPolicy.Statement).toEqual([
+      { Sid: 'AllowKeyAdministration', Effect: 'Allow', Principal: root, Action: KEY_ADMIN_ACTIONS, Resource: '*' },
+      { Sid: 'DenySignToPrincipalsNotGranted', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:Sign', Resource: '*', Condition: { ArnNotEquals: { 'aws:PrincipalArn': [ci] } } },
+      { Sid: 'DenySignUnlessDigest', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:Sign', Resource: '*', Condition: { StringNotEquals: { 'kms:MessageType': 'DIGEST' } } },
+      { Sid: 'DenySignWithOtherAlgorithms', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:Sign', Resource: '*', Condition: { StringNotEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } } },
+      { Effect: 'Allow', Principal: { AWS: ci }, Action: 'kms:Sign', Resource: '*', Condition: { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } } },
+      { Effect: 'Allow', Principal: { AWS: ci }, Action: ['kms:DescribeKey', 'kms:GetPublicKey'], Resource: '*' },
+    ]);
+  });
+
   test('grantVerify: GetPublicKey, DescribeKey and Verify, never Sign', () => {
     const { stack } = setup();
     const key = new ModelSigningKey(stack, 'Key');
@@ -212,7 +229,9 @@ describe('ModelSigningKey', () => {
     // kms:Sign appears only with its conditions
     expect(policy.Properties.PolicyDocument.Statement).toEqual([
       {
-        Effect: 'Allow', Action: 'kms:Sign', Resource: arn,
+        Effect: 'Allow',
+        Action: 'kms:Sign',
+        Resource: arn,
         Condition: { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_384' } },
       },
       { Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:GetPublicKey'], Resource: arn },
