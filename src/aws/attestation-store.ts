@@ -12,6 +12,7 @@ import {
   STORE_READ_BUCKET_ACTIONS,
   STORE_READ_OBJECT_ACTIONS,
 } from './perms';
+import { STORE_PREFIXES, storeObjectArns } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
 
 /**
@@ -20,7 +21,7 @@ import { checkIntRange, propError } from '../private/validation';
  * Every object is write-once and content-addressed (its own SHA-256 is part of its key), except `refs/`, which
  * maps a model name and version to a digest and is still write-once.
  */
-export const ATTESTATION_STORE_PREFIXES = ['bundles/', 'attestations/', 'notation/', 'revocations/', 'refs/'];
+export const ATTESTATION_STORE_PREFIXES: readonly string[] = STORE_PREFIXES;
 
 /**
  * How S3 Object Lock protects each attestation for its retention period.
@@ -158,7 +159,7 @@ abstract class AttestationStoreBase extends Resource implements IAttestationStor
     const put = iam.Grant.addToPrincipal({
       grantee,
       actions: STORE_PUBLISH_ACTIONS,
-      resourceArns: ATTESTATION_STORE_PREFIXES.map((p) => this.bucket.arnForObjects(`${p}*`)),
+      resourceArns: storeObjectArns(this.bucket),
     });
     const key = iam.Grant.addToPrincipal({
       grantee,
@@ -173,13 +174,13 @@ abstract class AttestationStoreBase extends Resource implements IAttestationStor
     const objects = iam.Grant.addToPrincipal({
       grantee,
       actions: STORE_READ_OBJECT_ACTIONS,
-      resourceArns: ATTESTATION_STORE_PREFIXES.map((p) => this.bucket.arnForObjects(`${p}*`)),
+      resourceArns: storeObjectArns(this.bucket),
     });
     const list = iam.Grant.addToPrincipal({
       grantee,
       actions: STORE_READ_BUCKET_ACTIONS,
       resourceArns: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': ATTESTATION_STORE_PREFIXES.map((p) => `${p}*`) } },
+      conditions: { StringLike: { 's3:prefix': STORE_PREFIXES.map((p) => `${p}*`) } },
     });
     const key = iam.Grant.addToPrincipal({
       grantee,

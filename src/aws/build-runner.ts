@@ -13,7 +13,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as signer from 'aws-cdk-lib/aws-signer';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { ATTESTATION_STORE_PREFIXES, IAttestationStore } from './attestation-store';
+import { IAttestationStore } from './attestation-store';
 import { renderBuildSpec } from './buildspec';
 import {
   BUILD_LOG_ACTIONS,
@@ -22,6 +22,8 @@ import {
   ECR_PUSH_SIGNATURE_ACTIONS,
   ECR_SCAN_ACTIONS,
   KEY_ADMIN_ACTIONS,
+  KEY_SIGN_ACTIONS,
+  KEY_SIGNER_READ_ACTIONS,
   LOGS_KEY_ACTIONS,
   MODEL_SOURCE_READ_ACTIONS,
   RUNNER_KEY_ACTIONS,
@@ -30,6 +32,7 @@ import {
 } from './perms';
 import { IModelSigningKey } from './signing-key';
 import { acknowledgeWildcardResources } from '../private/nag';
+import { storeObjectArns } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
 import { MODEL_NAME_RULE, modelNameProblem } from '../store/model-name';
 
@@ -599,7 +602,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
     gateway.addToPolicy(new iam.PolicyStatement({
       principals: [anyone],
       actions: ['s3:PutObject'],
-      resources: ATTESTATION_STORE_PREFIXES.map((p) => props.store.bucket.arnForObjects(`${p}*`)),
+      resources: storeObjectArns(props.store.bucket),
     }));
 
     const iface = (name: string, service: ec2.IInterfaceVpcEndpointService, statements?: iam.PolicyStatement[]) => {
@@ -616,7 +619,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
     iface('KmsEndpoint', ec2.InterfaceVpcEndpointAwsService.KMS, [
       new iam.PolicyStatement({
         principals: [anyone],
-        actions: ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'],
+        actions: [...KEY_SIGN_ACTIONS, ...KEY_SIGNER_READ_ACTIONS],
         resources: [props.signingKey.keyArn],
       }),
       new iam.PolicyStatement({
@@ -628,7 +631,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
     iface('LogsEndpoint', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS, [
       new iam.PolicyStatement({
         principals: [anyone],
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        actions: BUILD_LOG_ACTIONS,
         resources: [this.logGroup.logGroupArn, `${this.logGroup.logGroupArn}:*`],
       }),
     ]);
@@ -708,7 +711,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
       'Each build writes its own log streams, named at run time, inside the runner log group only.');
     acknowledgeWildcardResources(policy, [`arn:${stack.partition}:ec2:${stack.region}:${stack.account}:network-interface/*`],
       'CodeBuild creates the network interfaces at run time; the permission is bound to the runner subnets with ec2:Subnet and ec2:AuthorizedService.');
-    acknowledgeWildcardResources(policy, ATTESTATION_STORE_PREFIXES.map((p) => props.store.bucket.arnForObjects(`${p}*`)),
+    acknowledgeWildcardResources(policy, storeObjectArns(props.store.bucket),
       'Attestation keys are content-addressed under fixed prefixes and known only after signing; the store bucket policy refuses overwrites.');
     if (props.modelSourceBucket) {
       acknowledgeWildcardResources(policy, [props.modelSourceBucket.arnForObjects(`${props.modelSourcePrefix ?? ''}*`)],

@@ -63,9 +63,6 @@ export interface StatementVerifyOptions {
  */
 export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, opts: StatementVerifyOptions = {}): VerifiedStatement {
   const source = opts.source ?? 'bundle';
-  if ((trust.publicKey === undefined) === (trust.trustAnchors === undefined)) {
-    throw new UsageError('verification needs exactly one of a public key or certificate trust anchors');
-  }
   const bundle = parseBundle(data, source, opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
   const statement = decodeStatement(bundle.payload, source);
   const predicateType = statement.predicateType as string;

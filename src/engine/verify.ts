@@ -179,9 +179,6 @@ export function verifyBundleSignature(
  */
 export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: BundleVerifyOptions = {}): VerifiedBundle {
   const source = opts.source ?? 'bundle';
-  if ((trust.publicKey === undefined) === (trust.trustAnchors === undefined)) {
-    throw new UsageError('verification needs exactly one of a public key or certificate trust anchors');
-  }
   const bundle = parseBundle(data, source, opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
   const statement = parseStatement(bundle.payload);
   const signer = verifyBundleSignature(bundle, trust, source, { at: opts.at, allowLegacyPae: statement.legacy });
