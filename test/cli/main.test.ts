@@ -3,18 +3,10 @@ import * as path from 'path';
 import { main } from '../../src/cli/main';
 import { cleanup, ecKey, makeModel, tempDir } from '../fixtures/models';
 import { makePki } from '../fixtures/pki';
+import { runCli } from '../helpers/cli';
 import { describeVectors, vectorPath } from '../helpers/vectors';
 
-/** Runs the CLI in-process and captures its output. */
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 let dir: string;
 let model: string;

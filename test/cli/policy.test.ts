@@ -1,18 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { main } from '../../src/cli/main';
 import { cleanup } from '../fixtures/models';
+import { runCli } from '../helpers/cli';
 import { SAMPLE_POLICY, workspace, Workspace, writePolicy } from '../policy/fixtures';
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 let ws: Workspace;
 let policy: string;
