@@ -79,6 +79,9 @@ export interface ModelSigningKeyAttributes {
   /**
    * The signing algorithm the key is used with; grants are conditioned on it.
    *
+   * Set it to `ECDSA_SHA_384` for an `ECC_NIST_P384` key: a grant conditioned on the wrong algorithm never matches,
+   * so signing fails (closed) until it is corrected.
+   *
    * @default ModelSigningAlgorithm.ECDSA_SHA_256
    */
   readonly signingAlgorithm?: ModelSigningAlgorithm;

@@ -358,8 +358,7 @@ describe('HardenedBuildRunner', () => {
       buildImage: IMAGE,
       buildCommands: ['make model'],
       modelName: 'm',
-      vpc,
-      createVpcEndpoints: false,
+      vpc, // createVpcEndpoints left at its default
       s3PrefixListId: 'pl-6ca54005',
     });
     const t = Template.fromStack(stack);
