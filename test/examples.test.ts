@@ -1,14 +1,22 @@
 /**
- * Synthesizes the example app the way `cdk synth` does, with aws-cdk-lib's built-in CloudFormation validation ON
- * (the only test that keeps it on) and the cdk-nag plugins registered.
+ * The examples contract (../shared/BRIEF.md "Contracts every construct and example keeps"), checked on every folder
+ * under examples/: each is its own app (cdk.json, or cdk8s.yaml), at most two levels deep, synthesizes offline with
+ * no credentials, no explicit env and no lookups, and keeps the security invariants — evaluated by the IAM simulator,
+ * not matched as text. This is the only test file that synthesizes with aws-cdk-lib's built-in CloudFormation
+ * validation on (and the cdk-nag plugins the apps register).
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
-import { ModelSealExampleStack } from '../examples/modelseal-stack';
+import { ModelSealExampleStack } from '../examples/core-stack/modelseal-stack';
+import { ModelSealSandboxStack, SANDBOX_EXPIRATION_DAYS, SANDBOX_RETENTION_DAYS } from '../examples/sandbox/sandbox-stack';
 import { ensureCliBundle } from './helpers/cli-bundle';
+import { EXAMPLES_DIR, exampleContext, synthExampleStack } from './helpers/examples';
+import { SimRow, TemplateSimulator, ADMINISTRATOR_ACCESS, ACCOUNT } from './helpers/iam-sim';
 import { expectNagClean } from './helpers/nag';
 
 /** Every IAM-shaped policy document in a template: IAM policies, key policies, bucket policies, role trust policies. */
@@ -16,7 +24,7 @@ function policyDocuments(template: any): { where: string; doc: any }[] {
   const docs: { where: string; doc: any }[] = [];
   for (const [id, r] of Object.entries<any>(template.Resources)) {
     const p = r.Properties ?? {};
-    for (const key of ['PolicyDocument', 'KeyPolicy', 'AssumeRolePolicyDocument']) {
+    for (const key of ['PolicyDocument', 'KeyPolicy', 'AssumeRolePolicyDocument', 'RepositoryPolicyText']) {
       if (p[key]) docs.push({ where: `${id}.${key}`, doc: p[key] });
     }
     for (const inline of p.Policies ?? []) docs.push({ where: `${id}.Policies`, doc: inline.PolicyDocument });
@@ -24,7 +32,120 @@ function policyDocuments(template: any): { where: string; doc: any }[] {
   return docs;
 }
 
-describe('examples/ app', () => {
+/** Allow statements with a wildcard in an action (not even `service:Prefix*`), or a NotAction. */
+function wildcardAllows(template: any): string[] {
+  const offenders: string[] = [];
+  for (const { where, doc } of policyDocuments(template)) {
+    for (const s of [doc.Statement].flat()) {
+      if (s.Effect !== 'Allow') continue;
+      for (const a of [s.Action ?? []].flat()) if (String(a).includes('*')) offenders.push(`${where}: ${a}`);
+      if (s.NotAction) offenders.push(`${where}: NotAction in an Allow`);
+    }
+  }
+  return offenders;
+}
+
+/** Example folders: every folder under examples/ (one or two levels) with a cdk.json or cdk8s.yaml. */
+function exampleFolders(): { folder: string; kind: 'cdk' | 'cdk8s' }[] {
+  const out: { folder: string; kind: 'cdk' | 'cdk8s' }[] = [];
+  const visit = (rel: string, depth: number) => {
+    const dir = path.join(EXAMPLES_DIR, rel);
+    if (fs.existsSync(path.join(dir, 'cdk.json'))) { out.push({ folder: rel, kind: 'cdk' }); return; }
+    if (fs.existsSync(path.join(dir, 'cdk8s.yaml'))) { out.push({ folder: rel, kind: 'cdk8s' }); return; }
+    if (depth === 2) return;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory() && !['cdk.out', 'dist', 'node_modules'].includes(e.name)) visit(path.join(rel, e.name), depth + 1);
+    }
+  };
+  visit('', 0);
+  return out;
+}
+
+/** Runs an example's app in this process, as `cdk synth` would (its context, an output folder), and reads the result. */
+function synthApp(folder: string): cxapi.CloudAssembly {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelseal-example-'));
+  const saved = { ...process.env };
+  // what the CDK CLI hands an app; no credentials, no account or region
+  for (const k of Object.keys(process.env)) if (/^(AWS_|CDK_DEFAULT_)/.test(k)) delete process.env[k];
+  delete process.env.CDK_VALIDATION; // validation on, as in `cdk synth`
+  process.env.CDK_OUTDIR = outdir;
+  process.env.CDK_CONTEXT_JSON = JSON.stringify(exampleContext(folder));
+  try {
+    const cdkJson = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, folder, 'cdk.json'), 'utf8'));
+    const entry = /(\S+\.ts)\s*$/.exec(cdkJson.app)?.[1];
+    if (!entry) throw new Error(`examples/${folder}/cdk.json: app must run a .ts entry point, got '${cdkJson.app}'`);
+    jest.isolateModules(() => { require(path.join(EXAMPLES_DIR, folder, entry)); });
+    return new cxapi.CloudAssembly(outdir);
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
+/** Rows every store and every signing key of a template must pass, whatever the example. */
+function invariantRows(sim: TemplateSimulator): SimRow[] {
+  const admin = sim.principal(`arn:aws:iam::${ACCOUNT}:role/Admin`, 'an account administrator', [{ name: 'AdministratorAccess', policy: ADMINISTRATOR_ACCESS }]);
+  const rows: SimRow[] = [];
+  for (const id of sim.idsOfType('AWS::S3::Bucket')) {
+    const tags = sim.props(id).Tags ?? [];
+    if (!tags.some((t: any) => t.Key === 'modelseal:role' && t.Value === 'attestation-store')) continue;
+    const bucket = sim.arn(id);
+    const object = `${bucket}/bundles/sha256/${'a'.repeat(64)}/${'b'.repeat(64)}/${'c'.repeat(64)}.sig.json`;
+    for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectRetention', 's3:PutObjectLegalHold', 's3:BypassGovernanceRetention']) {
+      rows.push({ name: `${id}: nobody may ${action}`, principal: admin, action, resource: object, expect: 'ExplicitlyDenied' });
+    }
+    for (const action of ['s3:PutBucketObjectLockConfiguration', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration']) {
+      rows.push({ name: `${id}: nobody may ${action}`, principal: admin, action, resource: bucket, expect: 'ExplicitlyDenied' });
+    }
+    rows.push({
+      name: `${id}: nobody may overwrite (PutObject without If-None-Match)`, principal: admin, action: 's3:PutObject', resource: object,
+      context: { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:ObjectCreationOperation': 'true' }, expect: 'ExplicitlyDenied',
+    });
+  }
+  for (const id of sim.idsOfType('AWS::KMS::Key')) {
+    if (sim.props(id).KeyUsage !== 'SIGN_VERIFY') continue;
+    const algorithm = sim.props(id).KeySpec === 'ECC_NIST_P384' ? 'ECDSA_SHA_384' : 'ECDSA_SHA_256';
+    rows.push({
+      name: `${id}: a principal not granted Sign is refused, even an administrator with a well-formed request`, principal: admin,
+      action: 'kms:Sign', resource: sim.arn(id), context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': algorithm }, expect: 'ExplicitlyDenied',
+    });
+  }
+  return rows;
+}
+
+describe('examples contract', () => {
+  const folders = exampleFolders();
+
+  test('every example is its own folder (at most two levels deep) with a cdk.json or cdk8s.yaml', () => {
+    expect(folders.map((f) => f.folder).sort()).toEqual(expect.arrayContaining(['core-stack', 'sandbox']));
+    const loose = fs.readdirSync(EXAMPLES_DIR, { withFileTypes: true }).filter((e) => e.isFile() && e.name !== 'README.md').map((e) => e.name);
+    expect(loose).toEqual([]);
+    for (const { folder } of folders) expect(folder.split(path.sep).length).toBeLessThanOrEqual(2);
+  });
+
+  test.each(folders.filter((f) => f.kind === 'cdk').map((f) => f.folder))(
+    'examples/%s synthesizes offline (no env, no lookups) and keeps the security invariants', async (folder) => {
+      ensureCliBundle();
+      const assembly = synthApp(folder);
+      expect(assembly.manifest.missing ?? []).toEqual([]); // no context lookup
+      expect(assembly.stacks.length).toBeGreaterThan(0);
+      for (const stack of assembly.stacks) {
+        expect(stack.environment.account).toBe(cxapi.UNKNOWN_ACCOUNT);
+        expect(stack.environment.region).toBe(cxapi.UNKNOWN_REGION);
+        expect(wildcardAllows(stack.template)).toEqual([]);
+        const sim = new TemplateSimulator(stack.template, stack.stackName);
+        const rows = invariantRows(sim);
+        const stores = sim.idsOfType('AWS::S3::Bucket').filter((b) => sim.props(b).ObjectLockEnabled);
+        const signingKeys = sim.idsOfType('AWS::KMS::Key').filter((k) => sim.props(k).KeyUsage === 'SIGN_VERIFY');
+        // every Object Lock bucket is a tagged store, so every store is checked; each store and key got its rows
+        expect(rows.filter((r) => r.name.includes('nobody may')).length).toBe(stores.length * 9);
+        expect(rows.filter((r) => r.action === 'kms:Sign').length).toBe(signingKeys.length);
+        await sim.expectRows(rows);
+      }
+    });
+});
+
+describe('examples/core-stack', () => {
   let template: any;
   let stack: ModelSealExampleStack;
 
@@ -33,18 +154,16 @@ describe('examples/ app', () => {
     const previous = process.env.CDK_VALIDATION;
     delete process.env.CDK_VALIDATION; // validation on
     try {
-      const app = new App({ context: JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'examples', 'cdk.json'), 'utf8')).context });
+      const app = new App({ context: exampleContext('core-stack') });
       stack = new ModelSealExampleStack(app, 'ModelSealExample');
       Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
-      const assembly = app.synth();
-      template = assembly.getStackByName('ModelSealExample').template;
+      template = app.synth().getStackByName('ModelSealExample').template;
     } finally {
       process.env.CDK_VALIDATION = previous;
     }
   });
 
   test('synthesizes with built-in validation and cdk-nag plugins on', () => {
-    expect(Object.keys(template.Resources).length).toBeGreaterThan(5);
     const t = Template.fromJSON(template);
     t.resourceCountIs('AWS::KMS::Key', 3); // signing key, store key, runner key
     t.resourceCountIs('AWS::S3::Bucket', 3); // store, access logs, training data
@@ -56,18 +175,94 @@ describe('examples/ app', () => {
   });
 
   test('no Allow statement in any policy has a wildcard action (not even service:Prefix*)', () => {
-    const docs = policyDocuments(template);
-    expect(docs.length).toBeGreaterThanOrEqual(6);
-    const offenders: string[] = [];
-    for (const { where, doc } of docs) {
-      for (const s of doc.Statement) {
-        if (s.Effect !== 'Allow') continue;
-        for (const a of [s.Action ?? []].flat()) {
-          if (String(a).includes('*')) offenders.push(`${where}: ${a}`);
-        }
-        if (s.NotAction) offenders.push(`${where}: NotAction in an Allow`);
-      }
+    expect(policyDocuments(template).length).toBeGreaterThanOrEqual(6);
+    expect(wildcardAllows(template)).toEqual([]);
+  });
+
+  test('stable logical IDs: the resources that hold state or identity keep the IDs they were first deployed with', () => {
+    // A changed ID makes CloudFormation replace the resource: a new signing key is a signer no trust policy knows,
+    // and a retained COMPLIANCE store would be orphaned beside a new empty one. Never update these values.
+    const pinned: Record<string, string> = {
+      SigningKeyEEFC2790: 'AWS::KMS::Key',
+      SigningKeyAlias0D6B8E22: 'AWS::KMS::Alias',
+      StoreC1F82936: 'AWS::S3::Bucket',
+      StorePolicy1828B04C: 'AWS::S3::BucketPolicy',
+      StoreKey7A3C02BD: 'AWS::KMS::Key',
+      StoreAccessLogs087BBF22: 'AWS::S3::Bucket',
+      RunnerKey2F3D541B: 'AWS::KMS::Key',
+      RunnerLogs696CEF90: 'AWS::Logs::LogGroup',
+      RunnerFlowLogsC738DA28: 'AWS::Logs::LogGroup',
+      RunnerServingImages18E880D5: 'AWS::ECR::Repository',
+      RunnerRole4782C5F2: 'AWS::IAM::Role',
+    };
+    for (const [id, type] of Object.entries(pinned)) {
+      expect({ id, type: template.Resources[id]?.Type }).toEqual({ id, type });
     }
-    expect(offenders).toEqual([]);
+    // and they stay retained when they leave the stack
+    for (const id of ['SigningKeyEEFC2790', 'StoreC1F82936', 'StoreKey7A3C02BD', 'StoreAccessLogs087BBF22', 'RunnerKey2F3D541B']) {
+      expect(template.Resources[id].DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  test('role tags: every bucket, key and build project the constructs create says what it is', () => {
+    const roles: Record<string, string> = {};
+    for (const [id, r] of Object.entries<any>(template.Resources)) {
+      if (!['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::CodeBuild::Project', 'AWS::ECR::Repository'].includes(r.Type)) continue;
+      roles[id] = (r.Properties.Tags ?? []).find((t: any) => t.Key === 'modelseal:role')?.Value ?? '(none)';
+    }
+    expect(roles).toEqual({
+      SigningKeyEEFC2790: 'signing-key',
+      StoreC1F82936: 'attestation-store',
+      StoreKey7A3C02BD: 'store-key',
+      StoreAccessLogs087BBF22: 'access-logs',
+      RunnerKey2F3D541B: 'runner-key',
+      RunnerProject5D2C85B4: 'train',
+      RunnerServingImages18E880D5: 'serving-images',
+      TrainingData3FDB6D34: '(none)', // the example's own bucket, not created by a construct
+    });
+  });
+});
+
+describe('examples/sandbox', () => {
+  let stack: ModelSealSandboxStack;
+  let template: any;
+
+  beforeAll(() => {
+    const previous = process.env.CDK_VALIDATION;
+    delete process.env.CDK_VALIDATION;
+    try {
+      const app = new App({ context: exampleContext('sandbox') });
+      stack = new ModelSealSandboxStack(app, 'ModelSealSandbox');
+      template = app.synth().getStackByName('ModelSealSandbox').template;
+    } finally {
+      process.env.CDK_VALIDATION = previous;
+    }
+  });
+
+  test('is loudly not for production: GOVERNANCE, one day, expiration rules at creation, a warning, a description', () => {
+    const t = Template.fromJSON(template);
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: SANDBOX_RETENTION_DAYS } } },
+      LifecycleConfiguration: {
+        Rules: [
+          { Id: 'SandboxExpireAttestations', Status: 'Enabled', ExpirationInDays: SANDBOX_EXPIRATION_DAYS, NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+          { Id: 'SandboxRemoveExpiredDeleteMarkers', Status: 'Enabled', ExpiredObjectDeleteMarker: true },
+        ],
+      },
+    });
+    expect(template.Description).toMatch(/SANDBOX - NOT FOR PRODUCTION/);
+    const warnings = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data)));
+    expect(warnings.some((w) => /SANDBOX store, not for production/.test(w))).toBe(true);
+    expect(fs.readFileSync(path.join(EXAMPLES_DIR, 'sandbox', 'README.md'), 'utf8')).toMatch(/^# SANDBOX — NOT FOR PRODUCTION/);
+  });
+
+  test('the append-only bucket policy is the production one, statement for statement', () => {
+    const core = synthExampleStack('core-stack', 'ModelSealExample', (app) => new ModelSealExampleStack(app, 'ModelSealExample')).template;
+    expect(template.Resources.StorePolicy1828B04C.Properties.PolicyDocument).toEqual(core.Resources.StorePolicy1828B04C.Properties.PolicyDocument);
+  });
+
+  test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings', () => {
+    expectNagClean(stack);
   });
 });

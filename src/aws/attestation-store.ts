@@ -1,17 +1,18 @@
-import { Duration, IResource, RemovalPolicy, Resource, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, IResource, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
-  KEY_ADMIN_ACTIONS,
   STORE_DENIED_MUTATIONS,
   STORE_KEY_DECRYPT_ACTIONS,
   STORE_KEY_ENCRYPT_ACTIONS,
   STORE_PUBLISH_ACTIONS,
   STORE_READ_BUCKET_ACTIONS,
   STORE_READ_OBJECT_ACTIONS,
+  SYMMETRIC_KEY_ADMIN_ACTIONS,
 } from './perms';
+import { tagRole } from '../private/role-tag';
 import { STORE_PREFIXES, storeObjectArns } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
 
@@ -22,6 +23,13 @@ import { checkIntRange, propError } from '../private/validation';
  * maps a model name and version to a digest and is still write-once.
  */
 export const ATTESTATION_STORE_PREFIXES: readonly string[] = STORE_PREFIXES;
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
+function describe(value: unknown): string {
+  return value === undefined ? 'undefined' : value === '' ? "''" : `${typeof value} ${JSON.stringify(value)}`;
+}
 
 /**
  * How S3 Object Lock protects each attestation for its retention period.
@@ -75,10 +83,13 @@ export interface IAttestationStore extends IResource {
  * Attributes for importing an attestation store made elsewhere.
  */
 export interface AttestationStoreAttributes {
-  /** The name of the bucket. */
+  /** The name of the bucket (3 to 63 lowercase letters, digits, dots and hyphens). */
   readonly bucketName: string;
 
-  /** The ARN of the bucket's SSE-KMS key. */
+  /**
+   * The ARN of the bucket's SSE-KMS key (`arn:<partition>:kms:<region>:<account>:key/<key-id>`; not an alias:
+   * grants and the upload header need the key ARN).
+   */
   readonly encryptionKeyArn: string;
 }
 
@@ -141,6 +152,24 @@ export interface AttestationStoreProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * SANDBOX ONLY, never for production: expire every attestation this many days after it was written, so a
+   * throwaway store empties itself and can then be deleted by hand.
+   *
+   * Adds a lifecycle rule, set when the bucket is created, that expires current versions after this many days and
+   * deletes noncurrent versions one day later (S3 lifecycle never deletes a version before its Object Lock retention
+   * ends), and a second rule that removes the expired delete markers. The bucket policy still denies
+   * `s3:PutLifecycleConfiguration` to every principal, so the rule can be neither added to an existing store nor
+   * changed or removed later: choose it when the store is created.
+   *
+   * Needs `retentionMode: GOVERNANCE` and a value greater than `retentionDays`, 2 to 3650. The construct adds a
+   * warning to the synth output saying the store is a sandbox store.
+   *
+   * @default - attestations never expire
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-lifecycle
+   */
+  readonly sandboxExpirationDays?: number;
 }
 
 abstract class AttestationStoreBase extends Resource implements IAttestationStore {
@@ -225,8 +254,32 @@ abstract class AttestationStoreBase extends Resource implements IAttestationStor
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html
  */
 export class AttestationStore extends AttestationStoreBase {
-  /** Imports a store by bucket name and key ARN (for grants; its policies cannot be changed from here). */
+  /**
+   * Imports a store by bucket name and key ARN (for grants; its policies cannot be changed from here).
+   *
+   * @throws if `bucketName` or `encryptionKeyArn` is missing or malformed; the error names the attribute.
+   */
   public static fromBucketAttributes(scope: Construct, id: string, attrs: AttestationStoreAttributes): IAttestationStore {
+    const where = `AttestationStore.fromBucketAttributes '${scope.node.path}/${id}'`;
+    if (!attrs || typeof attrs !== 'object') {
+      throw new Error(`${where}: attributes { bucketName, encryptionKeyArn } are required, got ${String(attrs)}`);
+    }
+    const bucketName: unknown = attrs.bucketName;
+    if (typeof bucketName !== 'string' || bucketName === '') {
+      throw new Error(`${where}: bucketName is required (the name of the store's bucket), got ${describe(bucketName)}`);
+    }
+    if (!Token.isUnresolved(bucketName) && !BUCKET_NAME.test(bucketName)) {
+      throw new Error(`${where}: bucketName must be 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, got '${bucketName}'`);
+    }
+    const keyArn: unknown = attrs.encryptionKeyArn;
+    if (typeof keyArn !== 'string' || keyArn === '') {
+      throw new Error(`${where}: encryptionKeyArn is required (the ARN of the store's SSE-KMS key, ` +
+        `arn:<partition>:kms:<region>:<account>:key/<key-id>), got ${describe(keyArn)}`);
+    }
+    if (!Token.isUnresolved(keyArn) && !KMS_KEY_ARN.test(keyArn)) {
+      throw new Error(`${where}: encryptionKeyArn must look like arn:<partition>:kms:<region>:<account>:key/<key-id>, got '${keyArn}' ` +
+        '(aliases are not accepted: grants and the upload header need the key ARN)');
+    }
     class Import extends AttestationStoreBase {
       public readonly bucket: s3.IBucket;
       public readonly encryptionKey: kms.IKey;
@@ -265,13 +318,25 @@ export class AttestationStore extends AttestationStoreBase {
     const logDays = props.accessLogsRetentionDays ?? 365;
     checkIntRange(this, 'AttestationStore', 'accessLogsRetentionDays', logDays, 1, 36500);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const expirationDays = props.sandboxExpirationDays;
+    if (expirationDays !== undefined && !Token.isUnresolved(expirationDays)) {
+      checkIntRange(this, 'AttestationStore', 'sandboxExpirationDays', expirationDays, 2, 3650);
+      if (this.retentionMode !== AttestationRetentionMode.GOVERNANCE) {
+        throw propError(this, 'AttestationStore', 'sandboxExpirationDays',
+          `is for sandbox stores only and needs retentionMode GOVERNANCE, got ${this.retentionMode} (a COMPLIANCE store keeps its evidence)`);
+      }
+      if (!Token.isUnresolved(this.retentionDays) && expirationDays <= this.retentionDays) {
+        throw propError(this, 'AttestationStore', 'sandboxExpirationDays',
+          `must be greater than retentionDays (${this.retentionDays}) so nothing expires while it is locked, got ${expirationDays}`);
+      }
+    }
 
     const keyPolicy = new iam.PolicyDocument({
       statements: [
         new iam.PolicyStatement({
           sid: 'AllowKeyAdministration',
           principals: props.keyAdmins ?? [new iam.AccountRootPrincipal()],
-          actions: KEY_ADMIN_ACTIONS,
+          actions: SYMMETRIC_KEY_ADMIN_ACTIONS,
           resources: ['*'],
         }),
         // Principals of this account may use the key through S3 only, when their IAM policy also allows it
@@ -298,6 +363,7 @@ export class AttestationStore extends AttestationStoreBase {
       pendingWindow: Duration.days(30),
     });
     this.encryptionKey = key;
+    tagRole(key, 'store-key');
 
     const logs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -321,6 +387,7 @@ export class AttestationStore extends AttestationStoreBase {
       { id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason: 'Access logs are operational data kept for a limited period; cross-region replication is a deployment choice, not a library default.' },
     );
     this.accessLogsBucket = logs;
+    tagRole(logs, 'access-logs');
 
     const bucket = new s3.Bucket(this, 'Resource', {
       bucketName: props.bucketName,
@@ -337,12 +404,27 @@ export class AttestationStore extends AttestationStoreBase {
         ? s3.ObjectLockRetention.compliance(Duration.days(this.retentionDays))
         : s3.ObjectLockRetention.governance(Duration.days(this.retentionDays)),
       removalPolicy,
+      // set at creation: the bucket policy below denies s3:PutLifecycleConfiguration afterwards
+      lifecycleRules: expirationDays === undefined ? undefined : [
+        {
+          id: 'SandboxExpireAttestations',
+          expiration: Duration.days(expirationDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        { id: 'SandboxRemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
+      ],
     });
     Validations.of(bucket).acknowledge({
       id: 'NIST.800.53.R5-S3BucketReplicationEnabled',
       reason: 'Replication of an Object Lock bucket needs a destination bucket, role and key in another region, which only the deployer can choose; the store is protected against deletion by Object Lock.',
     });
     this.bucket = bucket;
+    tagRole(bucket, 'attestation-store');
+    if (expirationDays !== undefined) {
+      Annotations.of(this).addWarningV2('modelseal:sandbox-store',
+        `SANDBOX store, not for production: every attestation expires after ${expirationDays} days (sandboxExpirationDays)`);
+    }
 
     // Server access logs are wired by hand, with a bucket policy for the logging service, rather than through
     // `serverAccessLogsBucket`: without the `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` feature flag that prop

@@ -21,7 +21,6 @@ import {
   ECR_PULL_ACTIONS,
   ECR_PUSH_SIGNATURE_ACTIONS,
   ECR_SCAN_ACTIONS,
-  KEY_ADMIN_ACTIONS,
   KEY_SIGN_ACTIONS,
   KEY_SIGNER_READ_ACTIONS,
   LOGS_KEY_ACTIONS,
@@ -29,9 +28,11 @@ import {
   RUNNER_KEY_ACTIONS,
   RUNNER_KEY_ECR_ACTIONS,
   SIGNER_SIGN_ACTIONS,
+  SYMMETRIC_KEY_ADMIN_ACTIONS,
 } from './perms';
 import { IModelSigningKey } from './signing-key';
 import { acknowledgeWildcardResources } from '../private/nag';
+import { tagRole } from '../private/role-tag';
 import { storeObjectArns } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
 import { MODEL_NAME_RULE, modelNameProblem } from '../store/model-name';
@@ -123,6 +124,17 @@ export interface HardenedBuildRunnerProps {
    * @default - a new VPC with two isolated subnets, no NAT gateway, no internet gateway, and flow logs
    */
   readonly vpc?: ec2.IVpc;
+
+  /**
+   * The availability zones of the runner's own VPC (one isolated subnet in each), e.g. `['eu-west-1a', 'eu-west-1b']`.
+   *
+   * A stack with an explicit `env` (account and region) resolves availability zones by a context lookup, which needs
+   * AWS credentials at synth or a `cdk.context.json` holding the answer; naming them here needs neither. Only for the
+   * runner's own VPC (not with `vpc`).
+   *
+   * @default - two zones: `Fn::GetAZs` in an environment-agnostic stack, a context lookup in a stack with an `env`
+   */
+  readonly availabilityZones?: string[];
 
   /**
    * Create the VPC endpoints the runner needs (KMS, CloudWatch Logs, STS, ECR api and dkr, AWS Signer, and an S3
@@ -275,7 +287,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
           new iam.PolicyStatement({
             sid: 'AllowKeyAdministration',
             principals: [new iam.AccountRootPrincipal()],
-            actions: KEY_ADMIN_ACTIONS,
+            actions: SYMMETRIC_KEY_ADMIN_ACTIONS,
             resources: ['*'],
           }),
           // Principals of this account may use the key through ECR only (the serving-image repository; ECR creates
@@ -303,12 +315,32 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
       }),
     });
 
+    tagRole(this.encryptionKey, 'runner-key');
+
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: buildLogsName,
       encryptionKey: this.encryptionKey,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy,
     });
+
+    if (props.vpc && props.availabilityZones) {
+      throw propError(this, TYPE, 'availabilityZones', 'applies only to the runner\'s own VPC; the VPC you pass has its zones already (drop one of vpc, availabilityZones)');
+    }
+    if (props.availabilityZones) {
+      const azs = props.availabilityZones;
+      if (azs.length === 0) throw propError(this, TYPE, 'availabilityZones', 'must name at least one zone, got []');
+      for (const az of azs) {
+        if (Token.isUnresolved(az)) continue;
+        if (!/^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/.test(az)) {
+          throw propError(this, TYPE, 'availabilityZones', `must hold zone names like eu-west-1a, got '${az}'`);
+        }
+        if (!Token.isUnresolved(stack.region) && !az.startsWith(stack.region)) {
+          throw propError(this, TYPE, 'availabilityZones', `must be zones of the stack's region ${stack.region}, got '${az}'`);
+        }
+      }
+      if (new Set(azs).size !== azs.length) throw propError(this, TYPE, 'availabilityZones', `must not repeat a zone, got ${JSON.stringify(azs)}`);
+    }
 
     if (props.vpc) {
       if (props.vpc.isolatedSubnets.length === 0) {
@@ -318,7 +350,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
       this.vpc = props.vpc;
     } else {
       const vpc = new ec2.Vpc(this, 'Vpc', {
-        maxAzs: 2,
+        ...(props.availabilityZones ? { availabilityZones: props.availabilityZones } : { maxAzs: 2 }),
         natGateways: 0,
         createInternetGateway: false,
         restrictDefaultSecurityGroup: false,
@@ -377,6 +409,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
         encryptionKey: this.encryptionKey,
         removalPolicy,
       });
+      tagRole(this.servingImageRepository, 'serving-images');
       this.signingProfile = new signer.SigningProfile(this, 'SigningProfile', {
         platform: signer.Platform.NOTATION_OCI_SHA384_ECDSA,
         signatureValidity: Duration.days(365 * 3),
@@ -441,6 +474,8 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable, i
       grantReportGroupPermissions: false,
       badge: false,
     });
+
+    tagRole(this.project, 'train');
 
     // ---- least privilege -----------------------------------------------------------------------------------------
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({

@@ -32,6 +32,26 @@ export const KEY_ADMIN_ACTIONS = [
   'kms:UpdateKeyDescription',
 ];
 
+/**
+ * Key-rotation actions for the administrators of a symmetric ModelSeal key (the store key, the runner key).
+ *
+ * CloudFormation's `AWS::KMS::Key` handler calls `kms:EnableKeyRotation` right after `CreateKey` with the deploying
+ * role's credentials when `EnableKeyRotation` is true, and `kms:DisableKeyRotation` when it is turned off; without
+ * them in the key policy even an administrator is refused and the stack fails at its first key. On-demand rotation
+ * and its history are for the administrators. Asymmetric keys (the signing key) cannot rotate and do not get them.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html
+ */
+export const KEY_ROTATION_ACTIONS = [
+  'kms:DisableKeyRotation',
+  'kms:EnableKeyRotation',
+  'kms:ListKeyRotations',
+  'kms:RotateKeyOnDemand',
+];
+
+/** Everything the administrators of a symmetric ModelSeal key get: administration and rotation, never use. */
+export const SYMMETRIC_KEY_ADMIN_ACTIONS = [...KEY_ADMIN_ACTIONS, ...KEY_ROTATION_ACTIONS].sort();
+
 /** The signing action, granted only with the `kms:MessageType` and `kms:SigningAlgorithm` conditions. */
 export const KEY_SIGN_ACTIONS = ['kms:Sign'];
 

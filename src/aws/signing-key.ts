@@ -1,8 +1,9 @@
-import { ArnFormat, Duration, IResource, Names, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, IResource, Names, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { KEY_ADMIN_ACTIONS, KEY_SIGN_ACTIONS, KEY_SIGNER_READ_ACTIONS, KEY_VERIFY_ACTIONS } from './perms';
+import { tagRole } from '../private/role-tag';
 import { checkIntRange, propError } from '../private/validation';
 
 /**
@@ -197,9 +198,23 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
     return ModelSigningKey.fromKeyAttributes(scope, id, { keyArn });
   }
 
-  /** Imports a signing key by its attributes. See {@link ModelSigningKey.fromKeyArn} for the limits. */
+  /**
+   * Imports a signing key by its attributes. See {@link ModelSigningKey.fromKeyArn} for the limits.
+   *
+   * @throws if `keyArn` is missing or not a key ARN, or `signingAlgorithm` is not a {@link ModelSigningAlgorithm};
+   * the error names the attribute.
+   */
   public static fromKeyAttributes(scope: Construct, id: string, attrs: ModelSigningKeyAttributes): IModelSigningKey {
-    const keyArn = attrs.keyArn;
+    const where = `ModelSigningKey.fromKeyAttributes '${scope.node.path}/${id}'`;
+    if (!attrs || typeof attrs !== 'object') {
+      throw new Error(`${where}: attributes { keyArn } are required, got ${String(attrs)}`);
+    }
+    const given: unknown = attrs.keyArn;
+    if (typeof given !== 'string' || given === '') {
+      throw new Error(`${where}: keyArn is required (arn:<partition>:kms:<region>:<account>:key/<key-id>), got ` +
+        `${given === undefined ? 'undefined' : JSON.stringify(given)}`);
+    }
+    const keyArn: string = given;
     let keyId: string;
     if (Token.isUnresolved(keyArn)) {
       keyId = Stack.of(scope).splitArn(keyArn, ArnFormat.SLASH_RESOURCE_NAME).resourceName!;
@@ -207,11 +222,14 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
       const match = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/([A-Za-z0-9-]+)$/.exec(keyArn);
       if (!match) {
         throw new Error(
-          `ModelSigningKey.fromKeyAttributes '${scope.node.path}/${id}': keyArn must look like ` +
+          `${where}: keyArn must look like ` +
           `arn:<partition>:kms:<region>:<account>:key/<key-id>, got '${keyArn}' (aliases are not accepted: grants need the key ARN)`,
         );
       }
       keyId = match[1];
+    }
+    if (attrs.signingAlgorithm !== undefined && !Object.values(ModelSigningAlgorithm).includes(attrs.signingAlgorithm)) {
+      throw new Error(`${where}: signingAlgorithm must be one of ${Object.values(ModelSigningAlgorithm).join(', ')}, got ${JSON.stringify(attrs.signingAlgorithm)}`);
     }
     const signingAlgorithm = attrs.signingAlgorithm ?? ModelSigningAlgorithm.ECDSA_SHA_256;
 
@@ -221,6 +239,10 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
       public readonly signingAlgorithm = signingAlgorithm;
 
       public grantSign(grantee: iam.IGrantable): iam.Grant {
+        Annotations.of(this).addWarningV2('modelseal:imported-key-no-deny',
+          `grantSign() on the imported key ${this.keyArn}: no Deny statement protects it (its key policy cannot be changed from ` +
+          'this app). Make sure its own key policy denies kms:Sign to principals not granted, unless MessageType DIGEST and ' +
+          `the algorithm ${this.signingAlgorithm} (see ModelSigningKey's key policy).`);
         return iam.Grant.addToPrincipal({
           grantee,
           actions: KEY_SIGN_ACTIONS,
@@ -321,6 +343,7 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
     resource.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
     this.keyArn = resource.attrArn;
     this.keyId = resource.ref;
+    tagRole(resource, 'signing-key');
 
     const alias = new kms.CfnAlias(this, 'Alias', { aliasName: this.aliasName, targetKeyId: this.keyId });
     alias.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);

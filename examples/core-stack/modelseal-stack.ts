@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 // In your app: import { AttestationStore, HardenedBuildRunner, ModelSigningKey } from 'modelseal';
-import { AttestationStore, HardenedBuildRunner, ModelSigningKey } from '../src';
+import { AttestationStore, HardenedBuildRunner, ModelSigningKey } from '../../src';
 
 /** The training image, pinned by digest (a tag could be moved to other bytes after review). */
 export const TRAINER_IMAGE =
