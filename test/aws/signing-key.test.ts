@@ -1,8 +1,10 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ModelSigningAlgorithm, ModelSigningKey, ModelSigningKeySpec } from '../../src';
 import { KEY_ADMIN_ACTIONS } from '../../src/aws/perms';
+import { deployCallRows } from '../helpers/deploy-calls';
+import { ACCOUNT, ADMINISTRATOR_ACCESS, TemplateSimulator } from '../helpers/iam-sim';
 import { expectNagClean } from '../helpers/nag';
 
 function setup() {
@@ -238,6 +240,101 @@ describe('ModelSigningKey', () => {
     ]);
   });
 
+  test('role tag: signing-key', () => {
+    const { stack } = setup();
+    new ModelSigningKey(stack, 'Key');
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', { Tags: [{ Key: 'modelseal:role', Value: 'signing-key' }] });
+  });
+
+  test('fromKeyArn(...).grantSign() warns at synth that no Deny statement protects the imported key', () => {
+    const { stack } = setup();
+    const arn = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const imported = ModelSigningKey.fromKeyArn(stack, 'Imported', arn);
+    imported.grantVerify(ciRole(stack, 'Verifier'));
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue()); // verify needs no Deny
+    imported.grantSign(ciRole(stack));
+    Annotations.fromStack(stack).hasWarning('/Stack/Imported', Match.stringLikeRegexp(
+      `grantSign\\(\\) on the imported key ${arn}: no Deny statement protects it .*denies kms:Sign to principals not granted`));
+    // a key defined here carries its Deny statements: no warning
+    const own = setup();
+    new ModelSigningKey(own.stack, 'Key').grantSign(ciRole(own.stack));
+    Annotations.fromStack(own.stack).hasNoWarning('*', Match.anyValue());
+  });
+
+  describe('evaluated by the IAM simulator', () => {
+    function evaluated(keySpec = ModelSigningKeySpec.ECC_NIST_P256) {
+      const { stack } = setup();
+      const key = new ModelSigningKey(stack, 'Key', { keySpec });
+      key.grantSign(ciRole(stack));
+      key.grantVerify(ciRole(stack, 'Verifier'));
+      const sim = TemplateSimulator.fromStack(stack);
+      return {
+        sim,
+        keyArn: sim.arn(sim.idOf('AWS::KMS::Key', 'Key')),
+        keyId: sim.idOf('AWS::KMS::Key', 'Key'),
+        ci: sim.role(sim.idOf('AWS::IAM::Role', 'Ci')),
+        verifier: sim.role(sim.idOf('AWS::IAM::Role', 'Verifier')),
+        admin: sim.principal(`arn:aws:iam::${ACCOUNT}:role/Admin`, 'an account administrator', [{ name: 'AdministratorAccess', policy: ADMINISTRATOR_ACCESS }]),
+      };
+    }
+    const sign = (algorithm: string, messageType = 'DIGEST') => ({ 'kms:MessageType': messageType, 'kms:SigningAlgorithm': algorithm });
+
+    test('only granted roles sign, only digests, only with the key algorithm', async () => {
+      const { sim, keyArn, keyId, ci, verifier, admin } = evaluated();
+      const results = await sim.expectRows([
+        { name: 'the granted role signs a digest', principal: ci, action: 'kms:Sign', resource: keyArn, context: sign('ECDSA_SHA_256'), expect: 'Allowed' },
+        { name: 'a raw message', principal: ci, action: 'kms:Sign', resource: keyArn, context: sign('ECDSA_SHA_256', 'RAW'), expect: 'ExplicitlyDenied' },
+        { name: 'another algorithm', principal: ci, action: 'kms:Sign', resource: keyArn, context: sign('ECDSA_SHA_384'), expect: 'ExplicitlyDenied' },
+        { name: 'a verifier', principal: verifier, action: 'kms:Sign', resource: keyArn, context: sign('ECDSA_SHA_256'), expect: 'ExplicitlyDenied' },
+        { name: 'an administrator', principal: admin, action: 'kms:Sign', resource: keyArn, context: sign('ECDSA_SHA_256'), expect: 'ExplicitlyDenied' },
+        { name: 'the verifier verifies', principal: verifier, action: 'kms:Verify', resource: keyArn, expect: 'Allowed' },
+        { name: 'the verifier reads the public key', principal: verifier, action: 'kms:GetPublicKey', resource: keyArn, expect: 'Allowed' },
+        { name: 'the signer reads the public key (key hint)', principal: ci, action: 'kms:GetPublicKey', resource: keyArn, expect: 'Allowed' },
+        { name: 'the signer cannot change the policy', principal: ci, action: 'kms:PutKeyPolicy', resource: keyArn, expect: 'ImplicitlyDenied' },
+        { name: 'the administrator administers', principal: admin, action: 'kms:PutKeyPolicy', resource: keyArn, expect: 'Allowed' },
+        { name: 'the administrator cannot verify', principal: admin, action: 'kms:Verify', resource: keyArn, expect: 'ImplicitlyDenied' },
+      ]);
+      expect(results[1].decisive).toEqual([`${keyId}: DenySignUnlessDigest`]);
+      expect(results[2].decisive).toEqual([`${keyId}: DenySignWithOtherAlgorithms`]);
+      expect(results[3].decisive).toEqual([`${keyId}: DenySignToPrincipalsNotGranted`]);
+      expect(results[4].decisive).toEqual([`${keyId}: DenySignToPrincipalsNotGranted`]);
+    });
+
+    test('a P-384 key signs only with ECDSA_SHA_384', async () => {
+      const { sim, keyArn, ci } = evaluated(ModelSigningKeySpec.ECC_NIST_P384);
+      await sim.expectRows([
+        { name: 'SHA-384', principal: ci, action: 'kms:Sign', resource: keyArn, context: sign('ECDSA_SHA_384'), expect: 'Allowed' },
+        { name: 'SHA-256', principal: ci, action: 'kms:Sign', resource: keyArn, context: sign('ECDSA_SHA_256'), expect: 'ExplicitlyDenied' },
+      ]);
+    });
+
+    test('with no signer granted, nobody signs', async () => {
+      const { stack } = setup();
+      new ModelSigningKey(stack, 'Key');
+      const sim = TemplateSimulator.fromStack(stack);
+      const admin = sim.principal(`arn:aws:iam::${ACCOUNT}:role/Admin`, 'an account administrator', [{ name: 'AdministratorAccess', policy: ADMINISTRATOR_ACCESS }]);
+      await sim.expectRows([{ name: 'admin', principal: admin, action: 'kms:Sign', resource: sim.arn(sim.idOf('AWS::KMS::Key', 'Key')),
+        context: sign('ECDSA_SHA_256'), expect: 'ExplicitlyDenied' }]);
+    });
+
+    test('every CloudFormation handler call on the key and its alias is allowed for the deploying role', async () => {
+      const { sim } = evaluated();
+      const rows = deployCallRows(sim);
+      expect(rows.filter((r) => r.resourceType === 'AWS::KMS::Alias').length).toBe(7);
+      // an asymmetric key cannot rotate: the handler makes no rotation call on it
+      expect(rows.filter((r) => /Rotation$/.test(r.action) && r.action !== 'kms:GetKeyRotationStatus')).toEqual([]);
+      await sim.expectRows(rows);
+    });
+  });
+
+  test('key administrators of a signing key get no rotation actions (asymmetric keys cannot rotate)', () => {
+    const { stack } = setup();
+    new ModelSigningKey(stack, 'Key');
+    const statements = Object.values<any>(Template.fromStack(stack).findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy.Statement as any[];
+    const admin = statements.find((x) => x.Sid === 'AllowKeyAdministration').Action;
+    for (const a of ['kms:EnableKeyRotation', 'kms:DisableKeyRotation', 'kms:RotateKeyOnDemand', 'kms:ListKeyRotations']) expect(admin).not.toContain(a);
+  });
+
   test('cdk-nag AwsSolutions and NIST 800-53 R5 are clean on the key', () => {
     const { stack } = setup();
     new ModelSigningKey(stack, 'Key');
@@ -277,6 +374,17 @@ describe('ModelSigningKey', () => {
       expect(() => key.grantSign(new iam.ServicePrincipal('lambda.amazonaws.com'))).toThrow(/needs an IAM role or user/);
     });
 
+    test('fails when an imported key has no keyArn or an unknown signingAlgorithm (as plain JavaScript can)', () => {
+      const { stack } = setup();
+      expect(() => ModelSigningKey.fromKeyAttributes(stack, 'A', {} as any))
+        .toThrow("ModelSigningKey.fromKeyAttributes 'Stack/A': keyArn is required (arn:<partition>:kms:<region>:<account>:key/<key-id>), got undefined");
+      expect(() => ModelSigningKey.fromKeyArn(stack, 'B', undefined as any)).toThrow(/'Stack\/B': keyArn is required/);
+      expect(() => ModelSigningKey.fromKeyAttributes(stack, 'C', {
+        keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        signingAlgorithm: 'RSASSA_PSS_SHA_256' as ModelSigningAlgorithm,
+      })).toThrow(/'Stack\/C': signingAlgorithm must be one of ECDSA_SHA_256, ECDSA_SHA_384, got "RSASSA_PSS_SHA_256"/);
+      expect(() => ModelSigningKey.fromKeyAttributes(stack, 'D', undefined as any)).toThrow(/'Stack\/D': attributes \{ keyArn \} are required, got undefined/);
+    });
     test('fails when an imported key ARN is an alias or malformed', () => {
       const { stack } = setup();
       expect(() => ModelSigningKey.fromKeyArn(stack, 'I', 'arn:aws:kms:eu-west-1:111122223333:alias/x'))
