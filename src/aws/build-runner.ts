@@ -126,13 +126,15 @@ export interface HardenedBuildRunnerProps {
   readonly vpc?: ec2.IVpc;
 
   /**
-   * The availability zones of the runner's own VPC (one isolated subnet in each), e.g. `['eu-west-1a', 'eu-west-1b']`.
+   * The availability zones of the runner's own VPC (one isolated subnet in each), e.g. `['eu-west-1a', 'eu-west-1b']`:
+   * choose zones where CodeBuild and every endpoint service the runner uses are offered.
    *
-   * A stack with an explicit `env` (account and region) resolves availability zones by a context lookup, which needs
-   * AWS credentials at synth or a `cdk.context.json` holding the answer; naming them here needs neither. Only for the
-   * runner's own VPC (not with `vpc`).
+   * In an environment-agnostic stack the zones are written as given, with no lookup. In a stack with an explicit
+   * `env`, CDK still checks them against the stack's zones, which it looks up: that needs AWS credentials at synth or
+   * a `cdk.context.json` holding the answer (commit it), or a stack that overrides its `availabilityZones` getter.
    *
    * @default - two zones: `Fn::GetAZs` in an environment-agnostic stack, a context lookup in a stack with an `env`
+   * @see https://docs.aws.amazon.com/cdk/v2/guide/context.html
    */
   readonly availabilityZones?: string[];
 

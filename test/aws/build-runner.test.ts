@@ -6,9 +6,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AttestationStore, HardenedBuildRunner, HardenedBuildRunnerProps, ModelSigningKey } from '../../src';
 import {
   BUILD_LOG_ACTIONS, CODEBUILD_VPC_ACTIONS, ECR_PULL_ACTIONS, ECR_PUSH_SIGNATURE_ACTIONS, ECR_SCAN_ACTIONS, LOGS_KEY_ACTIONS,
-  KEY_ADMIN_ACTIONS, RUNNER_KEY_ACTIONS, SIGNER_SIGN_ACTIONS,
+  RUNNER_KEY_ACTIONS, SIGNER_SIGN_ACTIONS, SYMMETRIC_KEY_ADMIN_ACTIONS,
 } from '../../src/aws/perms';
 import { ensureCliBundle } from '../helpers/cli-bundle';
+import { deployCallRows } from '../helpers/deploy-calls';
+import { ACCOUNT, ADMINISTRATOR_ACCESS, REGION, TemplateSimulator } from '../helpers/iam-sim';
 import { expectNagClean } from '../helpers/nag';
 
 const IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/trainer@sha256:${'a'.repeat(64)}`;
@@ -158,7 +160,7 @@ describe('HardenedBuildRunner', () => {
       Description: Match.stringLikeRegexp('build runner'),
       KeyPolicy: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Sid: 'AllowKeyAdministration', Action: KEY_ADMIN_ACTIONS }),
+          Match.objectLike({ Sid: 'AllowKeyAdministration', Action: SYMMETRIC_KEY_ADMIN_ACTIONS }),
           {
             Sid: 'AllowUseThroughEcrByAccountPrincipals',
             Effect: 'Allow',
@@ -380,6 +382,97 @@ describe('HardenedBuildRunner', () => {
     });
   });
 
+  test('role tags: the runner key, the build project and the serving-image repository', () => {
+    const { template } = setup({ servingImageSigning: true });
+    template.hasResourceProperties('AWS::KMS::Key', { Description: Match.stringLikeRegexp('build runner'), Tags: [{ Key: 'modelseal:role', Value: 'runner-key' }] });
+    template.hasResourceProperties('AWS::CodeBuild::Project', { Tags: [{ Key: 'modelseal:role', Value: 'train' }] });
+    template.hasResourceProperties('AWS::ECR::Repository', { Tags: [{ Key: 'modelseal:role', Value: 'serving-images' }] });
+  });
+
+  test('availabilityZones: the runner VPC uses the zones named; with an env, a lookup unless the stack names its zones', () => {
+    const runner = (stack: Stack, availabilityZones?: string[]) => new HardenedBuildRunner(stack, 'Runner', {
+      signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'), buildImage: IMAGE,
+      buildCommands: ['python train.py --out model'], modelName: 'fraud-detector', s3PrefixListId: 'pl-6ca54005', availabilityZones,
+    });
+    const subnetZones = (stack: Stack) => Object.values<any>(Template.fromStack(stack).findResources('AWS::EC2::Subnet')).map((r) => r.Properties.AvailabilityZone);
+    const lookups = (app: App) => (app.synth().manifest.missing ?? []).map((m) => m.provider);
+    const env = { account: '111122223333', region: 'eu-west-1' };
+
+    // environment-agnostic: the zones as given, no lookup
+    const agnostic = new App();
+    const s1 = new Stack(agnostic, 'Stack');
+    runner(s1, ['eu-west-1a', 'eu-west-1c']);
+    expect(lookups(agnostic)).toEqual([]);
+    expect(subnetZones(s1)).toEqual(['eu-west-1a', 'eu-west-1c']);
+
+    // an explicit env looks the zones up (credentials or cdk.context.json) ...
+    const withEnv = new App();
+    runner(new Stack(withEnv, 'Stack', { env }), ['eu-west-1a', 'eu-west-1c']);
+    expect(lookups(withEnv)).toEqual(['availability-zones']);
+
+    // ... unless the stack names its zones
+    class PinnedZones extends Stack {
+      get availabilityZones(): string[] { return ['eu-west-1a', 'eu-west-1b', 'eu-west-1c']; }
+    }
+    const pinned = new App();
+    const s3 = new PinnedZones(pinned, 'Stack', { env });
+    runner(s3, ['eu-west-1a', 'eu-west-1c']);
+    expect(lookups(pinned)).toEqual([]);
+    expect(subnetZones(s3)).toEqual(['eu-west-1a', 'eu-west-1c']);
+  });
+
+  describe('evaluated by the IAM simulator', () => {
+    function evaluated() {
+      const { stack } = setup({ servingImageSigning: true });
+      const sim = TemplateSimulator.fromStack(stack);
+      const endpoint = (suffix: string) => [sim.idsOfType('AWS::EC2::VPCEndpoint').find((e) => String(sim.props(e).ServiceName).endsWith(`.${suffix}`))!];
+      const storeBucket = sim.arn(sim.idOf('AWS::S3::Bucket', 'StoreC'));
+      return {
+        sim,
+        runner: sim.role(sim.idOf('AWS::IAM::Role', 'RunnerRole')),
+        admin: sim.principal(`arn:aws:iam::${ACCOUNT}:role/Admin`, 'an account administrator', [{ name: 'AdministratorAccess', policy: ADMINISTRATOR_ACCESS }]),
+        signingKey: sim.arn(sim.idOf('AWS::KMS::Key', 'Key')),
+        runnerKey: sim.arn(sim.idOf('AWS::KMS::Key', 'RunnerKey')),
+        storeObject: `${storeBucket}/bundles/sha256/${'a'.repeat(64)}/${'b'.repeat(64)}/${'c'.repeat(64)}.sig.json`,
+        storeKey: sim.arn(sim.idOf('AWS::KMS::Key', 'StoreKey')),
+        endpoint,
+      };
+    }
+
+    test('the runner signs digests through the KMS endpoint; it cannot sign raw messages, delete, read the store or leave the endpoints', async () => {
+      const { sim, runner, signingKey, storeObject, storeKey, runnerKey, admin, endpoint } = evaluated();
+      const digest = { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' };
+      const upload = {
+        's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': storeKey,
+        's3:if-none-match': '*', 's3:ObjectCreationOperation': 'true',
+      };
+      await sim.expectRows([
+        { name: 'sign a digest', principal: runner, action: 'kms:Sign', resource: signingKey, context: digest, via: endpoint('kms'), expect: 'Allowed' },
+        { name: 'sign a raw message', principal: runner, action: 'kms:Sign', resource: signingKey, context: { ...digest, 'kms:MessageType': 'RAW' }, via: endpoint('kms'), expect: 'ExplicitlyDenied' },
+        { name: 'publish', principal: runner, action: 's3:PutObject', resource: storeObject, context: upload, via: endpoint('s3'), expect: 'Allowed' },
+        { name: 'delete from the store', principal: runner, action: 's3:DeleteObject', resource: storeObject, via: endpoint('s3'), expect: 'Denied' },
+        { name: 'read the store', principal: runner, action: 's3:GetObject', resource: storeObject, via: endpoint('s3'), expect: 'ImplicitlyDenied' },
+        // model weights cannot leave through the endpoints, even to a bucket the role could write
+        { name: 'upload elsewhere', principal: runner, action: 's3:PutObject', resource: 'arn:aws:s3:::exfil-bucket/weights.bin', via: endpoint('s3'), expect: 'ImplicitlyDenied' },
+        { name: 'push to another registry', principal: runner, action: 'ecr:PutImage', resource: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/other`, via: endpoint('ecr.dkr'), expect: 'ImplicitlyDenied' },
+        { name: 'pass a role', principal: runner, action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/Admin`, expect: 'ImplicitlyDenied' },
+        { name: 'use another key through the endpoint', principal: runner, action: 'kms:Decrypt', resource: `arn:aws:kms:${REGION}:${ACCOUNT}:key/00000000-0000-0000-0000-000000000000`, via: endpoint('kms'), expect: 'ImplicitlyDenied' },
+        { name: 'admins never decrypt with the runner key', principal: admin, action: 'kms:Decrypt', resource: runnerKey, expect: 'ImplicitlyDenied' },
+        { name: 'admins rotate the runner key', principal: admin, action: 'kms:RotateKeyOnDemand', resource: runnerKey, expect: 'Allowed' },
+      ]);
+    });
+
+    test('every CloudFormation handler call and every call CodeBuild, Logs and S3 make for the runner is allowed', async () => {
+      const { sim } = evaluated();
+      const rows = deployCallRows(sim);
+      expect(new Set(rows.map((r) => r.resourceType))).toEqual(new Set(['AWS::KMS::Key', 'AWS::KMS::Alias', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy',
+        'AWS::EC2::VPCEndpoint', 'AWS::CodeBuild::Project', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::ECR::Repository', 'AWS::Logs::LogGroup']));
+      const results = await sim.expectRows(rows);
+      expect(results.filter((r) => r.decision !== 'Allowed').map((r) => r.row.action).sort())
+        .toEqual(['s3:PutBucketObjectLockConfiguration', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration']);
+    });
+  });
+
   test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings on the runner', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack');
@@ -435,6 +528,25 @@ describe('HardenedBuildRunner', () => {
       };
       expect(() => new HardenedBuildRunner(stack, 'Runner', props)).toThrow(/modelSourceBucket is imported, so its EventBridge notifications cannot be checked/);
       expect(() => new HardenedBuildRunner(stack, 'Runner2', { ...props, modelSourceEventBridgeEnabled: true })).not.toThrow();
+    });
+    test('fails when availabilityZones is empty, malformed, of another region, repeated, or given with a vpc', () => {
+      const app = new App();
+      const stack = new Stack(app, 'Stack', { env: { account: '111122223333', region: 'eu-west-1' } });
+      const base = {
+        signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'), buildImage: IMAGE,
+        buildCommands: ['python train.py'], modelName: 'fraud-detector', s3PrefixListId: 'pl-6ca54005',
+      };
+      expect(() => new HardenedBuildRunner(stack, 'A', { ...base, availabilityZones: [] }))
+        .toThrow("HardenedBuildRunner 'Stack/A': availabilityZones must name at least one zone, got []");
+      expect(() => new HardenedBuildRunner(stack, 'B', { ...base, availabilityZones: ['euw1-az1'] }))
+        .toThrow("HardenedBuildRunner 'Stack/B': availabilityZones must hold zone names like eu-west-1a, got 'euw1-az1'");
+      expect(() => new HardenedBuildRunner(stack, 'C', { ...base, availabilityZones: ['us-east-1a'] }))
+        .toThrow("HardenedBuildRunner 'Stack/C': availabilityZones must be zones of the stack's region eu-west-1, got 'us-east-1a'");
+      expect(() => new HardenedBuildRunner(stack, 'D', { ...base, availabilityZones: ['eu-west-1a', 'eu-west-1a'] }))
+        .toThrow(/'Stack\/D': availabilityZones must not repeat a zone/);
+      const vpc = new ec2.Vpc(stack, 'Vpc', { availabilityZones: ['eu-west-1a'], subnetConfiguration: [{ name: 'i', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+      expect(() => new HardenedBuildRunner(stack, 'E', { ...base, vpc, availabilityZones: ['eu-west-1a'] }))
+        .toThrow(/'Stack\/E': availabilityZones applies only to the runner's own VPC/);
     });
     test('fails when startOnUpload has no source bucket, or limits are out of range', () => {
       expect(() => setup({ startOnUpload: true }, false)).toThrow(/startOnUpload needs modelSourceBucket/);

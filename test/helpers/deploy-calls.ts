@@ -381,9 +381,14 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
   if (ecr && p.Environment.ImagePullCredentialsType === 'SERVICE_ROLE') {
     const repo = `arn:${PARTITION}:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`;
     add({ principal: role, action: 'ecr:GetAuthorizationToken', resource: '*', via: via('ecr.api') });
-    for (const a of ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage']) {
-      add({ principal: role, action: a, resource: repo, via: via('ecr.dkr') });
-    }
+    const pull = ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'];
+    // an image in another account needs its repository policy to let the runner role pull (docs/DEPLOYMENT.md)
+    const externalPolicy = ecr[1] === ACCOUNT ? undefined : {
+      name: `repository policy of ${ecr[3]} (account ${ecr[1]})`,
+      kind: 'repository policy',
+      policy: { Version: '2012-10-17', Statement: [{ Sid: 'AllowModelSealRunnerPull', Effect: 'Allow', Principal: { AWS: role.arn }, Action: pull }] },
+    };
+    for (const a of pull) add({ principal: role, action: a, resource: repo, via: via('ecr.dkr'), externalPolicy });
     // layers come from an AWS-owned bucket through a URL ECR presigns: the role's IAM does not apply to that GET,
     // only the S3 gateway endpoint policy does
     add({ principal: ECR_LAYER_URL, caller: 'CodeBuild (ECR presigned layer URL)', action: 's3:GetObject',

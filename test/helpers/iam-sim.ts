@@ -66,6 +66,11 @@ export interface SimRow {
   readonly creating?: string;
   /** The account that owns the resource, when its ARN does not say (S3). @default the template's account */
   readonly resourceAccount?: string;
+  /**
+   * The policy of a resource outside the template (e.g. an ECR repository in another account), as the deployer must
+   * set it; used instead of looking one up in the template.
+   */
+  readonly externalPolicy?: { name: string; kind: string; policy: any };
   /** Leave the resource's policy out (it lives in another template, e.g. the CDK assets bucket). */
   readonly noResourcePolicy?: boolean;
   readonly expect: Expected;
@@ -221,7 +226,7 @@ export class TemplateSimulator {
 
   /** Evaluates one row. */
   public async evaluate(row: SimRow): Promise<SimResult> {
-    const resourcePolicy = row.noResourcePolicy ? undefined : this.resourcePolicyFor(row);
+    const resourcePolicy = row.noResourcePolicy ? undefined : row.externalPolicy ?? this.resourcePolicyFor(row);
     const endpoints = (row.via ?? []).map((id) => {
       const r = this.resolved[id];
       if (r?.Type !== 'AWS::EC2::VPCEndpoint') throw new Error(`row '${row.name}': '${id}' is not an AWS::EC2::VPCEndpoint`);
