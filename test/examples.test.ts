@@ -12,12 +12,12 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
-import { ModelSealExampleStack } from '../examples/core-stack/modelseal-stack';
-import { ModelSealSandboxStack, SANDBOX_EXPIRATION_DAYS, SANDBOX_RETENTION_DAYS } from '../examples/sandbox/sandbox-stack';
 import { ensureCliBundle } from './helpers/cli-bundle';
 import { EXAMPLES_DIR, exampleContext, synthExampleStack } from './helpers/examples';
 import { SimRow, TemplateSimulator, ADMINISTRATOR_ACCESS, ACCOUNT } from './helpers/iam-sim';
 import { expectNagClean } from './helpers/nag';
+import { ModelSealExampleStack } from '../examples/core-stack/modelseal-stack';
+import { ModelSealSandboxStack, SANDBOX_EXPIRATION_DAYS, SANDBOX_RETENTION_DAYS } from '../examples/sandbox/sandbox-stack';
 
 /** Every IAM-shaped policy document in a template: IAM policies, key policies, bucket policies, role trust policies. */
 function policyDocuments(template: any): { where: string; doc: any }[] {
@@ -74,7 +74,7 @@ function synthApp(folder: string): cxapi.CloudAssembly {
     const cdkJson = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, folder, 'cdk.json'), 'utf8'));
     const entry = /(\S+\.ts)\s*$/.exec(cdkJson.app)?.[1];
     if (!entry) throw new Error(`examples/${folder}/cdk.json: app must run a .ts entry point, got '${cdkJson.app}'`);
-    jest.isolateModules(() => { require(path.join(EXAMPLES_DIR, folder, entry)); });
+    jest.isolateModules(() => { jest.requireActual(path.join(EXAMPLES_DIR, folder, entry)); });
     return new cxapi.CloudAssembly(outdir);
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
@@ -98,16 +98,24 @@ function invariantRows(sim: TemplateSimulator): SimRow[] {
       rows.push({ name: `${id}: nobody may ${action}`, principal: admin, action, resource: bucket, expect: 'ExplicitlyDenied' });
     }
     rows.push({
-      name: `${id}: nobody may overwrite (PutObject without If-None-Match)`, principal: admin, action: 's3:PutObject', resource: object,
-      context: { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:ObjectCreationOperation': 'true' }, expect: 'ExplicitlyDenied',
+      name: `${id}: nobody may overwrite (PutObject without If-None-Match)`,
+      principal: admin,
+      action: 's3:PutObject',
+      resource: object,
+      context: { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:ObjectCreationOperation': 'true' },
+      expect: 'ExplicitlyDenied',
     });
   }
   for (const id of sim.idsOfType('AWS::KMS::Key')) {
     if (sim.props(id).KeyUsage !== 'SIGN_VERIFY') continue;
     const algorithm = sim.props(id).KeySpec === 'ECC_NIST_P384' ? 'ECDSA_SHA_384' : 'ECDSA_SHA_256';
     rows.push({
-      name: `${id}: a principal not granted Sign is refused, even an administrator with a well-formed request`, principal: admin,
-      action: 'kms:Sign', resource: sim.arn(id), context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': algorithm }, expect: 'ExplicitlyDenied',
+      name: `${id}: a principal not granted Sign is refused, even an administrator with a well-formed request`,
+      principal: admin,
+      action: 'kms:Sign',
+      resource: sim.arn(id),
+      context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': algorithm },
+      expect: 'ExplicitlyDenied',
     });
   }
   return rows;
@@ -245,8 +253,13 @@ describe('examples/sandbox', () => {
       ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: SANDBOX_RETENTION_DAYS } } },
       LifecycleConfiguration: {
         Rules: [
-          { Id: 'SandboxExpireAttestations', Status: 'Enabled', ExpirationInDays: SANDBOX_EXPIRATION_DAYS, NoncurrentVersionExpiration: { NoncurrentDays: 1 },
-            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+          {
+            Id: 'SandboxExpireAttestations',
+            Status: 'Enabled',
+            ExpirationInDays: SANDBOX_EXPIRATION_DAYS,
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
           { Id: 'SandboxRemoveExpiredDeleteMarkers', Status: 'Enabled', ExpiredObjectDeleteMarker: true },
         ],
       },

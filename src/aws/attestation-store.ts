@@ -87,8 +87,9 @@ export interface AttestationStoreAttributes {
   readonly bucketName: string;
 
   /**
-   * The ARN of the bucket's SSE-KMS key (`arn:<partition>:kms:<region>:<account>:key/<key-id>`; not an alias:
-   * grants and the upload header need the key ARN).
+   * The ARN of the bucket's SSE-KMS key, `arn:<partition>:kms:<region>:<account>:key/<key-id>`.
+   *
+   * Not an alias: grants and the upload header need the key ARN.
    */
   readonly encryptionKeyArn: string;
 }

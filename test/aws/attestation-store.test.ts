@@ -294,8 +294,13 @@ describe('AttestationStore', () => {
     const t = Template.fromStack(stack);
     expect(storeBucket(t).Properties.LifecycleConfiguration).toEqual({
       Rules: [
-        { Id: 'SandboxExpireAttestations', Status: 'Enabled', ExpirationInDays: 3, NoncurrentVersionExpiration: { NoncurrentDays: 1 },
-          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+        {
+          Id: 'SandboxExpireAttestations',
+          Status: 'Enabled',
+          ExpirationInDays: 3,
+          NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        },
         { Id: 'SandboxRemoveExpiredDeleteMarkers', Status: 'Enabled', ExpiredObjectDeleteMarker: true },
       ],
     });

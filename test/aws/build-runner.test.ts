@@ -391,8 +391,13 @@ describe('HardenedBuildRunner', () => {
 
   test('availabilityZones: the runner VPC uses the zones named; with an env, a lookup unless the stack names its zones', () => {
     const runner = (stack: Stack, availabilityZones?: string[]) => new HardenedBuildRunner(stack, 'Runner', {
-      signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'), buildImage: IMAGE,
-      buildCommands: ['python train.py --out model'], modelName: 'fraud-detector', s3PrefixListId: 'pl-6ca54005', availabilityZones,
+      signingKey: new ModelSigningKey(stack, 'Key'),
+      store: new AttestationStore(stack, 'Store'),
+      buildImage: IMAGE,
+      buildCommands: ['python train.py --out model'],
+      modelName: 'fraud-detector',
+      s3PrefixListId: 'pl-6ca54005',
+      availabilityZones,
     });
     const subnetZones = (stack: Stack) => Object.values<any>(Template.fromStack(stack).findResources('AWS::EC2::Subnet')).map((r) => r.Properties.AvailabilityZone);
     const lookups = (app: App) => (app.synth().manifest.missing ?? []).map((m) => m.provider);
@@ -415,10 +420,10 @@ describe('HardenedBuildRunner', () => {
       get availabilityZones(): string[] { return ['eu-west-1a', 'eu-west-1b', 'eu-west-1c']; }
     }
     const pinned = new App();
-    const s3 = new PinnedZones(pinned, 'Stack', { env });
-    runner(s3, ['eu-west-1a', 'eu-west-1c']);
+    const pinnedStack = new PinnedZones(pinned, 'Stack', { env });
+    runner(pinnedStack, ['eu-west-1a', 'eu-west-1c']);
     expect(lookups(pinned)).toEqual([]);
-    expect(subnetZones(s3)).toEqual(['eu-west-1a', 'eu-west-1c']);
+    expect(subnetZones(pinnedStack)).toEqual(['eu-west-1a', 'eu-west-1c']);
   });
 
   describe('evaluated by the IAM simulator', () => {
@@ -443,8 +448,10 @@ describe('HardenedBuildRunner', () => {
       const { sim, runner, signingKey, storeObject, storeKey, runnerKey, admin, endpoint } = evaluated();
       const digest = { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' };
       const upload = {
-        's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': storeKey,
-        's3:if-none-match': '*', 's3:ObjectCreationOperation': 'true',
+        's3:x-amz-server-side-encryption': 'aws:kms',
+        's3:x-amz-server-side-encryption-aws-kms-key-id': storeKey,
+        's3:if-none-match': '*',
+        's3:ObjectCreationOperation': 'true',
       };
       await sim.expectRows([
         { name: 'sign a digest', principal: runner, action: 'kms:Sign', resource: signingKey, context: digest, via: endpoint('kms'), expect: 'Allowed' },
@@ -533,8 +540,12 @@ describe('HardenedBuildRunner', () => {
       const app = new App();
       const stack = new Stack(app, 'Stack', { env: { account: '111122223333', region: 'eu-west-1' } });
       const base = {
-        signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'), buildImage: IMAGE,
-        buildCommands: ['python train.py'], modelName: 'fraud-detector', s3PrefixListId: 'pl-6ca54005',
+        signingKey: new ModelSigningKey(stack, 'Key'),
+        store: new AttestationStore(stack, 'Store'),
+        buildImage: IMAGE,
+        buildCommands: ['python train.py'],
+        modelName: 'fraud-detector',
+        s3PrefixListId: 'pl-6ca54005',
       };
       expect(() => new HardenedBuildRunner(stack, 'A', { ...base, availabilityZones: [] }))
         .toThrow("HardenedBuildRunner 'Stack/A': availabilityZones must name at least one zone, got []");

@@ -313,8 +313,14 @@ describe('ModelSigningKey', () => {
       new ModelSigningKey(stack, 'Key');
       const sim = TemplateSimulator.fromStack(stack);
       const admin = sim.principal(`arn:aws:iam::${ACCOUNT}:role/Admin`, 'an account administrator', [{ name: 'AdministratorAccess', policy: ADMINISTRATOR_ACCESS }]);
-      await sim.expectRows([{ name: 'admin', principal: admin, action: 'kms:Sign', resource: sim.arn(sim.idOf('AWS::KMS::Key', 'Key')),
-        context: sign('ECDSA_SHA_256'), expect: 'ExplicitlyDenied' }]);
+      await sim.expectRows([{
+        name: 'admin',
+        principal: admin,
+        action: 'kms:Sign',
+        resource: sim.arn(sim.idOf('AWS::KMS::Key', 'Key')),
+        context: sign('ECDSA_SHA_256'),
+        expect: 'ExplicitlyDenied',
+      }]);
     });
 
     test('every CloudFormation handler call on the key and its alias is allowed for the deploying role', async () => {

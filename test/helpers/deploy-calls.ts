@@ -234,7 +234,9 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
       const calls: [Operation, string][] = type === 'AWS::IAM::Role'
         ? [['create', 'iam:CreateRole'], ['read', 'iam:GetRole'], ['update', 'iam:UpdateAssumeRolePolicy'], ['update', 'iam:UpdateRoleDescription'], ['delete', 'iam:DeleteRole']]
         : [['create', 'iam:PutRolePolicy'], ['read', 'iam:GetRolePolicy'], ['update', 'iam:PutRolePolicy'], ['delete', 'iam:DeleteRolePolicy']];
-      for (const [operation, action] of calls) add({ resourceId: rid, resourceType: type, operation, caller: cfn, principal: deploy, action, resource: roleArn });
+      for (const [operation, action] of calls) {
+        add({ resourceId: rid, resourceType: type, operation, caller: cfn, principal: deploy, action, resource: roleArn });
+      }
     }
   }
 
@@ -247,8 +249,16 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
     if (keyArn) {
       const viaEcr = { 'kms:ViaService': `ecr.${REGION}.amazonaws.com`, 'kms:GrantIsForAWSResource': 'true' };
       for (const action of ['kms:DescribeKey', 'kms:CreateGrant']) {
-        add({ resourceId: id, resourceType: 'AWS::ECR::Repository', operation: 'create', caller: 'ECR for CloudFormation (deploy role)',
-          principal: deploy, action, resource: keyArn, context: action === 'kms:CreateGrant' ? viaEcr : { 'kms:ViaService': viaEcr['kms:ViaService'] } });
+        add({
+          resourceId: id,
+          resourceType: 'AWS::ECR::Repository',
+          operation: 'create',
+          caller: 'ECR for CloudFormation (deploy role)',
+          principal: deploy,
+          action,
+          resource: keyArn,
+          context: action === 'kms:CreateGrant' ? viaEcr : { 'kms:ViaService': viaEcr['kms:ViaService'] },
+        });
       }
     }
     add({ resourceId: id, resourceType: 'AWS::ECR::Repository', operation: 'delete', caller: cfn, principal: deploy, action: 'ecr:DeleteRepository', resource: repo });
@@ -261,9 +271,16 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
     const groupArn = `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:${p.LogGroupName ?? sim.ref(id)}`;
     add({ resourceId: id, resourceType: 'AWS::Logs::LogGroup', operation: 'create', caller: cfn, principal: deploy, action: 'logs:CreateLogGroup', resource: `${groupArn}:*` });
     for (const action of ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt']) {
-      add({ resourceId: id, resourceType: 'AWS::Logs::LogGroup', operation: 'runtime', caller: 'CloudWatch Logs',
-        principal: sim.service(`logs.${REGION}.amazonaws.com`), action, resource: p.KmsKeyId,
-        context: { 'kms:EncryptionContext:aws:logs:arn': groupArn } });
+      add({
+        resourceId: id,
+        resourceType: 'AWS::Logs::LogGroup',
+        operation: 'runtime',
+        caller: 'CloudWatch Logs',
+        principal: sim.service(`logs.${REGION}.amazonaws.com`),
+        action,
+        resource: p.KmsKeyId,
+        context: { 'kms:EncryptionContext:aws:logs:arn': groupArn },
+      });
     }
   }
 
@@ -272,23 +289,51 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
     for (const target of sim.props(id).Targets ?? []) {
       if (!String(target.Arn).startsWith(`arn:${PARTITION}:codebuild:`) || !target.RoleArn) continue;
       const roleId = sim.idsOfType('AWS::IAM::Role').find((r) => sim.arn(r) === target.RoleArn)!;
-      add({ resourceId: id, resourceType: 'AWS::Events::Rule', operation: 'runtime', caller: 'EventBridge', principal: sim.service('events.amazonaws.com'),
-        action: 'sts:AssumeRole', resource: target.RoleArn });
-      add({ resourceId: id, resourceType: 'AWS::Events::Rule', operation: 'runtime', caller: 'EventBridge (rule target role)', principal: sim.role(roleId),
-        action: 'codebuild:StartBuild', resource: target.Arn });
+      add({
+        resourceId: id,
+        resourceType: 'AWS::Events::Rule',
+        operation: 'runtime',
+        caller: 'EventBridge',
+        principal: sim.service('events.amazonaws.com'),
+        action: 'sts:AssumeRole',
+        resource: target.RoleArn,
+      });
+      add({
+        resourceId: id,
+        resourceType: 'AWS::Events::Rule',
+        operation: 'runtime',
+        caller: 'EventBridge (rule target role)',
+        principal: sim.role(roleId),
+        action: 'codebuild:StartBuild',
+        resource: target.Arn,
+      });
     }
   }
 
   // ---- CDK's deploy-time helper functions (custom resources) --------------------------------------------------
   for (const id of sim.idsOfType('Custom::AWS')) {
     const fnRole = sim.idsOfType('AWS::IAM::Role').find((r) => r.startsWith('AWS679f53fac002430cb0da5b7982bd2287'))!;
-    add({ resourceId: id, resourceType: 'Custom::AWS', operation: 'create', caller: 'CDK custom resource function', principal: sim.role(fnRole),
-      action: 'ec2:DescribePrefixLists', resource: '*' });
+    add({
+      resourceId: id,
+      resourceType: 'Custom::AWS',
+      operation: 'create',
+      caller: 'CDK custom resource function',
+      principal: sim.role(fnRole),
+      action: 'ec2:DescribePrefixLists',
+      resource: '*',
+    });
   }
   for (const id of sim.idsOfType('Custom::S3BucketNotifications')) {
     const fnRole = sim.idsOfType('AWS::IAM::Role').find((r) => r.startsWith('BucketNotificationsHandler'))!;
-    add({ resourceId: id, resourceType: 'Custom::S3BucketNotifications', operation: 'create', caller: 'CDK bucket-notifications function',
-      principal: sim.role(fnRole), action: 's3:PutBucketNotification', resource: `arn:${PARTITION}:s3:::${sim.props(id).BucketName}` });
+    add({
+      resourceId: id,
+      resourceType: 'Custom::S3BucketNotifications',
+      operation: 'create',
+      caller: 'CDK bucket-notifications function',
+      principal: sim.role(fnRole),
+      action: 's3:PutBucketNotification',
+      resource: `arn:${PARTITION}:s3:::${sim.props(id).BucketName}`,
+    });
   }
 
   // ---- readers of a store: S3 decrypts with the store key on their behalf ----------------------------------------
@@ -301,10 +346,25 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
         [st.Action].flat().includes('s3:GetObject') && [st.Resource].flat().some((r: string) => String(r).startsWith(`${bucket}/`))));
       if (!reads) continue;
       const object = `${bucket}/bundles/sha256/${'a'.repeat(64)}/${'b'.repeat(64)}/${'c'.repeat(64)}.sig.json`;
-      add({ resourceId: storeId, resourceType: 'AWS::S3::Bucket', operation: 'runtime', caller: `a reader (${roleId})`, principal: reader,
-        action: 's3:GetObject', resource: object });
-      add({ resourceId: storeId, resourceType: 'AWS::S3::Bucket', operation: 'runtime', caller: `S3 for a reader (${roleId}, bucket key)`, principal: reader,
-        action: 'kms:Decrypt', resource: keyArn, context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': bucket } });
+      add({
+        resourceId: storeId,
+        resourceType: 'AWS::S3::Bucket',
+        operation: 'runtime',
+        caller: `a reader (${roleId})`,
+        principal: reader,
+        action: 's3:GetObject',
+        resource: object,
+      });
+      add({
+        resourceId: storeId,
+        resourceType: 'AWS::S3::Bucket',
+        operation: 'runtime',
+        caller: `S3 for a reader (${roleId}, bucket key)`,
+        principal: reader,
+        action: 'kms:Decrypt',
+        resource: keyArn,
+        context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': bucket },
+      });
     }
   }
 
@@ -315,10 +375,16 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
     const logging = p.LoggingConfiguration;
     if (logging) {
       const logBucketId = sim.idsOfType('AWS::S3::Bucket').find((b) => sim.ref(b) === logging.DestinationBucketName)!;
-      add({ resourceId: logBucketId, resourceType: 'AWS::S3::Bucket', operation: 'runtime', caller: 'S3 server access logging',
-        principal: sim.service('logging.s3.amazonaws.com'), action: 's3:PutObject',
+      add({
+        resourceId: logBucketId,
+        resourceType: 'AWS::S3::Bucket',
+        operation: 'runtime',
+        caller: 'S3 server access logging',
+        principal: sim.service('logging.s3.amazonaws.com'),
+        action: 's3:PutObject',
         resource: `${sim.arn(logBucketId)}/${logging.LogFilePrefix ?? ''}2026-01-01-00-00-00-0000000000000000`,
-        context: { 'aws:SourceArn': bucket, 'aws:SourceAccount': ACCOUNT } });
+        context: { 'aws:SourceArn': bucket, 'aws:SourceAccount': ACCOUNT },
+      });
     }
   }
   return rows;
@@ -351,13 +417,23 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
   };
   const add = (r: Omit<DeployCallRow, 'name' | 'expect' | 'operation' | 'caller' | 'resourceId' | 'resourceType'> & Partial<DeployCallRow>) => {
     rows.push({
-      expect: 'Allowed', operation: 'runtime', caller, resourceId: projectId, resourceType: 'AWS::CodeBuild::Project',
-      name: `${projectId} runtime ${r.action} as ${r.principal.label}`, ...r,
+      expect: 'Allowed',
+      operation: 'runtime',
+      caller,
+      resourceId: projectId,
+      resourceType: 'AWS::CodeBuild::Project',
+      name: `${projectId} runtime ${r.action} as ${r.principal.label}`,
+      ...r,
     });
   };
 
-  add({ principal: sim.service('codebuild.amazonaws.com'), caller: 'CodeBuild', action: 'sts:AssumeRole', resource: role.arn,
-    context: { 'aws:SourceAccount': ACCOUNT } });
+  add({
+    principal: sim.service('codebuild.amazonaws.com'),
+    caller: 'CodeBuild',
+    action: 'sts:AssumeRole',
+    resource: role.arn,
+    context: { 'aws:SourceAccount': ACCOUNT },
+  });
 
   if (p.VpcConfig) {
     for (const a of ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:DescribeDhcpOptions',
@@ -365,8 +441,12 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
       add({ principal: role, action: a, resource: '*' });
     }
     for (const subnet of p.VpcConfig.Subnets as string[]) {
-      add({ principal: role, action: 'ec2:CreateNetworkInterfacePermission', resource: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:network-interface/eni-0123456789abcdef0`,
-        context: { 'ec2:Subnet': `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:subnet/${subnet}`, 'ec2:AuthorizedService': 'codebuild.amazonaws.com' } });
+      add({
+        principal: role,
+        action: 'ec2:CreateNetworkInterfacePermission',
+        resource: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:network-interface/eni-0123456789abcdef0`,
+        context: { 'ec2:Subnet': `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:subnet/${subnet}`, 'ec2:AuthorizedService': 'codebuild.amazonaws.com' },
+      });
     }
   }
 
@@ -391,9 +471,15 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
     for (const a of pull) add({ principal: role, action: a, resource: repo, via: via('ecr.dkr'), externalPolicy });
     // layers come from an AWS-owned bucket through a URL ECR presigns: the role's IAM does not apply to that GET,
     // only the S3 gateway endpoint policy does
-    add({ principal: ECR_LAYER_URL, caller: 'CodeBuild (ECR presigned layer URL)', action: 's3:GetObject',
-      resource: `arn:${PARTITION}:s3:::prod-${REGION}-starport-layer-bucket/layer-0123`, resourceAccount: ECR_LAYER_URL.arn.split(':')[4], via: via('s3'),
-      noResourcePolicy: true });
+    add({
+      principal: ECR_LAYER_URL,
+      caller: 'CodeBuild (ECR presigned layer URL)',
+      action: 's3:GetObject',
+      resource: `arn:${PARTITION}:s3:::prod-${REGION}-starport-layer-bucket/layer-0123`,
+      resourceAccount: ECR_LAYER_URL.arn.split(':')[4],
+      via: via('s3'),
+      noResourcePolicy: true,
+    });
   }
 
   // its logs, through the Logs endpoint
@@ -415,8 +501,13 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
   if (env.MODELSEAL_SIGNER === 'kms' && env.MODELSEAL_KMS_KEY) {
     const keyId = sim.idsOfType('AWS::KMS::Key').find((k) => sim.arn(k) === env.MODELSEAL_KMS_KEY);
     const algorithm = keyId && sim.props(keyId).KeySpec === 'ECC_NIST_P384' ? 'ECDSA_SHA_384' : 'ECDSA_SHA_256';
-    add({ principal: role, action: 'kms:Sign', resource: env.MODELSEAL_KMS_KEY, via: via('kms'),
-      context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': algorithm } });
+    add({
+      principal: role,
+      action: 'kms:Sign',
+      resource: env.MODELSEAL_KMS_KEY,
+      via: via('kms'),
+      context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': algorithm },
+    });
     for (const a of ['kms:GetPublicKey', 'kms:DescribeKey']) add({ principal: role, action: a, resource: env.MODELSEAL_KMS_KEY, via: via('kms') });
   }
   // publishing: a conditional, SSE-KMS PutObject per attestation through the S3 gateway; S3 then asks KMS for a data
@@ -424,15 +515,25 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
   const store = /^s3:\/\/([^/]+)/.exec(env.MODELSEAL_STORE ?? '');
   if (store && env.MODELSEAL_STORE_KMS_KEY_ARN) {
     const bucket = `arn:${PARTITION}:s3:::${store[1]}`;
-    add({ principal: role, action: 's3:PutObject', resource: `${bucket}/bundles/sha256/${'a'.repeat(64)}/${'b'.repeat(64)}/${'c'.repeat(64)}.sig.json`, via: via('s3'),
+    add({
+      principal: role,
+      action: 's3:PutObject',
+      resource: `${bucket}/bundles/sha256/${'a'.repeat(64)}/${'b'.repeat(64)}/${'c'.repeat(64)}.sig.json`,
+      via: via('s3'),
       context: {
         's3:x-amz-server-side-encryption': 'aws:kms',
         's3:x-amz-server-side-encryption-aws-kms-key-id': env.MODELSEAL_STORE_KMS_KEY_ARN,
         's3:if-none-match': '*',
         's3:ObjectCreationOperation': 'true',
-      } });
-    add({ principal: role, caller: 'S3 for the project service role (bucket key)', action: 'kms:GenerateDataKey', resource: env.MODELSEAL_STORE_KMS_KEY_ARN,
-      context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': bucket } });
+      },
+    });
+    add({
+      principal: role,
+      caller: 'S3 for the project service role (bucket key)',
+      action: 'kms:GenerateDataKey',
+      resource: env.MODELSEAL_STORE_KMS_KEY_ARN,
+      context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': bucket },
+    });
   }
 
   // the project's encryption key, used by CodeBuild with the service role
@@ -473,7 +574,9 @@ export function renderDeployCallTables(sim: TemplateSimulator, results: SimResul
       if (line) {
         if (!line.actions.includes(action)) line.actions.push(action);
       } else {
-        perResource.push({ type: row.resourceType, resources: [label(row.resourceId)], operation: row.operation, caller: row.caller, actions: [action], decision });
+        perResource.push({
+          type: row.resourceType, resources: [label(row.resourceId)], operation: row.operation, caller: row.caller, actions: [action], decision,
+        });
       }
     }
     const merged: TableLine[] = [];

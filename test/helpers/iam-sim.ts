@@ -525,14 +525,11 @@ function references(node: Json, out = new Set<string>()): Set<string> {
   if (Array.isArray(node)) { for (const n of node) references(n, out); return out; }
   if (node === null || typeof node !== 'object') return out;
   for (const [k, v] of Object.entries<Json>(node)) {
-    if (k === 'Ref' && typeof v === 'string' && !v.startsWith('AWS::')) out.add(v);
-    else if (k === 'Fn::GetAtt') out.add(Array.isArray(v) ? v[0] : String(v).split('.')[0]);
-    else if (k === 'DependsOn') for (const d of [v].flat()) out.add(d);
-    else if (k === 'Fn::Sub') {
+    if (k === 'Ref' && typeof v === 'string' && !v.startsWith('AWS::')) {out.add(v);} else if (k === 'Fn::GetAtt') {out.add(Array.isArray(v) ? v[0] : String(v).split('.')[0]);} else if (k === 'DependsOn') {for (const d of [v].flat()) out.add(d);} else if (k === 'Fn::Sub') {
       const text = Array.isArray(v) ? v[0] : v;
       for (const m of String(text).matchAll(/\$\{([^}!.]+)[^}]*\}/g)) if (!m[1].startsWith('AWS::')) out.add(m[1]);
       if (Array.isArray(v)) references(v[1], out);
-    } else references(v, out);
+    } else {references(v, out);}
   }
   return out;
 }
