@@ -129,6 +129,8 @@ describe('examples contract', () => {
     const loose = fs.readdirSync(EXAMPLES_DIR, { withFileTypes: true }).filter((e) => e.isFile() && e.name !== 'README.md').map((e) => e.name);
     expect(loose).toEqual([]);
     for (const { folder } of folders) expect(folder.split(path.sep).length).toBeLessThanOrEqual(2);
+    // only CDK apps are synthesized below; the first cdk8s example (cdk8s.yaml) must add its synth check here
+    expect(folders.filter((f) => f.kind === 'cdk8s').map((f) => f.folder)).toEqual([]);
   });
 
   test.each(folders.filter((f) => f.kind === 'cdk').map((f) => f.folder))(
