@@ -24,6 +24,8 @@ export function checkCaPem(scope: IConstruct, type: string, prop: string, pem: s
 
 /** Checks a store URI the verifier understands. */
 export function checkStoreUri(scope: IConstruct, type: string, prop: string, uri: string): void {
+  // an AWS CDK token (the bucket name of a store defined in the app) resolves at deploy time
+  if (uri.includes('${Token[')) return;
   if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$|^file:\/\/\/.+/.test(uri)) {
     throw propError(scope, type, prop, `must be s3://bucket[/prefix] or file:///path, got '${uri}'`);
   }
