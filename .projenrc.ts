@@ -107,7 +107,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'kubernetes-models@^4.5.1',
     '@aws-cdk/lambda-layer-kubectl-v35@^2.2.2',
   ],
-  gitignore: ['cdk.out', 'examples/cdk.out', '/.bench/', '/assets/', '/.tmp/'],
+  gitignore: ['cdk.out', 'examples/cdk.out', 'examples/policies-only/dist/', '/.bench/', '/assets/', '/.tmp/'],
 
 });
 
