@@ -1,15 +1,15 @@
 import { ApiObject, Duration, Yaml } from 'cdk8s';
 import { Construct } from 'constructs';
 import { AdmissionMode } from './admission-mode';
-import { gatekeeperEnforcementAction } from './private/admission-mode';
 import { MODEL_DIGEST_ANNOTATION } from './contract';
 import { EngineTestFile } from './engine-test-file';
 import { ModelVerifier } from './model-verifier';
-import { writeEngineTestFiles } from './private/write-files';
+import { gatekeeperEnforcementAction } from './private/admission-mode';
 import { excludedNamespaces } from './private/policy-common';
 import { samples } from './private/samples';
 import { ceilSeconds, k8sPropError } from './private/util';
 import { DIGEST_PATTERN, WORKLOAD_KINDS, workloadApiGroups, workloadValidations, workloadVariables } from './private/workload-rules';
+import { writeEngineTestFiles } from './private/write-files';
 import { ConstraintTemplate } from '../imports/gatekeeper-constraint-template';
 import { Provider } from '../imports/gatekeeper-provider';
 
@@ -140,7 +140,9 @@ export class GatekeeperModelPolicy extends Construct {
             engine: 'K8sNativeValidation',
             source: {
               variables: workloadVariables(),
-              validations: workloadValidations().map((v) => ({ expression: v.expression, message: v.message, messageExpression: v.messageExpression })),
+              validations: workloadValidations().map((v) => ({
+                expression: v.expression, message: v.message, messageExpression: v.messageExpression,
+              })),
             },
           }],
         }],

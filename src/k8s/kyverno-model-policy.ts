@@ -1,14 +1,14 @@
 import { ApiObject, Duration, Yaml } from 'cdk8s';
 import { Construct } from 'constructs';
 import { AdmissionMode } from './admission-mode';
-import { validationActions } from './private/admission-mode';
 import { EngineTestFile } from './engine-test-file';
 import { ModelVerifier } from './model-verifier';
-import { writeEngineTestFiles } from './private/write-files';
+import { validationActions } from './private/admission-mode';
 import { checkWebhookTimeout, namespaceExclusion, policyResourceRules } from './private/policy-common';
 import { Sample, samples } from './private/samples';
 import { checkDnsLabel, k8sPropError } from './private/util';
 import { DIGEST_PATTERN, workloadValidations, workloadVariables } from './private/workload-rules';
+import { writeEngineTestFiles } from './private/write-files';
 import { Test } from '../imports/kyverno-cli-test';
 import { ImageValidatingPolicy } from '../imports/kyverno-image-validating-policy';
 import { ValidatingPolicy } from '../imports/kyverno-validating-policy';
@@ -157,7 +157,7 @@ export class KyvernoModelPolicy extends Construct {
     const url = this.verifier.url('/kyverno');
 
     const call = `http.Client(${JSON.stringify(this.verifier.caCertificatePem)}).Post(${JSON.stringify(url)}, `
-      + `{'digest': variables.digest, 'kind': object.kind}, {'Content-Type': 'application/json'})`;
+      + '{\'digest\': variables.digest, \'kind\': object.kind}, {\'Content-Type\': \'application/json\'})';
     const variables = [
       ...workloadVariables(),
       // only a model workload with a well-formed digest reaches the verifier
@@ -171,9 +171,9 @@ export class KyvernoModelPolicy extends Construct {
         expression: `!variables.isModel || !variables.digest.matches('${DIGEST_PATTERN}') || `
           + '(has(variables.verdict.statusCode) && variables.verdict.statusCode == 200 && has(variables.answer.allowed) && variables.answer.allowed == true)',
         message: 'the ModelSeal verifier did not allow this model',
-        messageExpression: `'model ' + variables.digest + ' refused by the ModelSeal verifier: ' + `
-          + `(has(variables.answer.reasons) && size(variables.answer.reasons) > 0 ? variables.answer.reasons.join('; ') : `
-          + `'no allowed answer (HTTP ' + string(has(variables.verdict.statusCode) ? variables.verdict.statusCode : 0) + ')')`,
+        messageExpression: '\'model \' + variables.digest + \' refused by the ModelSeal verifier: \' + '
+          + '(has(variables.answer.reasons) && size(variables.answer.reasons) > 0 ? variables.answer.reasons.join(\'; \') : '
+          + '\'no allowed answer (HTTP \' + string(has(variables.verdict.statusCode) ? variables.verdict.statusCode : 0) + \')\')',
       },
     ];
 

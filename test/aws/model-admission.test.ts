@@ -1,9 +1,9 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
-import { AdmissionEngine, AttestationStore, KubectlClusterImport, ModelAdmission, ModelAdmissionProps } from '../../src';
+import { AdmissionEngine, AttestationStore, KubectlClusterImport, ModelAdmission, ModelAdmissionProps, ServingImageVerification } from '../../src';
 import { expectNagClean } from '../helpers/nag';
 import { verifierCaPem } from '../helpers/verifier-ca';
 import { TRUST_POLICY, VERIFIER_IMAGE } from '../k8s/fixtures';
@@ -26,7 +26,11 @@ function build(engine: AdmissionEngine, extra: Partial<ModelAdmissionProps> = {}
   const store = new AttestationStore(stack, 'Store');
   const key = new kms.Key(stack, 'CoSignerKey', { keySpec: kms.KeySpec.ECC_NIST_P256, keyUsage: kms.KeyUsage.SIGN_VERIFY });
   const admission = new ModelAdmission(stack, 'Admission', {
-    cluster, engine, store, image: VERIFIER_IMAGE, caCertificatePem: verifierCaPem(),
+    cluster,
+    engine,
+    store,
+    image: VERIFIER_IMAGE,
+    caCertificatePem: verifierCaPem(),
     trustPolicy: `${TRUST_POLICY}  - name: compliance\n    kmsKeyArn: ${KMS_ARN}\n`,
     verificationKeys: [key],
     controlPlaneCidrs: ['10.0.0.0/16'],
@@ -65,7 +69,7 @@ describe('ModelAdmission', () => {
   });
 
   test('Gatekeeper cache TTL follows cacheTtl', () => {
-    const { values } = helmValues(build(AdmissionEngine.GATEKEEPER, { cacheTtl: require('aws-cdk-lib').Duration.seconds(30) }).template, 'gatekeeper');
+    const { values } = helmValues(build(AdmissionEngine.GATEKEEPER, { cacheTtl: Duration.seconds(30) }).template, 'gatekeeper');
     expect(values.externaldataProviderResponseCacheTTL).toBe('30s');
   });
 
@@ -130,7 +134,6 @@ describe('ModelAdmission', () => {
 
   test('fails without control plane CIDRs for NATIVE, or with image verification outside Kyverno', () => {
     expect(() => build(AdmissionEngine.NATIVE, { controlPlaneCidrs: [] })).toThrow(/controlPlaneCidrs must name the API server's CIDRs with the NATIVE engine/);
-    const { ServingImageVerification } = require('../../src');
     expect(() => build(AdmissionEngine.GATEKEEPER, { servingImageVerification: ServingImageVerification.cosignKms(KMS_ARN) })).toThrow(/needs engine KYVERNO, got GATEKEEPER/);
   });
 });

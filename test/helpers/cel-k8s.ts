@@ -54,22 +54,31 @@ async function environment(handler: HttpHandler, calls: HttpCall[]): Promise<Env
     .registerType('HttpClient', HttpClient)
     .registerVariable('http', 'HttpLib')
     .registerFunction({
-      name: 'Client', receiverType: 'HttpLib', returnType: 'HttpClient', params: [{ name: 'ca', type: 'string' }],
+      name: 'Client',
+      receiverType: 'HttpLib',
+      returnType: 'HttpClient',
+      params: [{ name: 'ca', type: 'string' }],
       handler: (_lib: HttpLib, ca: string) => new HttpClient(ca),
     })
     .registerFunction({
-      name: 'Post', receiverType: 'HttpClient', returnType: 'dyn',
+      name: 'Post',
+      receiverType: 'HttpClient',
+      returnType: 'dyn',
       params: [{ name: 'url', type: 'string' }, { name: 'body', type: 'dyn' }, { name: 'headers', type: 'dyn' }],
       handler: (c: HttpClient, url: string, body: any, headers: any) => record({ method: 'POST', url, caPem: c.caPem, body, headers }),
     })
     .registerFunction({
-      name: 'Get', receiverType: 'HttpClient', returnType: 'dyn',
+      name: 'Get',
+      receiverType: 'HttpClient',
+      returnType: 'dyn',
       params: [{ name: 'url', type: 'string' }, { name: 'headers', type: 'dyn' }],
       handler: (c: HttpClient, url: string, headers: any) => record({ method: 'GET', url, caPem: c.caPem, headers }),
     })
     // Kyverno's image-verification function (ImageValidatingPolicy): the mock answers from the test's handler
     .registerFunction({
-      name: 'verifyImageSignatures', returnType: 'int', params: [{ name: 'image', type: 'string' }, { name: 'attestors', type: 'list' }],
+      name: 'verifyImageSignatures',
+      returnType: 'int',
+      params: [{ name: 'image', type: 'string' }, { name: 'attestors', type: 'list' }],
       handler: (image: string, attestors: any[]) => BigInt(record({ method: 'GET', url: `image:${image}`, caPem: '', body: attestors }) ? 1 : 0),
     });
 }
@@ -117,8 +126,7 @@ export async function evaluatePolicy(policy: CelPolicy, object: any, handler: Ht
     }
     if (passed) continue;
     let message = val.message ?? `failed expression: ${val.expression}`;
-    if (error) message = `error: ${error}`;
-    else if (val.messageExpression) {
+    if (error) {message = `error: ${error}`;} else if (val.messageExpression) {
       try {
         const m = await env.evaluate(val.messageExpression, context());
         if (typeof m === 'string' && m.trim() !== '') message = m;

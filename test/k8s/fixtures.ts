@@ -25,7 +25,9 @@ export function pod(annotations: Record<string, string>, image = PINNED, init?: 
 
 export function controller(kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet', annotations: Record<string, string>, image = PINNED): any {
   return {
-    apiVersion: 'apps/v1', kind, metadata: { name: kind.toLowerCase(), namespace: NS },
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name: kind.toLowerCase(), namespace: NS },
     spec: { selector: { matchLabels: { app: 'm' } }, template: template(annotations, image) },
   };
 }
@@ -36,7 +38,9 @@ export function job(annotations: Record<string, string>, image = PINNED): any {
 
 export function cronJob(annotations: Record<string, string>, image = PINNED): any {
   return {
-    apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c', namespace: NS },
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'c', namespace: NS },
     spec: { schedule: '0 * * * *', jobTemplate: { spec: { template: template(annotations, image) } } },
   };
 }
@@ -47,7 +51,9 @@ export function isvc(annotations: Record<string, string>, predictor: any): any {
 
 export function llmIsvc(annotations: Record<string, string>, uri?: string): any {
   return {
-    apiVersion: 'serving.kserve.io/v1alpha1', kind: 'LLMInferenceService', metadata: { name: 'l', namespace: NS, annotations },
+    apiVersion: 'serving.kserve.io/v1alpha1',
+    kind: 'LLMInferenceService',
+    metadata: { name: 'l', namespace: NS, annotations },
     spec: uri ? { model: { uri } } : { template: { containers: [{ name: 'x', image: PINNED }] } },
   };
 }
@@ -100,7 +106,8 @@ export const MALFORMED: Case[] = [
   {
     name: 'Pod that labels itself exempt',
     object: { ...pod(onlyUri), metadata: { ...pod(onlyUri).metadata, labels: { 'modelseal.dev/exempt': 'true' }, annotations: { ...onlyUri, 'modelseal.dev/skip': 'true' } } },
-    admitted: false, reason: MISSING,
+    admitted: false,
+    reason: MISSING,
   },
 ];
 

@@ -2,11 +2,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Chart, Duration, Testing, Yaml } from 'cdk8s';
+import { MALFORMED, NOT_MODEL, WELL_FORMED, verifierInChart } from './fixtures';
 import { AdmissionMode, GatekeeperModelPolicy } from '../../src';
 import { evaluatePolicy } from '../helpers/cel-k8s';
 import { crdErrors, testWithCrds } from '../helpers/k8s';
 import { verifierCaPem } from '../helpers/verifier-ca';
-import { MALFORMED, NOT_MODEL, WELL_FORMED, verifierInChart } from './fixtures';
 
 function synth(props: Partial<import('../../src').GatekeeperModelPolicyProps> = {}) {
   const { chart, verifier } = verifierInChart({ clientNamespaces: ['gatekeeper-system'] });

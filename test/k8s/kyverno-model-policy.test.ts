@@ -2,11 +2,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Duration, Testing, Yaml } from 'cdk8s';
+import { DIGEST, MALFORMED, NOT_MODEL, PINNED, UNPINNED, WELL_FORMED, verifierInChart } from './fixtures';
 import { AdmissionMode, KyvernoModelPolicy, ServingImageVerification } from '../../src';
 import { evaluatePolicy, HttpCall, KyvernoResponse } from '../helpers/cel-k8s';
 import { crdErrors, testWithCrds } from '../helpers/k8s';
 import { verifierCaPem } from '../helpers/verifier-ca';
-import { DIGEST, MALFORMED, NOT_MODEL, PINNED, UNPINNED, WELL_FORMED, verifierInChart } from './fixtures';
 
 const URL = 'https://modelseal-verifier.modelseal-system.svc/kyverno';
 const ALLOW = { allowed: true, reasons: [], manifest: `sha256:${'11'.repeat(32)}`, policy: `sha256:${'22'.repeat(32)}` };
@@ -26,8 +26,11 @@ describe('KyvernoModelPolicy', () => {
     expect(vpol.apiVersion).toBe('policies.kyverno.io/v1');
     expect(vpol.metadata.namespace).toBeUndefined();
     expect(vpol.spec).toMatchObject({
-      validationActions: ['Deny'], failurePolicy: 'Fail', webhookConfiguration: { timeoutSeconds: 5 },
-      evaluation: { background: { enabled: false } }, autogen: { podControllers: { controllers: [] } },
+      validationActions: ['Deny'],
+      failurePolicy: 'Fail',
+      webhookConfiguration: { timeoutSeconds: 5 },
+      evaluation: { background: { enabled: false } },
+      autogen: { podControllers: { controllers: [] } },
     });
     expect(vpol.spec.matchConstraints.namespaceSelector).toEqual({
       matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-public', 'kube-node-lease', 'modelseal-system', 'kyverno'] }],
@@ -145,7 +148,9 @@ describe('KyvernoModelPolicy', () => {
     test('its CEL refuses when any container or init container image is unsigned', async () => {
       const { ivpol } = synth({ servingImageVerification: ServingImageVerification.cosignKms(kmsArn) });
       const signed = (c: HttpCall) => c.url !== `image:${UNPINNED}`;
-      const images = (containers: string[], initContainers?: string[]) => ({ images: { containers, ...(initContainers ? { initContainers } : {}) }, attestors: { signer: {} } });
+      const images = (containers: string[], initContainers?: string[]) => ({
+        images: { containers, ...(initContainers ? { initContainers } : {}) }, attestors: { signer: {} },
+      });
       expect((await evaluatePolicy(ivpol.spec, {}, signed, images([PINNED]))).admitted).toBe(true);
       expect((await evaluatePolicy(ivpol.spec, {}, signed, images([PINNED], [PINNED]))).admitted).toBe(true);
       expect((await evaluatePolicy(ivpol.spec, {}, signed, images([PINNED, UNPINNED]))).admitted).toBe(false);
@@ -191,7 +196,8 @@ describe('KyvernoModelPolicy', () => {
         expect([...expected.keys()].sort()).toEqual(resources.map((r) => r.metadata.name).sort());
         const results = new Set<string>();
         for (const r of resources) {
-          const out = await evaluatePolicy(policy.policy.toJson().spec, r, (c) => (c.url === mock.url ? KyvernoResponse.cli(mock.response.statusCode, mock.response.body) : undefined));
+          const answer = (c: HttpCall) => (c.url === mock.url ? KyvernoResponse.cli(mock.response.statusCode, mock.response.body) : undefined);
+          const out = await evaluatePolicy(policy.policy.toJson().spec, r, answer);
           expect([r.metadata.name, out.admitted ? 'pass' : 'fail']).toEqual([r.metadata.name, expected.get(r.metadata.name)]);
           results.add(expected.get(r.metadata.name)!);
         }

@@ -1,10 +1,10 @@
 import { ApiObject, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { DIGEST, TRUST_POLICY, VERIFIER_IMAGE } from './fixtures';
 import { KServeModelLoadVerification, ModelLoadVerification } from '../../src';
+import { workloadValidations, workloadVariables } from '../../src/k8s/private/workload-rules';
 import { evaluatePolicy } from '../helpers/cel-k8s';
 import { validateCoreObject } from '../helpers/k8s';
-import { DIGEST, TRUST_POLICY, VERIFIER_IMAGE } from './fixtures';
-import { workloadValidations, workloadVariables } from '../../src/k8s/private/workload-rules';
 
 const base = { image: VERIFIER_IMAGE, storeUri: 's3://attestations-bucket', trustPolicy: TRUST_POLICY };
 
@@ -61,7 +61,9 @@ describe('KServeModelLoadVerification', () => {
   const chart = Testing.chart();
   const kserve = new KServeModelLoadVerification(chart, 'KServe', { ...base, namespaces: ['models', 'llm'] });
   const isvc = new ApiObject(chart, 'Isvc', {
-    apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name: 'fraud', annotations: { 'modelseal.dev/model-digest': DIGEST } },
+    apiVersion: 'serving.kserve.io/v1beta1',
+    kind: 'InferenceService',
+    metadata: { name: 'fraud', annotations: { 'modelseal.dev/model-digest': DIGEST } },
     spec: { predictor: { model: { modelFormat: { name: 'sklearn' }, storageUri: 's3://models/fraud/1/' } } },
   });
   kserve.addToInferenceService(isvc);

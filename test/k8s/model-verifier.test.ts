@@ -1,8 +1,8 @@
 import { Duration, Testing } from 'cdk8s';
+import { TRUST_POLICY, VERIFIER_IMAGE, verifierInChart } from './fixtures';
 import { ModelVerifier, VerifierImage, VerifierTlsVersion } from '../../src';
 import { validateCoreObject } from '../helpers/k8s';
 import { verifierCaPem } from '../helpers/verifier-ca';
-import { TRUST_POLICY, VERIFIER_IMAGE, verifierInChart } from './fixtures';
 
 const find = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind);
 
@@ -45,8 +45,14 @@ describe('ModelVerifier', () => {
     expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.containers[0].securityContext).toEqual({
-      runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, allowPrivilegeEscalation: false, privileged: false,
-      readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(spec.containers[0].resources).toEqual({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
   });

@@ -1,9 +1,9 @@
 import { Duration, Testing } from 'cdk8s';
+import { MALFORMED, NOT_MODEL, WELL_FORMED, verifierInChart } from './fixtures';
 import { AdmissionMode, NativeModelPolicy } from '../../src';
 import { evaluatePolicy } from '../helpers/cel-k8s';
 import { validateCoreObject } from '../helpers/k8s';
 import { verifierCaPem } from '../helpers/verifier-ca';
-import { MALFORMED, NOT_MODEL, WELL_FORMED, verifierInChart } from './fixtures';
 
 function synth(props: Partial<import('../../src').NativeModelPolicyProps> = {}) {
   const { chart, verifier } = verifierInChart({ clientNamespaces: [], controlPlaneCidrs: ['10.0.0.0/16'] });
@@ -34,7 +34,11 @@ describe('NativeModelPolicy', () => {
     expect(webhook.webhooks).toHaveLength(1);
     const w = webhook.webhooks[0];
     expect(w).toMatchObject({
-      admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 5, matchPolicy: 'Equivalent',
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      failurePolicy: 'Fail',
+      timeoutSeconds: 5,
+      matchPolicy: 'Equivalent',
       clientConfig: {
         service: { name: 'modelseal-verifier', namespace: 'modelseal-system', path: '/validate', port: 443 },
         caBundle: Buffer.from(verifierCaPem()).toString('base64'),

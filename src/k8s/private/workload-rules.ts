@@ -151,7 +151,7 @@ export function workloadValidations(): CelValidation[] {
   return [
     {
       name: 'digest-annotation',
-      expression: `!variables.isModel || variables.digest != ''`,
+      expression: '!variables.isModel || variables.digest != \'\'',
       message: `a workload that loads a model must carry the ${MODEL_DIGEST_ANNOTATION} annotation (sha256:<OMS root digest>)`,
     },
     {
