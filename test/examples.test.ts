@@ -129,8 +129,14 @@ describe('examples contract', () => {
     const loose = fs.readdirSync(EXAMPLES_DIR, { withFileTypes: true }).filter((e) => e.isFile() && e.name !== 'README.md').map((e) => e.name);
     expect(loose).toEqual([]);
     for (const { folder } of folders) expect(folder.split(path.sep).length).toBeLessThanOrEqual(2);
-    // only CDK apps are synthesized below; the first cdk8s example (cdk8s.yaml) must add its synth check here
-    expect(folders.filter((f) => f.kind === 'cdk8s').map((f) => f.folder)).toEqual([]);
+    // CDK apps are synthesized below; each cdk8s app (cdk8s.yaml) runs `cdk8s synth` in its own test file, which
+    // must exist: a new cdk8s example fails here until its synth check is added
+    const cdk8sExamples = folders.filter((f) => f.kind === 'cdk8s').map((f) => f.folder);
+    expect(cdk8sExamples).toEqual(expect.arrayContaining(['policies-only']));
+    for (const folder of cdk8sExamples) {
+      const check = path.join(__dirname, `examples-${folder.split(path.sep).join('-')}.test.ts`);
+      expect([folder, fs.existsSync(check)]).toEqual([folder, true]);
+    }
   });
 
   test.each(folders.filter((f) => f.kind === 'cdk').map((f) => f.folder))(

@@ -1,3 +1,4 @@
 export * from './signing-key';
 export * from './attestation-store';
 export * from './build-runner';
+export * from './model-admission';

@@ -146,3 +146,9 @@ export const CODEBUILD_VPC_ACTIONS = [
   'ec2:DescribeSubnets',
   'ec2:DescribeVpcs',
 ];
+
+/**
+ * KMS actions the admission verifier needs on the trust policy's KMS signer keys: their public keys, which it caches
+ * (verification itself is local).
+ */
+export const VERIFIER_KMS_ACTIONS = ['kms:GetPublicKey'];

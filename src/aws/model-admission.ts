@@ -1,0 +1,428 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as cdk8s from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { IAttestationStore } from './attestation-store';
+import { VERIFIER_KMS_ACTIONS } from './perms';
+import { AdmissionMode } from '../k8s/admission-mode';
+import { GATEKEEPER_VERIFIED_KIND, GATEKEEPER_WORKLOAD_KIND, GatekeeperModelPolicy } from '../k8s/gatekeeper-model-policy';
+import { KyvernoModelPolicy, ServingImageVerification } from '../k8s/kyverno-model-policy';
+import { ModelVerifier, TrustPolicyFile } from '../k8s/model-verifier';
+import { NativeModelPolicy } from '../k8s/native-model-policy';
+import { VerifierImage } from '../k8s/verifier-image';
+import { acknowledgeWildcardResources } from '../private/nag';
+import { STORE_PREFIXES } from '../private/store-layout';
+import { propError } from '../private/validation';
+
+/**
+ * The admission engine that enforces the model policy.
+ */
+export enum AdmissionEngine {
+  /** Kyverno 1.19 `ValidatingPolicy` calling the verifier's `/kyverno` (CEL `http.Post`). */
+  KYVERNO = 'KYVERNO',
+  /** Gatekeeper 3.23 external data (`/gatekeeper`) plus a K8sNativeValidation template. */
+  GATEKEEPER = 'GATEKEEPER',
+  /** No engine: a ValidatingAdmissionPolicy plus a ValidatingWebhookConfiguration to the verifier's `/validate`. */
+  NATIVE = 'NATIVE',
+}
+
+/**
+ * Helm chart versions `ModelAdmission` installs by default (the chart's own version, not the app's).
+ *
+ * Kyverno chart 3.9.x ships Kyverno 1.19; Gatekeeper and cert-manager charts carry their app's version.
+ */
+export const ADMISSION_CHART_VERSIONS = {
+  kyverno: '3.9.0',
+  gatekeeper: '3.23.0',
+  certManager: 'v1.19.1',
+} as const;
+
+/** A KMS key ARN, as it appears in a trust policy (`kmsKeyArn`, `kmsKeyArns`). */
+const KMS_KEY_ARN = /arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}/g;
+
+/**
+ * Properties of a {@link ModelAdmission}.
+ */
+export interface ModelAdmissionProps {
+  /**
+   * The EKS cluster (`aws-eks-v2`), new or imported. An imported one needs a kubectl provider: see
+   * {@link KubectlClusterImport}.
+   */
+  readonly cluster: eks.ICluster;
+
+  /** Which admission engine enforces the policy. */
+  readonly engine: AdmissionEngine;
+
+  /** The attestation store the verifier reads (`grantRead` to its Pod Identity role). */
+  readonly store: IAttestationStore;
+
+  /** The verifier image, pinned by digest. */
+  readonly image: VerifierImage;
+
+  /** The trust policy document (YAML or JSON text). Every KMS key ARN in it gets `kms:GetPublicKey`. */
+  readonly trustPolicy: string;
+
+  /**
+   * Files the trust policy references (public keys, trust anchors).
+   *
+   * @default - none
+   */
+  readonly trustPolicyFiles?: TrustPolicyFile[];
+
+  /**
+   * More KMS keys whose public keys the verifier reads (`kms:GetPublicKey`), e.g. a `ModelSigningKey` of this app,
+   * whose ARN is a token the trust policy text cannot contain.
+   *
+   * @default - only the KMS key ARNs written in `trustPolicy`
+   */
+  readonly verificationKeys?: kms.IKey[];
+
+  /** The PEM certificate of the CA that issued the verifier's serving certificate (see `ModelVerifierProps`). */
+  readonly caCertificatePem: string;
+
+  /**
+   * The `kubernetes.io/tls` Secret with the serving certificate (you create it, e.g. from `modelseal tls init`).
+   *
+   * @default 'modelseal-verifier-tls'
+   */
+  readonly tlsSecretName?: string;
+
+  /**
+   * Let cert-manager issue and rotate the serving certificate from the CA in this Secret (installs cert-manager).
+   *
+   * @default - no cert-manager
+   */
+  readonly certManagerCaSecretName?: string;
+
+  /**
+   * Enforce, or only warn/audit while you roll out.
+   *
+   * @default AdmissionMode.ENFORCE
+   */
+  readonly mode?: AdmissionMode;
+
+  /**
+   * Namespaces never checked, besides the system namespaces, the verifier's and the engine's.
+   *
+   * @default - none
+   */
+  readonly exemptNamespaces?: string[];
+
+  /**
+   * CIDRs the API server reaches the verifier from (the VPC subnets of the control plane's network interfaces).
+   * Required with the NATIVE engine, where the API server calls the verifier.
+   *
+   * @default - none
+   */
+  readonly controlPlaneCidrs?: string[];
+
+  /**
+   * The verifier's allow-cache TTL; Gatekeeper's external-data response cache gets the same TTL. Revocation reaches
+   * admission within it.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly cacheTtl?: Duration;
+
+  /**
+   * The verifier's per-decision deadline; webhook timeouts leave room for it.
+   *
+   * @default Duration.seconds(2)
+   */
+  readonly deadline?: Duration;
+
+  /**
+   * The admission webhook timeout (Kyverno policy, Gatekeeper webhook, native webhook), 1 to 30 s.
+   *
+   * @default Duration.seconds(5)
+   */
+  readonly webhookTimeout?: Duration;
+
+  /**
+   * Kyverno only: verify serving image signatures with an ImageValidatingPolicy.
+   *
+   * @default - none
+   */
+  readonly servingImageVerification?: ServingImageVerification;
+
+  /**
+   * The verifier's namespace.
+   *
+   * @default 'modelseal-system'
+   */
+  readonly namespace?: string;
+
+  /**
+   * The Kyverno Helm chart version.
+   *
+   * @default '3.9.0' (Kyverno 1.19)
+   * @see https://kyverno.io/docs/installation/methods/
+   */
+  readonly kyvernoChartVersion?: string;
+
+  /**
+   * The Gatekeeper Helm chart version.
+   *
+   * @default '3.23.0'
+   * @see https://open-policy-agent.github.io/gatekeeper/website/docs/install
+   */
+  readonly gatekeeperChartVersion?: string;
+
+  /**
+   * The cert-manager Helm chart version.
+   *
+   * @default 'v1.19.1'
+   * @see https://cert-manager.io/docs/installation/helm/
+   */
+  readonly certManagerChartVersion?: string;
+}
+
+const clusterAccess = new WeakMap<eks.ICluster, IConstruct>();
+
+/**
+ * Model admission on Amazon EKS: installs the chosen engine (and cert-manager when it issues the verifier's
+ * certificate) with Helm at pinned chart versions, applies the verifier and the policy (a cdk8s chart, serialized
+ * into a `KubernetesManifest`), and gives the verifier's ServiceAccount an EKS Pod Identity association to a role
+ * that can read the store and `kms:GetPublicKey` the policy's KMS keys.
+ *
+ * Gatekeeper is installed with `validatingWebhookFailurePolicy: Fail` (its default fails open), a webhook timeout
+ * above the Provider's, which is above the verifier's deadline, and `externaldataProviderResponseCacheTTL` equal to
+ * the verifier's allow TTL. Its Constraints are applied only once Gatekeeper reports their templates' CRDs created.
+ *
+ * The cluster needs the EKS Pod Identity Agent add-on. The library depends on no kubectl layer: a new cluster gets
+ * one from you (`kubectlProviderOptions`), an imported one through {@link KubectlClusterImport}.
+ *
+ * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html
+ */
+export class ModelAdmission extends Construct {
+  /** The role the verifier's pods assume through EKS Pod Identity. */
+  public readonly verifierRole: iam.Role;
+
+  /** The verifier (in the cdk8s chart). */
+  public readonly verifier: ModelVerifier;
+
+  /** The cdk8s chart with the verifier and the policy (already serialized into `manifest`). */
+  public readonly chart: cdk8s.Chart;
+
+  /** The manifest that applies `chart`. */
+  public readonly manifest: eks.KubernetesManifest;
+
+  /** The engine's Helm chart (none for NATIVE). */
+  public readonly engineChart?: eks.HelmChart;
+
+  /** cert-manager's Helm chart, when it issues the serving certificate. */
+  public readonly certManagerChart?: eks.HelmChart;
+
+  constructor(scope: Construct, id: string, props: ModelAdmissionProps) {
+    super(scope, id);
+    const type = 'ModelAdmission';
+    const cluster = props.cluster;
+    const toCdk8s = (d: Duration) => cdk8s.Duration.millis(d.toMilliseconds());
+    const cacheTtl = props.cacheTtl ?? Duration.seconds(60);
+    const deadline = props.deadline ?? Duration.seconds(2);
+    const webhookTimeout = props.webhookTimeout ?? Duration.seconds(5);
+    const engineNamespace = { [AdmissionEngine.KYVERNO]: 'kyverno', [AdmissionEngine.GATEKEEPER]: 'gatekeeper-system', [AdmissionEngine.NATIVE]: undefined }[props.engine];
+    if (props.engine === AdmissionEngine.NATIVE && (props.controlPlaneCidrs ?? []).length === 0) {
+      throw propError(this, type, 'controlPlaneCidrs', 'must name the API server\'s CIDRs with the NATIVE engine (the API server calls the verifier), got none');
+    }
+    if (props.servingImageVerification && props.engine !== AdmissionEngine.KYVERNO) {
+      throw propError(this, type, 'servingImageVerification', `is a Kyverno ImageValidatingPolicy: it needs engine KYVERNO, got ${props.engine}`);
+    }
+
+    // cdk8s objects first: addCdk8sChart/KubernetesManifest serialize the chart when called
+    const app = new cdk8s.App();
+    this.chart = new cdk8s.Chart(app, 'modelseal');
+    this.verifier = new ModelVerifier(this.chart, 'Verifier', {
+      image: props.image,
+      storeUri: props.store.storeUri,
+      trustPolicy: props.trustPolicy,
+      trustPolicyFiles: props.trustPolicyFiles,
+      caCertificatePem: props.caCertificatePem,
+      tlsSecretName: props.tlsSecretName,
+      certManagerCaSecretName: props.certManagerCaSecretName,
+      namespace: props.namespace,
+      clientNamespaces: engineNamespace ? [engineNamespace] : [],
+      controlPlaneCidrs: props.controlPlaneCidrs,
+      cacheTtl: toCdk8s(cacheTtl),
+      deadline: toCdk8s(deadline),
+      exemptNamespaces: props.exemptNamespaces,
+    });
+    const common = { verifier: this.verifier, mode: props.mode, exemptNamespaces: props.exemptNamespaces };
+    let constraintsChart: cdk8s.Chart | undefined;
+    let gatekeeper: GatekeeperModelPolicy | undefined;
+    switch (props.engine) {
+      case AdmissionEngine.KYVERNO:
+        new KyvernoModelPolicy(this.chart, 'Policy', {
+          ...common, webhookTimeout: toCdk8s(webhookTimeout), servingImageVerification: props.servingImageVerification,
+        });
+        break;
+      case AdmissionEngine.GATEKEEPER:
+        constraintsChart = new cdk8s.Chart(app, 'modelseal-constraints');
+        gatekeeper = new GatekeeperModelPolicy(this.chart, 'Policy', {
+          ...common, constraintsScope: constraintsChart, providerTimeout: cdk8s.Duration.seconds(webhookTimeout.toSeconds() - 2),
+        });
+        break;
+      case AdmissionEngine.NATIVE:
+        new NativeModelPolicy(this.chart, 'Policy', { ...common, webhookTimeout: toCdk8s(webhookTimeout) });
+        break;
+    }
+
+    const helm = (chartId: string, options: Omit<eks.HelmChartOptions, 'wait' | 'createNamespace'>) =>
+      new eks.HelmChart(this, chartId, { cluster, wait: true, createNamespace: true, timeout: Duration.minutes(10), ...options });
+    if (this.verifier.usesCertManager) {
+      this.certManagerChart = helm('CertManager', {
+        chart: 'cert-manager',
+        repository: 'https://charts.jetstack.io',
+        version: props.certManagerChartVersion ?? ADMISSION_CHART_VERSIONS.certManager,
+        namespace: 'cert-manager',
+        release: 'cert-manager',
+        values: { crds: { enabled: true } },
+      });
+    }
+    if (props.engine === AdmissionEngine.KYVERNO) {
+      this.engineChart = helm('Kyverno', {
+        chart: 'kyverno',
+        repository: 'https://kyverno.github.io/kyverno/',
+        version: props.kyvernoChartVersion ?? ADMISSION_CHART_VERSIONS.kyverno,
+        namespace: 'kyverno',
+        release: 'kyverno',
+        values: { admissionController: { replicas: 3 } },
+      });
+    } else if (props.engine === AdmissionEngine.GATEKEEPER) {
+      this.engineChart = helm('Gatekeeper', {
+        chart: 'gatekeeper',
+        repository: 'https://open-policy-agent.github.io/gatekeeper/charts',
+        version: props.gatekeeperChartVersion ?? ADMISSION_CHART_VERSIONS.gatekeeper,
+        namespace: 'gatekeeper-system',
+        release: 'gatekeeper',
+        values: {
+          replicas: 3,
+          // the chart's default (Ignore) admits everything while Gatekeeper is down
+          validatingWebhookFailurePolicy: 'Fail',
+          validatingWebhookTimeoutSeconds: webhookTimeout.toSeconds(),
+          enableExternalData: true,
+          externaldataProviderResponseCacheTTL: `${cacheTtl.toSeconds()}s`,
+          controllerManager: { exemptNamespaces: this.verifier.systemNamespaces },
+        },
+      });
+    }
+
+    this.manifest = new eks.KubernetesManifest(this, 'Manifest', { cluster, manifest: this.chart.toJson() });
+    for (const dep of [this.engineChart, this.certManagerChart]) if (dep) this.manifest.node.addDependency(dep);
+    const access = clusterAccess.get(cluster);
+    if (access) this.node.addDependency(access);
+
+    if (constraintsChart && gatekeeper) {
+      const constraints = new eks.KubernetesManifest(this, 'Constraints', { cluster, manifest: constraintsChart.toJson() });
+      for (const [valueId, kind] of [['VerifiedTemplateCreated', GATEKEEPER_VERIFIED_KIND], ['WorkloadTemplateCreated', GATEKEEPER_WORKLOAD_KIND]]) {
+        // a Constraint's kind exists only once Gatekeeper has created the template's CRD
+        const created = new eks.KubernetesObjectValue(this, valueId, {
+          cluster,
+          objectType: 'constrainttemplate',
+          objectName: kind.toLowerCase(),
+          jsonPath: '.status.created',
+          timeout: Duration.minutes(5),
+        });
+        created.node.addDependency(this.manifest);
+        constraints.node.addDependency(created);
+      }
+    }
+
+    this.verifierRole = new iam.Role(this, 'VerifierRole', {
+      assumedBy: new iam.SessionTagsPrincipal(new iam.ServicePrincipal('pods.eks.amazonaws.com')),
+      description: 'ModelSeal verifier (EKS Pod Identity): reads the attestation store and the trust policy\'s KMS public keys',
+    });
+    props.store.grantRead(this.verifierRole);
+    const keyArns = [...new Set([...(props.trustPolicy.match(KMS_KEY_ARN) ?? []), ...(props.verificationKeys ?? []).map((k) => k.keyArn)])];
+    if (keyArns.length > 0) {
+      this.verifierRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: VERIFIER_KMS_ACTIONS, resources: keyArns }));
+    }
+    const policy = this.verifierRole.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+    if (policy) {
+      Validations.of(policy).acknowledge({
+        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+        reason: 'The verifier role\'s grants are specific to this store and these keys; a managed policy would only be reused by nothing.',
+      });
+      acknowledgeWildcardResources(policy, STORE_PREFIXES.map((p) => props.store.bucket.arnForObjects(`${p}*`)),
+        'Attestation objects are content-addressed under each store prefix and unknown until read; the grant covers only those prefixes.');
+    }
+
+    new eks.CfnPodIdentityAssociation(this, 'PodIdentity', {
+      clusterName: cluster.clusterName,
+      namespace: this.verifier.namespace,
+      serviceAccount: this.verifier.serviceAccountName,
+      roleArn: this.verifierRole.roleArn,
+    });
+  }
+}
+
+/**
+ * Options of a {@link KubectlClusterImport}.
+ */
+export interface KubectlClusterImportProps {
+  /** The cluster's name. */
+  readonly clusterName: string;
+
+  /** A kubectl Lambda layer matching the cluster's Kubernetes version (e.g. `@aws-cdk/lambda-layer-kubectl-v35`). */
+  readonly kubectlLayer: lambda.ILayerVersion;
+
+  /**
+   * Private subnets for the kubectl handler (required when the cluster's endpoint is private).
+   *
+   * @default - the handler runs outside a VPC (public endpoint)
+   */
+  readonly privateSubnets?: ec2.ISubnet[];
+
+  /**
+   * The cluster's VPC (with `privateSubnets`).
+   *
+   * @default - none
+   */
+  readonly vpc?: ec2.IVpc;
+}
+
+/**
+ * An imported EKS cluster that manifests and Helm charts can be applied to.
+ *
+ * `Cluster.fromClusterAttributes` ignores `kubectlProviderOptions`, so this imports the cluster once, builds a
+ * `KubectlProvider` on it, imports it again with that `kubectlProvider`, and gives the provider's role cluster-admin
+ * through an EKS access entry (`AmazonEKSClusterAdminPolicy`). A {@link ModelAdmission} on `cluster` waits for the
+ * access entry. The cluster's authentication mode must allow access entries (`API` or `API_AND_CONFIG_MAP`).
+ *
+ * @see https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html
+ */
+export class KubectlClusterImport extends Construct {
+  /** The imported cluster, with a kubectl provider. */
+  public readonly cluster: eks.ICluster;
+
+  /** The kubectl provider. */
+  public readonly kubectlProvider: eks.KubectlProvider;
+
+  /** The access entry of the provider's role. */
+  public readonly accessEntry: eks.AccessEntry;
+
+  constructor(scope: Construct, id: string, props: KubectlClusterImportProps) {
+    super(scope, id);
+    const bare = eks.Cluster.fromClusterAttributes(this, 'Bare', { clusterName: props.clusterName, vpc: props.vpc });
+    this.kubectlProvider = new eks.KubectlProvider(this, 'KubectlProvider', {
+      cluster: bare,
+      kubectlLayer: props.kubectlLayer,
+      privateSubnets: props.privateSubnets,
+    });
+    this.cluster = eks.Cluster.fromClusterAttributes(this, 'Cluster', {
+      clusterName: props.clusterName,
+      vpc: props.vpc,
+      kubectlProvider: this.kubectlProvider,
+    });
+    this.accessEntry = new eks.AccessEntry(this, 'KubectlAccess', {
+      cluster: this.cluster,
+      principal: this.kubectlProvider.role!.roleArn,
+      accessPolicies: [eks.AccessPolicy.fromAccessPolicyName('AmazonEKSClusterAdminPolicy', { accessScopeType: eks.AccessScopeType.CLUSTER })],
+    });
+    clusterAccess.set(this.cluster, this.accessEntry);
+  }
+}
