@@ -4,10 +4,10 @@
 // Creates two synthetic models under .bench/ (gitignored; reused when present): one 2 GiB file, and 16 files of
 // 128 MiB. For each model it times, with a warm page cache (one warm-up run of each command, then the best of
 // BENCH_RUNS, default 3, interleaved rounds):
-//   - `modelseal digest <model>`: the real CLI, bundled from src/cli/bin.ts with the options of scripts/bundle.ts
+//   - `modelseal digest <model>`: the real CLI, bundled from src/runtime/cli/bin.ts with the options of scripts/bundle.ts
 //     into .bench/modelseal-cli.js, run through bin/run-bundle.js as `bin/modelseal` runs it (bundling
 //     here means the figures never come from a stale assets/modelseal-cli.js),
-//   - `node bench/digest-direct.js <model>` (the engine alone, bundled from src/ by this script),
+//   - `node bench/digest-direct.js <model>` (the engine alone, bundled from src/runtime/engine by this script),
 //   - `openssl dgst -sha256 <all files>` (one sequential stream: the single-core reference),
 // and reports wall time, throughput, the ratio to openssl and the peak RSS of each process.
 'use strict';
@@ -73,8 +73,8 @@ function bundle() {
     outfile: path.join(BENCH, out),
     logLevel: 'warning',
   });
-  build(path.join(ROOT, 'src', 'engine', 'hashing.ts'), 'hashing.js');
-  const cli = path.join(ROOT, 'src', 'cli', 'bin.ts');
+  build(path.join(ROOT, 'src', 'runtime', 'engine', 'hashing.ts'), 'hashing.js');
+  const cli = path.join(ROOT, 'src', 'runtime', 'cli', 'bin.ts');
   if (!fs.existsSync(cli)) return false;
   build(cli, 'modelseal-cli.js');
   return true;
@@ -128,7 +128,7 @@ function main() {
     const commands = [['openssl dgst -sha256 (1 stream)', 'openssl', ['dgst', '-sha256', ...files]]];
     // through bin/run-bundle.js, as bin/modelseal runs it (with its V8 code cache, written by the warm-up run)
     if (cli) commands.push(['modelseal digest', 'node', ['bench/run-cli.js', 'digest', dir]]);
-    else process.stdout.write('(src/cli/bin.ts is missing: modelseal digest not measured)\n');
+    else process.stdout.write('(src/runtime/cli/bin.ts is missing: modelseal digest not measured)\n');
     commands.push(['engine direct (digest-direct.js)', 'node', ['bench/digest-direct.js', dir]]);
     const tools = measureAll(commands);
     const openssl = tools[0][1];

@@ -16,7 +16,7 @@ const options = JSON.parse(fs.readFileSync(path.join(__dirname, 'esbuild-cli.jso
 
 const result = buildSync({
   ...options,
-  entryPoints: [path.join(root, 'src', 'cli', 'bin.ts')],
+  entryPoints: [path.join(root, 'src', 'runtime', 'cli', 'bin.ts')],
   outfile: path.join(root, 'assets', 'modelseal-cli.js'),
   logLevel: 'warning',
   metafile: true,
