@@ -47,6 +47,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // JS target only: Python/Java/.NET/Go packaging needs registries that are not reachable here.
   docgen: true,
 
+  // The runtime (src/runtime/) runs, it is not construct API: jsii never compiles it, so the npm package's lib/ holds
+  // only the construct library. tsconfig.dev.json still type-checks it; esbuild bundles it into assets/.
+  excludeTypescript: ['src/runtime/**'],
+
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     compilerOptions: {
@@ -119,8 +123,15 @@ project.npmignore?.include('/assets/', '/bin/');
 // Unit tests run without aws-cdk-lib's built-in CloudFormation validation (1-4 s per synth);
 // test/examples.test.ts turns it back on for the example app.
 project.testTask.env('CDK_VALIDATION', 'false');
-// jsii 6 prints a banner about Node 20 on every run; the supported runtime here is Node 20.
+// jsii prints a banner about Node 20 on every run (the tools here run on Node 20; users run 22/24). Node 20 has passed
+// jsii's end of support, whose banner is silenced per major version (@jsii/check-node); older copies of check-node
+// (jsii-docgen, jsii-diff) still call it deprecated, which the second variable silences.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION', '1');
+
+// jsii writes into lib/ but never removes what it no longer compiles: every compile starts from an empty lib/, so that
+// nothing stale (e.g. runtime modules from before src/runtime/ was excluded) can reach the npm package.
+project.compileTask.prependExec('node -e "require(\'fs\').rmSync(\'lib\', { recursive: true, force: true })"');
 
 // Runtime bundle: esbuild turns src/runtime into assets/modelseal-cli.js at build time, never at a user's synth.
 const bundle = project.addTask('bundle', {

@@ -12,12 +12,12 @@ import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
 import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
+import { readCertificateFile } from '../engine/certificates';
 import { UsageError, VerificationError } from '../engine/errors';
 import { hashModel, rootDigest } from '../engine/hashing';
 import { keyHint, publicKeyPem } from '../engine/keys';
 import { signModel } from '../engine/sign';
 import { verifyModel, VerificationTrust } from '../engine/verify';
-import { readCertificateFile } from '../signers/certificate';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // Command modules load on first use, so `digest` and `verify` do not pay at start-up for the AWS SDKs, CEL and the

@@ -5,9 +5,9 @@ import type { KeyObject } from 'crypto';
 import { promises as fs } from 'fs';
 import { UsageError } from '../engine/errors';
 import { loadPublicKey } from '../engine/keys';
+import type { Signer } from '../engine/signer';
 import { CertificateSigner } from '../signers/certificate';
 import { LocalKeySigner } from '../signers/local';
-import type { Signer } from '../signers/signer';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // The KMS and PKCS#11 backends load on first use: the AWS SDK costs start-up time every other command should not pay.

@@ -6,7 +6,7 @@ import { promises as fs } from 'fs';
 import { UsageError, VerificationError } from './errors';
 import { loadPublicKey } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE } from './pae';
-import type { VerificationMaterial } from '../signers/signer';
+import type { VerificationMaterial } from './signer';
 
 /** The only bundle media type OMS v1.0 uses. */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';

@@ -13,9 +13,9 @@ import { UsageError, VerificationError } from './errors';
 import { assertDerSignature, curveOf, hashForCurve, keyHint } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
 import { signPayload } from './sign-statement';
+import type { Signer } from './signer';
 import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE, STATEMENT_TYPE } from './statement';
 import { verifyBundle, verifyBundleSignature, VerificationTrust } from './verify';
-import type { Signer } from '../signers/signer';
 
 /** A DSSE bundle whose signature verified, with its statement decoded (any predicate type). */
 export interface VerifiedStatement {

@@ -7,8 +7,8 @@ import { buildBundle, BundleJson, serializeBundle } from './bundle';
 import { UsageError } from './errors';
 import { assertDerSignature, curveOf, hashForKey, keyHint } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
+import type { Signer } from './signer';
 import { statementBytes } from './statement';
-import type { Signer } from '../signers/signer';
 
 /** What {@link signStatement} produced. */
 export interface SignedStatement {

@@ -7,9 +7,9 @@ import type { BundleJson } from './bundle';
 import { UsageError } from './errors';
 import { hashModel, ModelHashOptions } from './hashing';
 import { signPayload } from './sign-statement';
+import type { Signer } from './signer';
 import { buildStatement, statementBytes } from './statement';
 import type { Manifest } from './types';
-import type { Signer } from '../signers/signer';
 
 /** Options of {@link signModel}. */
 export interface SignModelOptions extends ModelHashOptions {

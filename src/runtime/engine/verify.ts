@@ -5,12 +5,12 @@
 import { createPublicKey, KeyObject, verify as cryptoVerify, X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
 import { DEFAULT_MAX_BUNDLE_BYTES, parseBundle, ParsedBundle, readBundleFile } from './bundle';
+import { verifyCertificateChain } from './certificates';
 import { UsageError, VerificationError } from './errors';
 import { hashResources, listModelFiles, listModelShards, ModelHashOptions, rootDigest } from './hashing';
 import { assertDerSignature, Curve, curveOf, curveOfKeyDetails, hashForCurve, keyHint, sameKey } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae, paeCompat } from './pae';
 import { ParsedStatement, parseStatement } from './statement';
-import { verifyCertificateChain } from '../signers/certificate';
 
 /**
  * What the verifier trusts: one public key (bundles signed with `sign key`, `sign kms`, `sign pkcs11-key`), or

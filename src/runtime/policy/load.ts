@@ -14,9 +14,9 @@ import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import { parseDocument } from 'yaml';
 import { CelProgram, compileCel } from './cel';
 import { TRUST_POLICY_SCHEMA } from './schema';
+import { parseCertificates } from '../engine/certificates';
 import { UsageError } from '../engine/errors';
 import { keyHint, loadPublicKey } from '../engine/keys';
-import { parseCertificates } from '../signers/certificate';
 
 /** A problem with a policy document, located by JSON pointer (`/signers/0/publicKey`; `/` is the document). */
 export interface PolicyIssue {

@@ -8,8 +8,8 @@
  */
 import { UsageError, VerificationError } from '../engine/errors';
 import { signStatement } from '../engine/sign-statement';
+import type { Signer } from '../engine/signer';
 import { STATEMENT_TYPE } from '../engine/statement';
-import type { Signer } from '../signers/signer';
 import { deriveKey, parseRoot, REVOCATION_PREDICATE_TYPE } from '../store/keys';
 import type { ObjectStore, PutOutcome } from '../store/types';
 

@@ -9,8 +9,8 @@ import * as path from 'path';
 import { UsageError } from '../engine/errors';
 import { hashModel } from '../engine/hashing';
 import { signStatement, SignedStatement } from '../engine/sign-statement';
+import type { Signer } from '../engine/signer';
 import { STATEMENT_TYPE } from '../engine/statement';
-import type { Signer } from '../signers/signer';
 
 /** The in-toto predicate type of SLSA provenance v1. */
 export const SLSA_PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';

@@ -7,8 +7,8 @@ import { buildBom, BomOptions, CycloneDxBom, validateBom } from './cyclonedx';
 import { UsageError, VerificationError } from '../engine/errors';
 import { hashModel, ModelHashOptions, rootDigest as computeRootDigest } from '../engine/hashing';
 import { signStatement } from '../engine/sign-statement';
+import type { Signer } from '../engine/signer';
 import { STATEMENT_TYPE } from '../engine/statement';
-import type { Signer } from '../signers/signer';
 
 /** The in-toto predicate type of a CycloneDX BOM. */
 export const CYCLONEDX_PREDICATE_TYPE = 'https://cyclonedx.org/bom';

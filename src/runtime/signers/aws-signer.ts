@@ -13,8 +13,9 @@
 import { createHash, X509Certificate } from 'crypto';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { GetRevocationStatusCommand, SignerClient, SignPayloadCommand } from '@aws-sdk/client-signer';
-import { CODE_SIGNING_EKU, keyUsageBits, parseCertificates, verifyCertificateChain } from './certificate';
 import { describe, JWS_ECDSA_ALGORITHMS, parseFlattenedJws, verifyJwsEcdsa, type FlattenedJws } from './jws';
+import { notationKey } from '../../shared/store-layout';
+import { CODE_SIGNING_EKU, keyUsageBits, parseCertificates, verifyCertificateChain } from '../engine/certificates';
 import { UsageError, VerificationError } from '../engine/errors';
 
 /** Media type of the Notary Project signature payload (the JWS `cty` and the SignPayload `payloadFormat`). */
@@ -244,7 +245,7 @@ export async function signModelWithAwsSigner(opts: AwsSignerSignOptions): Promis
 
 /** `notation/sha256/<root>/<hex sha256 of envelope>.jws`. */
 function notationStoreKeyFor(root: string, envelope: Buffer): string {
-  return `notation/sha256/${root}/${createHash('sha256').update(envelope).digest('hex')}.jws`;
+  return notationKey(root, createHash('sha256').update(envelope).digest('hex'));
 }
 
 /**

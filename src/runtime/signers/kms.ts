@@ -5,9 +5,9 @@ import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } f
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { curveOfKey, P256, P384, type EcCurve } from './der';
-import type { Signer, VerificationMaterial } from './signer';
 import { UsageError } from '../engine/errors';
 import { keyHint } from '../engine/keys';
+import type { Signer, VerificationMaterial } from '../engine/signer';
 
 /** KMS key specs a ModelSeal signer accepts, with their curve and signing algorithm. */
 const SPECS: Record<string, { curve: EcCurve; algorithm: 'ECDSA_SHA_256' | 'ECDSA_SHA_384' }> = {

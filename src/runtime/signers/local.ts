@@ -3,9 +3,9 @@
  */
 import { createPublicKey, sign as cryptoSign, KeyObject } from 'crypto';
 import { promises as fs } from 'fs';
-import type { Signer, VerificationMaterial } from './signer';
 import { UsageError } from '../engine/errors';
 import { hashForKey, keyHint, loadPrivateKey } from '../engine/keys';
+import type { Signer, VerificationMaterial } from '../engine/signer';
 
 /**
  * Signs with an EC private key held in memory (P-256, P-384 or P-521).

@@ -10,9 +10,9 @@ import { endianness } from 'os';
 import { join } from 'path';
 import { curveFromEcParams, curveOfKey, ecPointFromAttribute, ecPublicKeyFromPoint, rawEcdsaToDer, type EcCurve } from './der';
 import { parsePkcs11Uri, readPinSource, redact, type Pkcs11Uri } from './pkcs11-uri';
-import type { Signer, VerificationMaterial } from './signer';
 import { UsageError } from '../engine/errors';
 import { keyHint } from '../engine/keys';
+import type { Signer, VerificationMaterial } from '../engine/signer';
 
 // PKCS#11 v2.40 constants. They are fixed by the standard, so they are written here rather than read
 // from the binding: that keeps this file free of a compile-time dependency on pkcs11js.

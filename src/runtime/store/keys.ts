@@ -3,7 +3,7 @@
  *
  * The caller never chooses a key. {@link deriveKey} parses the object (a Sigstore bundle or a Notation JWS),
  * decodes what it is about (the root digest), who signed it (the signer's key hint) and what it is (the predicate
- * type), and hashes its exact bytes. The layout is in docs/STORE.md and src/runtime/store/types.ts.
+ * type), and hashes its exact bytes. The layout is in docs/STORE.md and src/shared/store-layout.ts.
  *
  * A derived key records what the object *claims*: the signer segment comes from the bundle's unverified
  * verification material. Keys organise the store; trust decisions always verify the object itself.
@@ -11,6 +11,9 @@
 import { createHash, X509Certificate } from 'crypto';
 import { StoreIntegrityError } from './errors';
 import { MAX_REF_NAME_LENGTH, MODEL_NAME_RULE, modelNameProblem, REF_SEGMENT } from '../../shared/model-name';
+import {
+  attestationKey, bundleKey as bundleStoreKey, CONTENT_KEY_PATTERNS, notationKey as notationStoreKey, refKeyOf, revocationKey, rootFolders,
+} from '../../shared/store-layout';
 import { BUNDLE_MEDIA_TYPE, DEFAULT_MAX_BUNDLE_BYTES, parseBundle, ParsedBundle } from '../engine/bundle';
 import { UsageError } from '../engine/errors';
 import { rootDigest } from '../engine/hashing';
@@ -81,13 +84,7 @@ export interface ContentAddress {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const KEY_SEGMENT = /^[A-Za-z0-9._-]+$/;
-const H = '([0-9a-f]{64})';
-const CONTENT_KEYS: readonly [ObjectKind, RegExp][] = [
-  ['bundle', new RegExp(`^bundles/sha256/${H}/${H}/${H}\\.sig\\.json$`)],
-  ['attestation', new RegExp(`^attestations/sha256/${H}/([a-z0-9][a-z0-9-]*)/${H}/${H}\\.json$`)],
-  ['notation', new RegExp(`^notation/sha256/${H}/${H}\\.jws$`)],
-  ['revocation', new RegExp(`^revocations/sha256/${H}/${H}/${H}\\.json$`)],
-];
+const CONTENT_KEYS = Object.entries(CONTENT_KEY_PATTERNS) as [ObjectKind, RegExp][];
 
 /** Hex SHA-256 of `data`. */
 export function sha256Hex(data: Buffer | string): string {
@@ -187,16 +184,16 @@ function bundleKey(body: Buffer, source: string, objectDigest: string): DerivedK
     } catch (e) {
       throw new UsageError(`${source} does not hold a valid OMS model signature statement: ${(e as Error).message}`);
     }
-    return { key: `bundles/sha256/${root}/${signer}/${objectDigest}.sig.json`, kind: 'bundle', root, signer, predicateType, objectDigest, contentType: BUNDLE_MEDIA_TYPE };
+    return { key: bundleStoreKey(root, signer, objectDigest), kind: 'bundle', root, signer, predicateType, objectDigest, contentType: BUNDLE_MEDIA_TYPE };
   }
   const root = statementRoot(statement, source);
   const type = predicateType as string;
   if (type === REVOCATION_PREDICATE_TYPE) {
-    return { key: `revocations/sha256/${root}/${signer}/${objectDigest}.json`, kind: 'revocation', root, signer, predicateType: type, objectDigest, contentType: BUNDLE_MEDIA_TYPE };
+    return { key: revocationKey(root, signer, objectDigest), kind: 'revocation', root, signer, predicateType: type, objectDigest, contentType: BUNDLE_MEDIA_TYPE };
   }
   const slug = predicateSlug(type);
   return {
-    key: `attestations/sha256/${root}/${slug}/${signer}/${objectDigest}.json`,
+    key: attestationKey(root, slug, signer, objectDigest),
     kind: 'attestation',
     root,
     signer,
@@ -287,7 +284,7 @@ function notationKey(jws: Jws, source: string, objectDigest: string, contentType
     throw new UsageError(`${source}: Notation payload targetArtifact.digest is ${JSON.stringify(digest)}; expected "sha256:" and the model's root digest (64 lower-case hex)`);
   }
   const root = m[1];
-  return { key: `notation/sha256/${root}/${objectDigest}.jws`, kind: 'notation', root, objectDigest, contentType };
+  return { key: notationStoreKey(root, objectDigest), kind: 'notation', root, objectDigest, contentType };
 }
 
 function decodeB64(value: string, what: string): Buffer {
@@ -346,7 +343,7 @@ export function refKey(name: string, version: string): string {
     throw new UsageError(
       `version ${JSON.stringify(version)} ${versionProblem}; a version is 1-${MAX_REF_VERSION_LENGTH} characters of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
   }
-  return `refs/${name}/${version}`;
+  return refKeyOf(name, version);
 }
 
 /** The body of a ref: `sha256:<root>` (no trailing newline). */
@@ -439,13 +436,7 @@ export function checkContentAddress(key: string, body: Buffer): void {
 
 /** The four folders that hold objects about `root`, each ending with `/`. */
 export function rootPrefixes(root: string): Record<'bundles' | 'attestations' | 'notation' | 'revocations', string> {
-  const hex = parseRoot(root);
-  return {
-    bundles: `bundles/sha256/${hex}/`,
-    attestations: `attestations/sha256/${hex}/`,
-    notation: `notation/sha256/${hex}/`,
-    revocations: `revocations/sha256/${hex}/`,
-  };
+  return rootFolders(parseRoot(root));
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

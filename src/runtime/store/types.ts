@@ -1,17 +1,8 @@
 /**
  * The store contract shared by the local write-once directory and S3 (runtime only; not part of the jsii API).
  *
- * Key layout (identical in every implementation; see docs/STORE.md):
- * | what | key |
- * |---|---|
- * | OMS model signature bundle | `bundles/sha256/<root>/<signer>/<obj>.sig.json` |
- * | other attestations | `attestations/sha256/<root>/<predicate-slug>/<signer>/<obj>.json` |
- * | AWS Signer (Notation JWS) co-signature | `notation/sha256/<root>/<obj>.jws` |
- * | revocation record | `revocations/sha256/<root>/<signer>/<obj>.json` |
- * | name → digest reference | `refs/<model-name>/<version>` (body `sha256:<root>`) |
- *
- * `<root>` is the OMS root digest (hex), `<signer>` the hex SHA-256 of the signer's public key as SPKI PEM (the OMS
- * key hint; for certificates, of the leaf's public key), `<obj>` the hex SHA-256 of the object's own bytes.
+ * The key layout (identical in every implementation) is defined once, in src/shared/store-layout.ts; see
+ * docs/STORE.md.
  */
 
 /** What a put did: wrote a new object, or found the identical bytes already there (a successful no-op). */

@@ -7,9 +7,9 @@ import { toSignedEntity, Verifier } from '@sigstore/verify';
 import { UsageError } from '../../../src/runtime/engine/errors';
 import { keyHint } from '../../../src/runtime/engine/keys';
 import { signModel } from '../../../src/runtime/engine/sign';
+import type { Signer } from '../../../src/runtime/engine/signer';
 import { verifyModel } from '../../../src/runtime/engine/verify';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
-import type { Signer } from '../../../src/runtime/signers/signer';
 import { cleanup, ecKey, makeModel, statementOf, tempDir } from '../../fixtures/models';
 
 let dir: string;

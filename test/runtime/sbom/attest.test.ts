@@ -7,6 +7,7 @@ import { UsageError, VerificationError } from '../../../src/runtime/engine/error
 import { hashModel, rootDigest } from '../../../src/runtime/engine/hashing';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from '../../../src/runtime/engine/pae';
 import { signStatement } from '../../../src/runtime/engine/sign-statement';
+import type { Signer } from '../../../src/runtime/engine/signer';
 import { STATEMENT_TYPE } from '../../../src/runtime/engine/statement';
 import {
   attestModelSbom, attestSbom, buildSbomStatement, CYCLONEDX_PREDICATE_TYPE, parseRootDigest, parseSbomStatement,
@@ -14,7 +15,6 @@ import {
 import { BomValidationError, validateBom } from '../../../src/runtime/sbom/cyclonedx';
 import { loadModelCard, loadScanSummary, ModelCard } from '../../../src/runtime/sbom/model-card';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
-import type { Signer } from '../../../src/runtime/signers/signer';
 import { cleanup, ecKey, makeModel, tempDir } from '../../fixtures/models';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'sbom');

@@ -10,10 +10,10 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { SignerClient } from '@aws-sdk/client-signer';
+import { readCertificateFile } from '../../engine/certificates';
 import { UsageError } from '../../engine/errors';
 import { hashModel, listModelFiles, rootDigest } from '../../engine/hashing';
 import { normalizeRoot, signModelWithAwsSigner, verifyNotationSignature } from '../../signers/aws-signer';
-import { readCertificateFile } from '../../signers/certificate';
 import { FlagSpec, parseArgs, ParsedArgs, printHelp } from '../args';
 import type { CliIo } from '../main';
 import { progressBar } from '../progress';

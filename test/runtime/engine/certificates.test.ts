@@ -1,11 +1,12 @@
 import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { keyUsageBits, parseCertificates, verifyCertificateChain } from '../../../src/runtime/engine/certificates';
 import { VerificationError } from '../../../src/runtime/engine/errors';
 import { keyHint } from '../../../src/runtime/engine/keys';
 import { signModel } from '../../../src/runtime/engine/sign';
 import { verifyModel } from '../../../src/runtime/engine/verify';
-import { CertificateSigner, keyUsageBits, parseCertificates, verifyCertificateChain } from '../../../src/runtime/signers/certificate';
+import { CertificateSigner } from '../../../src/runtime/signers/certificate';
 import { cleanup, ecKey, makeModel, tempDir } from '../../fixtures/models';
 import { makePki, Pki, PkiOptions } from '../../fixtures/pki';
 import { describeVectors, readVector } from '../../helpers/vectors';
