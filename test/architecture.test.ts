@@ -6,9 +6,8 @@
  * - runtime folders form a layered order; each imports only from itself and the layers before it, so no cycle exists.
  */
 import * as fs from 'fs';
-import { builtinModules } from 'module';
 import * as path from 'path';
-import * as ts from 'typescript';
+import { importsOf, isBuiltin, packageName } from './helpers/imports';
 
 const SRC = path.join(__dirname, '..', 'src');
 
@@ -42,12 +41,6 @@ function walk(dir: string): string[] {
     e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
 }
 
-/** Every static import, export-from, `require()` and `import()` of a file (TypeScript's own pre-parser). */
-export function importsOf(file: string): string[] {
-  const info = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true);
-  return info.importedFiles.map((f) => f.fileName);
-}
-
 function resolveRelative(from: string, specifier: string): string {
   const base = path.resolve(path.dirname(from), specifier);
   for (const candidate of [`${base}.ts`, path.join(base, 'index.ts'), base]) {
@@ -69,16 +62,6 @@ function edges(): Edge[] {
 /** `src/runtime/<area>/...` → `<area>`; anything else → undefined. */
 function runtimeArea(file: string): string | undefined {
   return /^src\/runtime\/([^/]+)\//.exec(file.split(path.sep).join('/'))?.[1];
-}
-
-function isBuiltin(specifier: string): boolean {
-  const name = specifier.replace(/^node:/, '');
-  return builtinModules.includes(name) || builtinModules.includes(name.split('/')[0]);
-}
-
-function packageName(specifier: string): string {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
 function layerOf(area: string): number {

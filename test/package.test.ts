@@ -7,9 +7,8 @@
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import { builtinModules } from 'module';
 import * as path from 'path';
-import * as ts from 'typescript';
+import { importsOf, isBuiltin, packageName } from './helpers/imports';
 
 const ROOT = path.join(__dirname, '..');
 const PEERS = Object.keys(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).peerDependencies ?? {});
@@ -21,22 +20,6 @@ function packedFiles(): string[] {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const [pack] = JSON.parse(out) as { files: { path: string }[] }[];
   return pack.files.map((f) => f.path);
-}
-
-function isBuiltin(specifier: string): boolean {
-  const name = specifier.replace(/^node:/, '');
-  return builtinModules.includes(name) || builtinModules.includes(name.split('/')[0]);
-}
-
-function packageName(specifier: string): string {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-}
-
-/** The module specifiers a lib/ file loads: `require()` calls and, in .d.ts files, imports. */
-function specifiersOf(file: string): string[] {
-  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
-  return ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
 }
 
 const FILES = packedFiles();
@@ -57,7 +40,7 @@ describe('npm package', () => {
     const problems: string[] = [];
     let checked = 0;
     for (const file of LIB.filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'))) {
-      for (const spec of specifiersOf(file)) {
+      for (const spec of importsOf(path.join(ROOT, file))) {
         checked++;
         if (spec.startsWith('.')) {
           const base = path.posix.join(path.posix.dirname(file), spec);

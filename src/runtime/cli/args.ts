@@ -3,7 +3,7 @@
  *
  * Flag names are matched with `_` and `-` interchangeable, so the reference CLI's `--private_key` spelling works too.
  */
-import { UsageError } from '../engine/errors';
+import { UsageError } from '../codec/errors';
 
 /** How one flag is parsed. */
 export interface FlagSpec {

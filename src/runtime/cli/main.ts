@@ -11,9 +11,9 @@ import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, SIGNER_KEY_FLA
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
 import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
+import { UsageError, VerificationError } from '../codec/errors';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
 import { readCertificateFile } from '../engine/certificates';
-import { UsageError, VerificationError } from '../engine/errors';
 import { hashModel, rootDigest } from '../engine/hashing';
 import { keyHint, publicKeyPem } from '../engine/keys';
 import { signModel } from '../engine/sign';

@@ -3,7 +3,7 @@
  */
 import type { KeyObject } from 'crypto';
 import { promises as fs } from 'fs';
-import { UsageError } from '../engine/errors';
+import { UsageError } from '../codec/errors';
 import { loadPublicKey } from '../engine/keys';
 import type { Signer } from '../engine/signer';
 import { CertificateSigner } from '../signers/certificate';

@@ -3,10 +3,13 @@
  */
 import type { KeyObject } from 'crypto';
 import { promises as fs } from 'fs';
-import { UsageError, VerificationError } from './errors';
 import { loadPublicKey } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE } from './pae';
 import type { VerificationMaterial } from './signer';
+import { decodeBase64 as decodeBase64Field } from '../codec/base64';
+import { isHexDigest } from '../codec/digest';
+import { UsageError, VerificationError } from '../codec/errors';
+import { isJsonObject } from '../codec/json';
 
 /** The only bundle media type OMS v1.0 uses. */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -116,7 +119,7 @@ export function parseBundle(data: Buffer, source = 'bundle', maxBytes = DEFAULT_
   } catch (e) {
     throw new VerificationError(`${source} is not valid JSON (truncated or corrupted?): ${(e as Error).message}`);
   }
-  if (!isObject(doc)) {
+  if (!isJsonObject(doc)) {
     throw new VerificationError(`${source} is not a JSON object; expected a Sigstore bundle v0.3`);
   }
   if (doc.mediaType !== BUNDLE_MEDIA_TYPE) {
@@ -124,7 +127,7 @@ export function parseBundle(data: Buffer, source = 'bundle', maxBytes = DEFAULT_
   }
   const material = parseMaterial(doc.verificationMaterial, source);
   const env = doc.dsseEnvelope;
-  if (!isObject(env)) {
+  if (!isJsonObject(env)) {
     throw new VerificationError(
       `${source} has no dsseEnvelope; OMS bundles carry the signed statement in a DSSE envelope`);
   }
@@ -141,7 +144,7 @@ export function parseBundle(data: Buffer, source = 'bundle', maxBytes = DEFAULT_
     throw new VerificationError(`${source} has ${sigs.length} DSSE signatures; OMS bundles carry exactly one`);
   }
   const sig0 = sigs[0];
-  if (!isObject(sig0)) {
+  if (!isJsonObject(sig0)) {
     throw new VerificationError(`${source} DSSE signature is not an object; expected {"sig": "<base64>"}`);
   }
   // DSSE keyid is advisory and OMS does not use it: "", null and absent are all valid.
@@ -153,17 +156,17 @@ export function parseBundle(data: Buffer, source = 'bundle', maxBytes = DEFAULT_
 }
 
 function parseMaterial(vm: unknown, source: string): BundleKeyMaterial {
-  if (!isObject(vm)) {
+  if (!isJsonObject(vm)) {
     throw new VerificationError(
       `${source} has no verificationMaterial; expected publicKey, x509CertificateChain or certificate`);
   }
   if (vm.publicKey !== undefined) {
     const pk = vm.publicKey;
-    if (!isObject(pk)) {
+    if (!isJsonObject(pk)) {
       throw new VerificationError(`${source} verificationMaterial.publicKey is not an object`);
     }
     const hint = pk.hint;
-    if (hint !== undefined && hint !== null && (typeof hint !== 'string' || !/^[0-9a-f]{64}$/.test(hint))) {
+    if (hint !== undefined && hint !== null && !isHexDigest(hint)) {
       throw new VerificationError(
         `${source} verificationMaterial.publicKey.hint is ${JSON.stringify(hint)}; expected 64 lower-case hex characters`);
     }
@@ -191,19 +194,19 @@ function parseMaterial(vm: unknown, source: string): BundleKeyMaterial {
   }
   if (vm.x509CertificateChain !== undefined) {
     const chain = vm.x509CertificateChain;
-    const certs = isObject(chain) ? chain.certificates : undefined;
+    const certs = isJsonObject(chain) ? chain.certificates : undefined;
     if (!Array.isArray(certs) || certs.length === 0) {
       throw new VerificationError(`${source} verificationMaterial.x509CertificateChain has no certificates`);
     }
     return {
       kind: 'x509CertificateChain',
       certificates: certs.map((c, i) =>
-        decodeBase64(isObject(c) ? c.rawBytes : undefined, `${source} x509CertificateChain.certificates[${i}].rawBytes`)),
+        decodeBase64(isJsonObject(c) ? c.rawBytes : undefined, `${source} x509CertificateChain.certificates[${i}].rawBytes`)),
     };
   }
   if (vm.certificate !== undefined) {
     const cert = vm.certificate;
-    const der = decodeBase64(isObject(cert) ? cert.rawBytes : undefined, `${source} verificationMaterial.certificate.rawBytes`);
+    const der = decodeBase64(isJsonObject(cert) ? cert.rawBytes : undefined, `${source} verificationMaterial.certificate.rawBytes`);
     const tlog = vm.tlogEntries;
     if (!Array.isArray(tlog) || tlog.length === 0) {
       throw new VerificationError(
@@ -215,22 +218,10 @@ function parseMaterial(vm: unknown, source: string): BundleKeyMaterial {
     `${source} verificationMaterial has none of publicKey, x509CertificateChain or certificate`);
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]*={0,2}|[A-Za-z0-9_-]*={0,2})$/;
-
+/** A bytes field of the bundle: standard base64 with padding (codec/base64.ts), and never empty. */
 function decodeBase64(value: unknown, what: string): Buffer {
   if (typeof value !== 'string' || value.length === 0) {
     throw new VerificationError(`${what} is ${value === undefined ? 'missing' : JSON.stringify(value)}; expected non-empty base64`);
   }
-  if (!BASE64.test(value) || value.replace(/=+$/, '').length % 4 === 1) {
-    throw new VerificationError(`${what} is not valid base64 (corrupted?)`);
-  }
-  const out = Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
-  if (out.length === 0) {
-    throw new VerificationError(`${what} decodes to nothing; expected non-empty base64`);
-  }
-  return out;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return decodeBase64Field(value, what, 'base64');
 }

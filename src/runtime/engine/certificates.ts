@@ -4,8 +4,9 @@
  */
 import { KeyObject, X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
-import { UsageError, VerificationError } from './errors';
 import { curveOf } from './keys';
+import { readChildren, readTlv } from '../codec/der';
+import { UsageError, VerificationError } from '../codec/errors';
 
 /** Extended key usage OID for code signing (id-kp-codeSigning). */
 export const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
@@ -90,18 +91,18 @@ export function verifyCertificateChain(
   const path = buildPath(leaf, certs.slice(1), anchors);
   if (!path) {
     throw new VerificationError(
-      `certificate chain of ${name(leaf)} does not lead to a trust anchor: no verifying issuer for it among the bundle's ` +
-      `${certs.length - 1} chain certificate(s) and the ${anchors.length} --certificate-chain anchor(s) (${anchors.map(name).join('; ')})`);
+      `certificate chain of ${certificateName(leaf)} does not lead to a trust anchor: no verifying issuer for it among the bundle's ` +
+      `${certs.length - 1} chain certificate(s) and the ${anchors.length} --certificate-chain anchor(s) (${anchors.map(certificateName).join('; ')})`);
   }
   for (const [i, cert] of path.entries()) {
     const from = new Date(cert.validFrom);
     const to = new Date(cert.validTo);
     if (at < from || at > to) {
       throw new VerificationError(
-        `certificate ${name(cert)} is valid from ${from.toISOString()} to ${to.toISOString()}, not at ${at.toISOString()} (the leaf's notBefore)`);
+        `certificate ${certificateName(cert)} is valid from ${from.toISOString()} to ${to.toISOString()}, not at ${at.toISOString()} (the leaf's notBefore)`);
     }
     if (i > 0 && !cert.ca) {
-      throw new VerificationError(`certificate ${name(cert)} issues ${name(path[i - 1])} but is not a CA (basicConstraints CA:TRUE with keyCertSign)`);
+      throw new VerificationError(`certificate ${certificateName(cert)} issues ${certificateName(path[i - 1])} but is not a CA (basicConstraints CA:TRUE with keyCertSign)`);
     }
   }
   const usage = keyUsageBits(leaf);
@@ -110,10 +111,10 @@ export function verifyCertificateChain(
   const digitalSignature = usage !== undefined && usage >= 0x80;
   if (!digitalSignature && !eku.includes(CODE_SIGNING_EKU)) {
     throw new VerificationError(
-      `signing certificate ${name(leaf)} cannot be used for signing: it needs key usage digitalSignature or extended key usage codeSigning`);
+      `signing certificate ${certificateName(leaf)} cannot be used for signing: it needs key usage digitalSignature or extended key usage codeSigning`);
   }
   try {
-    curveOf(leaf.publicKey, `signing certificate ${name(leaf)}`);
+    curveOf(leaf.publicKey, `signing certificate ${certificateName(leaf)}`);
   } catch (e) {
     throw new VerificationError((e as Error).message);
   }
@@ -151,9 +152,14 @@ function buildPath(leaf: X509Certificate, untrusted: readonly X509Certificate[],
 }
 
 function issued(cert: X509Certificate, issuer: X509Certificate): boolean {
-  if (cert.raw.equals(issuer.raw) && !isSelfSigned(cert)) {
+  if (cert.raw.equals(issuer.raw) && !issuedBy(cert, cert)) {
     return false;
   }
+  return issuedBy(cert, issuer);
+}
+
+/** Whether `issuer` issued `cert`: names, key identifiers and keyCertSign match, and its key verifies the signature. */
+export function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
   try {
     return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
   } catch {
@@ -161,68 +167,37 @@ function issued(cert: X509Certificate, issuer: X509Certificate): boolean {
   }
 }
 
-function isSelfSigned(cert: X509Certificate): boolean {
-  try {
-    return cert.checkIssued(cert) && cert.verify(cert.publicKey);
-  } catch {
-    return false;
-  }
-}
-
-function name(cert: X509Certificate): string {
+/** A certificate as errors name it: its subject on one line and its serial number. */
+export function certificateName(cert: X509Certificate): string {
   return `"${cert.subject.replace(/\n/g, ', ')}" (serial ${cert.serialNumber})`;
 }
 
 /**
  * The first byte of the leaf's KeyUsage bit string (bit 0x80 = digitalSignature), or undefined when the
- * certificate has no KeyUsage extension. Node exposes extended key usage but not key usage, hence this small
- * DER walk over TBSCertificate → extensions.
+ * certificate has no KeyUsage extension. Node exposes extended key usage but not key usage, hence this walk over
+ * TBSCertificate → extensions ([3]) → the KeyUsage extension (RFC 5280 §4.2.1.3) with the codec's DER reader.
+ *
+ * @throws VerificationError when the certificate's DER is malformed on that path
  */
 export function keyUsageBits(cert: X509Certificate): number | undefined {
-  const KEY_USAGE_OID = Buffer.from('551d0f', 'hex');
   const der = cert.raw;
-  const certSeq = readTlv(der, 0);
-  const tbs = readTlv(der, certSeq.start);
-  let pos = tbs.start;
-  while (pos < tbs.end) {
-    const field = readTlv(der, pos);
-    if (der[pos] === 0xa3) {
-      const exts = readTlv(der, field.start);
-      let e = exts.start;
-      while (e < exts.end) {
-        const ext = readTlv(der, e);
-        const oid = readTlv(der, ext.start);
-        if (der.subarray(oid.start, oid.end).equals(KEY_USAGE_OID)) {
-          let v = readTlv(der, oid.end);
-          if (der[oid.end] === 0x01) {
-            v = readTlv(der, v.end);
-          }
-          const bits = readTlv(der, v.start);
-          return bits.end - bits.start >= 2 ? der[bits.start + 1] : 0;
-        }
-        e = ext.end;
-      }
-      return undefined;
+  const what = 'certificate DER';
+  const tbs = readChildren(der, readTlv(der, 0, what), what)[0];
+  const extensions = readChildren(der, tbs, what).find((field) => field.tag === 0xa3);
+  if (!extensions) {
+    return undefined;
+  }
+  for (const ext of readChildren(der, readChildren(der, extensions, what)[0], what)) {
+    const [oid, ...rest] = readChildren(der, ext, what);
+    if (oid.content.equals(KEY_USAGE_OID)) {
+      // extnValue follows the optional `critical BOOLEAN`: an OCTET STRING wrapping the KeyUsage BIT STRING
+      const value = rest[rest.length - 1];
+      const bits = readTlv(der, value.contentStart, what, VerificationError, value.end);
+      return bits.content.length >= 2 ? bits.content[1] : 0;
     }
-    pos = field.end;
   }
   return undefined;
 }
 
-/** Reads one DER TLV at `pos`: returns where its contents start and end. */
-function readTlv(buf: Buffer, pos: number): { start: number; end: number } {
-  let len = buf[pos + 1];
-  let start = pos + 2;
-  if (len >= 0x80) {
-    const n = len - 0x80;
-    len = 0;
-    for (let i = 0; i < n; i++) {
-      len = len * 256 + buf[start + i];
-    }
-    start += n;
-  }
-  if (start + len > buf.length) {
-    throw new VerificationError('certificate DER is truncated');
-  }
-  return { start, end: start + len };
-}
+/** The content of OID 2.5.29.15 (id-ce-keyUsage). */
+const KEY_USAGE_OID = Buffer.from('551d0f', 'hex');

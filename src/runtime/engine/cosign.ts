@@ -9,13 +9,14 @@
 import { verify as cryptoVerify, KeyObject, X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
 import { BundleJson, DEFAULT_MAX_BUNDLE_BYTES, parseBundle } from './bundle';
-import { UsageError, VerificationError } from './errors';
 import { assertDerSignature, curveOf, hashForCurve, keyHint } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
 import { signPayload } from './sign-statement';
 import type { Signer } from './signer';
-import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE, STATEMENT_TYPE } from './statement';
+import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE } from './statement';
 import { verifyBundle, verifyBundleSignature, VerificationTrust } from './verify';
+import { UsageError, VerificationError } from '../codec/errors';
+import { decodeStatement, subjectDigests } from '../codec/statement';
 
 /** A DSSE bundle whose signature verified, with its statement decoded (any predicate type). */
 export interface VerifiedStatement {
@@ -65,7 +66,7 @@ export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, op
   const source = opts.source ?? 'bundle';
   const bundle = parseBundle(data, source, opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
   const statement = decodeStatement(bundle.payload, source);
-  const predicateType = statement.predicateType as string;
+  const predicateType = statement.predicateType;
   if (predicateType === PREDICATE_TYPE || predicateType === LEGACY_PREDICATE_TYPE) {
     const v = verifyBundle(data, trust, { source, maxBundleBytes: opts.maxBundleBytes, at: opts.at });
     return {
@@ -201,7 +202,7 @@ function verifyWithLeafKey(data: Buffer, source: string): VerifiedStatement {
   return {
     payload: bundle.payload,
     statement,
-    predicateType: statement.predicateType as string,
+    predicateType: statement.predicateType,
     subjectDigests: subjectDigests(statement, source),
     predicate: statement.predicate,
     method: 'certificate',
@@ -210,38 +211,4 @@ function verifyWithLeafKey(data: Buffer, source: string): VerifiedStatement {
     leafCertificate: leaf,
     warnings: [],
   };
-}
-
-function decodeStatement(payload: Buffer, source: string): Record<string, unknown> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(payload.toString('utf8'));
-  } catch (e) {
-    throw new VerificationError(`${source}: DSSE payload is not valid JSON (${(e as Error).message}); expected an in-toto Statement v1`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new VerificationError(`${source}: DSSE payload is not a JSON object; expected an in-toto Statement v1`);
-  }
-  const st = doc as Record<string, unknown>;
-  if (st._type !== STATEMENT_TYPE) {
-    throw new VerificationError(`${source}: statement _type is ${JSON.stringify(st._type)}; expected "${STATEMENT_TYPE}"`);
-  }
-  if (typeof st.predicateType !== 'string' || st.predicateType === '') {
-    throw new VerificationError(`${source}: statement predicateType is ${JSON.stringify(st.predicateType)}; expected a non-empty URI`);
-  }
-  return st;
-}
-
-function subjectDigests(statement: Record<string, unknown>, source: string): string[] {
-  const subjects = statement.subject;
-  if (!Array.isArray(subjects) || subjects.length === 0) {
-    throw new VerificationError(`${source}: statement has no subject; expected the model's root digest as subject`);
-  }
-  return subjects.map((s, i) => {
-    const d = typeof s === 'object' && s !== null ? (s as { digest?: { sha256?: unknown } }).digest?.sha256 : undefined;
-    if (typeof d !== 'string' || !/^[0-9a-f]{64}$/.test(d)) {
-      throw new VerificationError(`${source}: statement subject #${i} digest.sha256 is ${JSON.stringify(d)}; expected 64 lower-case hex characters`);
-    }
-    return d;
-  });
 }

@@ -9,9 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { UsageError, VerificationError } from './errors';
 import { HASH_WORKER_SOURCE } from './hash-worker';
 import { HashOptions, Manifest, ManifestResource, Serialization } from './types';
+import { UsageError, VerificationError } from '../codec/errors';
 
 /**
  * Bytes per `read(2)`. Small enough that the chunk the kernel copies out of the page cache is still in the

@@ -1,27 +1,15 @@
 /**
- * Key handling shared by signers and the verifier: loading EC keys, the OMS key hint, curve → hash, DER checks.
+ * Key handling shared by signers and the verifier: loading EC keys, the OMS key hint, the curve a key is on and the
+ * hash it signs with, and the check that a signature is strict DER. Curves come from the one table in
+ * codec/curves.ts, DER from codec/der.ts.
  */
 import { createHash, createPrivateKey, createPublicKey, KeyObject } from 'crypto';
-import { UsageError, VerificationError } from './errors';
+import { CurveHash, CurveName, curveNamed, curveOfKey } from '../codec/curves';
+import { decodeEcdsaSignature } from '../codec/der';
+import { UsageError, VerificationError } from '../codec/errors';
 
 /** The ECDSA curves OMS v1.0 supports (the Sigstore protobuf-specs key details). */
-export type Curve = 'P-256' | 'P-384' | 'P-521';
-
-/** Node's names for the supported curves. */
-const NODE_CURVES: Record<string, Curve> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
-
-/** Hash each curve is paired with, as in the reference model_signing and the Sigstore key details. */
-const CURVE_HASH: Record<Curve, 'sha256' | 'sha384' | 'sha512'> = { 'P-256': 'sha256', 'P-384': 'sha384', 'P-521': 'sha512' };
-
-/** Sigstore `keyDetails` values of older bundles, by curve. */
-export const KEY_DETAILS: Record<Curve, string> = {
-  'P-256': 'PKIX_ECDSA_P256_SHA_256',
-  'P-384': 'PKIX_ECDSA_P384_SHA_384',
-  'P-521': 'PKIX_ECDSA_P521_SHA_512',
-};
-
-/** Size of the curve order in bytes (for r and s). */
-const CURVE_BYTES: Record<Curve, number> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
+export type Curve = CurveName;
 
 /**
  * Returns the curve of an EC key, or throws when the key is not on a supported curve.
@@ -33,22 +21,21 @@ export function curveOf(key: KeyObject, what = 'key'): Curve {
     throw new UsageError(
       `${what} is a ${key.asymmetricKeyType ?? key.type} key; OMS signatures need an ECDSA key on P-256, P-384 or P-521`);
   }
-  const named = key.asymmetricKeyDetails?.namedCurve ?? '';
-  const curve = NODE_CURVES[named];
+  const curve = curveOfKey(key);
   if (!curve) {
-    throw new UsageError(`${what} is on curve ${named || 'unknown'}; supported curves are P-256, P-384 and P-521`);
+    throw new UsageError(`${what} is on curve ${key.asymmetricKeyDetails?.namedCurve || 'unknown'}; supported curves are P-256, P-384 and P-521`);
   }
-  return curve;
+  return curve.name;
 }
 
 /** The hash an ECDSA signature with this key uses: P-256 SHA-256, P-384 SHA-384, P-521 SHA-512. */
-export function hashForKey(key: KeyObject): 'sha256' | 'sha384' | 'sha512' {
-  return CURVE_HASH[curveOf(key)];
+export function hashForKey(key: KeyObject): CurveHash {
+  return hashForCurve(curveOf(key));
 }
 
 /** The hash paired with a curve. */
-export function hashForCurve(curve: Curve): 'sha256' | 'sha384' | 'sha512' {
-  return CURVE_HASH[curve];
+export function hashForCurve(curve: Curve): CurveHash {
+  return curveNamed(curve)!.hash;
 }
 
 /**
@@ -138,47 +125,18 @@ export function loadPrivateKey(data: Buffer, source: string, password?: string):
  * signature from a misconfigured signer fail with a message that says so.
  */
 export function assertDerSignature(sig: Buffer, curve?: Curve): void {
-  const fail = (why: string): never => {
-    const raw = curve && sig.length === 2 * CURVE_BYTES[curve] ? ` (its ${sig.length} bytes look like a raw r||s signature)` : '';
-    throw new VerificationError(`signature is not a DER-encoded ECDSA signature: ${why}${raw}`);
-  };
-  if (sig.length < 8 || sig[0] !== 0x30) {
-    fail('it does not start with a DER SEQUENCE');
+  const size = curve === undefined ? undefined : curveNamed(curve)!.size;
+  const raw = size !== undefined && sig.length === 2 * size ? ` (its ${sig.length} bytes look like a raw r||s signature)` : '';
+  let parts;
+  try {
+    parts = decodeEcdsaSignature(sig);
+  } catch (e) {
+    throw new VerificationError(`${(e as Error).message}${raw}`);
   }
-  let pos = 1;
-  let len = sig[pos++];
-  if (len === 0x81) {
-    len = sig[pos++];
-    if (len < 0x80) {
-      fail('the SEQUENCE length is not minimally encoded');
+  for (const [part, int] of [['r', parts.r], ['s', parts.s]] as const) {
+    if (size !== undefined && int.length > size + 1) {
+      throw new VerificationError(`signature is not a DER-encoded ECDSA signature: ${part} is ${int.length} bytes, too long for ${curve} (made with a key on a larger curve?)`);
     }
-  } else if (len >= 0x80) {
-    fail('the SEQUENCE length is too long for an ECDSA signature');
-  }
-  if (pos + len !== sig.length) {
-    fail(`the SEQUENCE length ${len} does not match the ${sig.length - pos} bytes that follow`);
-  }
-  for (const part of ['r', 's']) {
-    if (sig[pos++] !== 0x02) {
-      fail(`${part} is not an INTEGER`);
-    }
-    const n = sig[pos++];
-    if (n === undefined || n === 0 || n >= 0x80 || pos + n > sig.length) {
-      fail(`${part} has an invalid length`);
-    }
-    if (sig[pos] >= 0x80) {
-      fail(`${part} is negative`);
-    }
-    if (n > 1 && sig[pos] === 0 && sig[pos + 1] < 0x80) {
-      fail(`${part} has a superfluous leading zero`);
-    }
-    if (curve && n > CURVE_BYTES[curve] + 1) {
-      fail(`${part} is ${n} bytes, too long for ${curve} (made with a key on a larger curve?)`);
-    }
-    pos += n;
-  }
-  if (pos !== sig.length) {
-    fail('trailing bytes after s');
   }
 }
 
@@ -186,9 +144,4 @@ export function assertDerSignature(sig: Buffer, curve?: Curve): void {
 export function sameKey(a: KeyObject, b: KeyObject): boolean {
   const der = (k: KeyObject) => (k.type === 'private' ? createPublicKey(k) : k).export({ type: 'spki', format: 'der' });
   return der(a).equals(der(b));
-}
-
-/** The curve a Sigstore `keyDetails` value names, or undefined if it names none this verifier knows. */
-export function curveOfKeyDetails(details: string): Curve | undefined {
-  return (Object.keys(KEY_DETAILS) as Curve[]).find((c) => KEY_DETAILS[c] === details);
 }

@@ -4,11 +4,11 @@
  */
 import { verify as cryptoVerify } from 'crypto';
 import { buildBundle, BundleJson, serializeBundle } from './bundle';
-import { UsageError } from './errors';
 import { assertDerSignature, curveOf, hashForKey, keyHint } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
 import type { Signer } from './signer';
 import { statementBytes } from './statement';
+import { UsageError } from '../codec/errors';
 
 /** What {@link signStatement} produced. */
 export interface SignedStatement {

@@ -4,12 +4,12 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { BundleJson } from './bundle';
-import { UsageError } from './errors';
 import { hashModel, ModelHashOptions } from './hashing';
 import { signPayload } from './sign-statement';
 import type { Signer } from './signer';
 import { buildStatement, statementBytes } from './statement';
 import type { Manifest } from './types';
+import { UsageError } from '../codec/errors';
 
 /** Options of {@link signModel}. */
 export interface SignModelOptions extends ModelHashOptions {

@@ -1,12 +1,13 @@
 /**
  * The in-toto Statement v1 that carries an OMS v1.0 manifest: building it for signing and parsing it strictly.
  */
-import { VerificationError } from './errors';
 import { rootDigest } from './hashing';
 import type { Manifest, ManifestResource, Serialization } from './types';
+import { isHexDigest } from '../codec/digest';
+import { VerificationError } from '../codec/errors';
+import { isJsonObject } from '../codec/json';
+import { decodeStatement, STATEMENT_TYPE } from '../codec/statement';
 
-/** The in-toto Statement v1 `_type`. */
-export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 /** The OMS v1.0 predicate type, the only one ModelSeal emits. */
 export const PREDICATE_TYPE = 'https://model_signing/signature/v1.0';
 /** The predicate type of model_signing v0.2 (files as subjects, no root digest); accepted when verifying. */
@@ -14,7 +15,6 @@ export const LEGACY_PREDICATE_TYPE = 'https://model_signing/Digests/v0.1';
 
 /** Hash algorithms this verifier can recompute. The OMS registry also lists blake2b and blake3 (optional). */
 const SUPPORTED_ALGORITHMS = ['sha256'];
-const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /** A statement decoded from a DSSE payload and checked for shape, before any digest is recomputed. */
 export interface ParsedStatement {
@@ -71,18 +71,7 @@ export function statementBytes(statement: Record<string, unknown>): Buffer {
  * is accepted: its subjects are the files.
  */
 export function parseStatement(payload: Buffer): ParsedStatement {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(payload.toString('utf8'));
-  } catch (e) {
-    throw new VerificationError(`DSSE payload is not valid JSON (${(e as Error).message}); expected an in-toto Statement v1`);
-  }
-  if (!isObject(doc)) {
-    throw new VerificationError(`DSSE payload is ${describe(doc)}; expected an in-toto Statement v1 JSON object`);
-  }
-  if (doc._type !== STATEMENT_TYPE) {
-    throw new VerificationError(`statement _type is ${JSON.stringify(doc._type)}; expected "${STATEMENT_TYPE}"`);
-  }
+  const doc = decodeStatement(payload);
   if (doc.predicateType === LEGACY_PREDICATE_TYPE) {
     return parseLegacy(doc);
   }
@@ -99,16 +88,16 @@ export function parseStatement(payload: Buffer): ParsedStatement {
     throw new VerificationError(`statement has ${subjects.length} subjects; expected exactly one (the model)`);
   }
   const subject = subjects[0];
-  if (!isObject(subject) || typeof subject.name !== 'string' || !isObject(subject.digest)) {
+  if (!isJsonObject(subject) || typeof subject.name !== 'string' || !isJsonObject(subject.digest)) {
     throw new VerificationError('statement subject must be an object with a string "name" and a "digest" object');
   }
   const root = subject.digest.sha256;
-  if (typeof root !== 'string' || !HEX_SHA256.test(root)) {
+  if (!isHexDigest(root)) {
     throw new VerificationError(
       `statement subject digest.sha256 is ${JSON.stringify(root)}; expected 64 lower-case hex characters`);
   }
   const predicate = doc.predicate;
-  if (!isObject(predicate)) {
+  if (!isJsonObject(predicate)) {
     throw new VerificationError('statement has no predicate object; expected {"resources": [...], "serialization": {...}}');
   }
   const serialization = parseSerialization(predicate.serialization);
@@ -130,7 +119,7 @@ function parseLegacy(doc: Record<string, unknown>): ParsedStatement {
   }
   const serialization: Serialization = { method: 'files', hash_type: 'sha256', allow_symlinks: false, ignore_paths: [] };
   const raw = subjects.map((s, i) => {
-    if (!isObject(s) || !isObject(s.digest)) {
+    if (!isJsonObject(s) || !isJsonObject(s.digest)) {
       throw new VerificationError(`statement subject[${i}] must be an object with "name" and "digest"`);
     }
     return { name: s.name, algorithm: 'sha256', digest: s.digest.sha256 };
@@ -144,7 +133,7 @@ function parseLegacy(doc: Record<string, unknown>): ParsedStatement {
 }
 
 function parseSerialization(value: unknown): Serialization {
-  if (!isObject(value)) {
+  if (!isJsonObject(value)) {
     throw new VerificationError(
       'predicate has no serialization object; expected {"method": "files"|"shards", "hash_type", "allow_symlinks", ...}');
   }
@@ -203,7 +192,7 @@ function parseResources(value: unknown, serialization: Serialization): ManifestR
   const seen = new Set<string>();
   const resources: ManifestResource[] = [];
   value.forEach((r, i) => {
-    if (!isObject(r)) {
+    if (!isJsonObject(r)) {
       throw new VerificationError(`resource #${i} is ${describe(r)}; expected {name, algorithm, digest}`);
     }
     const { name, algorithm, digest } = r;
@@ -218,7 +207,7 @@ function parseResources(value: unknown, serialization: Serialization): ManifestR
       throw new VerificationError(
         `resource "${name}" has algorithm "${algorithm}" but serialization.hash_type is "${serialization.hash_type}"`);
     }
-    if (typeof digest !== 'string' || !HEX_SHA256.test(digest)) {
+    if (!isHexDigest(digest)) {
       throw new VerificationError(
         `resource "${name}" has digest ${JSON.stringify(digest)}; expected 64 lower-case hex characters`);
     }
@@ -264,10 +253,6 @@ function checkResourceName(name: string, method: Serialization['method'], count:
   if (bad) {
     throw new VerificationError(`resource name "${name}" ${bad}; expected a relative POSIX path inside the model`);
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function describe(v: unknown): string {

@@ -6,11 +6,12 @@ import { createPublicKey, KeyObject, verify as cryptoVerify, X509Certificate } f
 import { promises as fs } from 'fs';
 import { DEFAULT_MAX_BUNDLE_BYTES, parseBundle, ParsedBundle, readBundleFile } from './bundle';
 import { verifyCertificateChain } from './certificates';
-import { UsageError, VerificationError } from './errors';
 import { hashResources, listModelFiles, listModelShards, ModelHashOptions, rootDigest } from './hashing';
-import { assertDerSignature, Curve, curveOf, curveOfKeyDetails, hashForCurve, keyHint, sameKey } from './keys';
+import { assertDerSignature, Curve, curveOf, hashForCurve, keyHint, sameKey } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae, paeCompat } from './pae';
 import { ParsedStatement, parseStatement } from './statement';
+import { curveOfKeyDetails } from '../codec/curves';
+import { UsageError, VerificationError } from '../codec/errors';
 
 /**
  * What the verifier trusts: one public key (bundles signed with `sign key`, `sign kms`, `sign pkcs11-key`), or
@@ -124,7 +125,7 @@ export function verifyBundleSignature(
         `key mismatch: ${source} embeds a ${curveOf(material.rawKey)} public key (publicKey.rawBytes) that is not the ${curve} public key given`);
     }
     if (material.keyDetails !== undefined) {
-      const declared = curveOfKeyDetails(material.keyDetails);
+      const declared = curveOfKeyDetails(material.keyDetails)?.name;
       if (declared !== curve) {
         throw new VerificationError(
           `key mismatch: ${source} declares keyDetails ${material.keyDetails} but the public key given is on ${curve}`);

@@ -11,16 +11,17 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SignerClient } from '@aws-sdk/client-signer';
 import type { CertificateIdentity, PolicyAttestation, PolicyRequirement, TrustPolicy } from './load';
 import { parseRevocationPredicate, REVOCATION_PREDICATE_TYPE } from './revocation';
+import { parseRootDigest } from '../codec/digest';
+import { UsageError, VerificationError } from '../codec/errors';
+import { decodeStatement } from '../codec/statement';
 import { parseBundle } from '../engine/bundle';
 import { CODE_SIGNING_EKU, verifyCertificateChain } from '../engine/certificates';
 import { verifyStatementBundle, VerifiedStatement } from '../engine/cosign';
-import { UsageError, VerificationError } from '../engine/errors';
 import { keyHint } from '../engine/keys';
 import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE } from '../engine/statement';
 import { verifyNotationSignature } from '../signers/aws-signer';
 import { kmsPublicKey } from '../signers/kms';
 import { fetchAttestationSet } from '../store/attestation-set';
-import { parseRoot } from '../store/keys';
 import type { AttestationSet, ObjectStore, StoredObject } from '../store/types';
 
 /** Options of {@link checkPolicy}. */
@@ -140,7 +141,7 @@ interface Identified {
  * not trustworthy. Store access and availability errors propagate (the question could not be asked).
  */
 export async function checkStore(policy: TrustPolicy, store: ObjectStore, root: string, opts: CheckOptions = {}): Promise<CheckReport> {
-  const hex = parseRoot(root);
+  const hex = parseRootDigest(root);
   let set: AttestationSet;
   try {
     set = await fetchAttestationSet(store, hex);
@@ -515,10 +516,10 @@ function unquote(v: string): string {
   return v;
 }
 
+/** The predicate type of a statement, for the report; undefined when the payload is not a statement at all. */
 function predicateTypeOf(payload: Buffer): string | undefined {
   try {
-    const st = JSON.parse(payload.toString('utf8')) as { predicateType?: unknown };
-    return typeof st.predicateType === 'string' ? st.predicateType : undefined;
+    return decodeStatement(payload).predicateType;
   } catch {
     return undefined;
   }

@@ -14,8 +14,8 @@ import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import { parseDocument } from 'yaml';
 import { CelProgram, compileCel } from './cel';
 import { TRUST_POLICY_SCHEMA } from './schema';
+import { UsageError } from '../codec/errors';
 import { parseCertificates } from '../engine/certificates';
-import { UsageError } from '../engine/errors';
 import { keyHint, loadPublicKey } from '../engine/keys';
 
 /** A problem with a policy document, located by JSON pointer (`/signers/0/publicKey`; `/` is the document). */

@@ -6,11 +6,13 @@
  * verified with the same keys. Whether it counts is the trust policy's decision: only signers listed in `revokers`
  * can revoke.
  */
-import { UsageError, VerificationError } from '../engine/errors';
+import { parseRootDigest } from '../codec/digest';
+import { UsageError, VerificationError } from '../codec/errors';
+import { STATEMENT_TYPE } from '../codec/statement';
+import { parseRfc3339 } from '../codec/time';
 import { signStatement } from '../engine/sign-statement';
 import type { Signer } from '../engine/signer';
-import { STATEMENT_TYPE } from '../engine/statement';
-import { deriveKey, parseRoot, REVOCATION_PREDICATE_TYPE } from '../store/keys';
+import { deriveKey, REVOCATION_PREDICATE_TYPE } from '../store/keys';
 import type { ObjectStore, PutOutcome } from '../store/types';
 
 export { REVOCATION_PREDICATE_TYPE };
@@ -59,7 +61,7 @@ export interface SignedRevocation {
  * @throws UsageError for a malformed root or an empty or overlong reason
  */
 export function buildRevocationStatement(root: string, opts: RevocationOptions): Record<string, unknown> {
-  const hex = parseRoot(root);
+  const hex = parseRootDigest(root);
   const reason = opts.reason.trim();
   if (reason === '') {
     throw new UsageError('a revocation needs a non-empty --reason: it is shown in every denial of this digest');
@@ -95,7 +97,7 @@ export async function signRevocation(root: string, signer: Signer, opts: Revocat
   return {
     bundleText: signed.bundleText,
     key: deriveKey(body, 'revocation record').key,
-    root: parseRoot(root),
+    root: parseRootDigest(root),
     keyHint: signed.keyHint,
     predicate: statement.predicate as RevocationPredicate,
   };
@@ -122,13 +124,9 @@ export function parseRevocationPredicate(predicate: unknown, source = 'revocatio
   if (typeof p.reason !== 'string' || p.reason.trim() === '') {
     throw new VerificationError(`${source} predicate.reason is ${JSON.stringify(p.reason)}; expected a non-empty string`);
   }
-  if (typeof p.revokedAt !== 'string' || !RFC3339.test(p.revokedAt) || Number.isNaN(Date.parse(p.revokedAt))) {
-    throw new VerificationError(`${source} predicate.revokedAt is ${JSON.stringify(p.revokedAt)}; expected an RFC 3339 timestamp`);
-  }
+  parseRfc3339(p.revokedAt, `${source} predicate.revokedAt`);
   if (p.revoker !== undefined && typeof p.revoker !== 'string') {
     throw new VerificationError(`${source} predicate.revoker is ${JSON.stringify(p.revoker)}; expected a string when present`);
   }
-  return { reason: p.reason, revokedAt: p.revokedAt, ...(typeof p.revoker === 'string' ? { revoker: p.revoker } : {}) };
+  return { reason: p.reason, revokedAt: p.revokedAt as string, ...(typeof p.revoker === 'string' ? { revoker: p.revoker } : {}) };
 }
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;

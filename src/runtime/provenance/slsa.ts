@@ -6,11 +6,12 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { UsageError } from '../engine/errors';
+import { isHexDigest } from '../codec/digest';
+import { UsageError } from '../codec/errors';
+import { STATEMENT_TYPE } from '../codec/statement';
 import { hashModel } from '../engine/hashing';
 import { signStatement, SignedStatement } from '../engine/sign-statement';
 import type { Signer } from '../engine/signer';
-import { STATEMENT_TYPE } from '../engine/statement';
 
 /** The in-toto predicate type of SLSA provenance v1. */
 export const SLSA_PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
@@ -63,7 +64,7 @@ export interface ResourceDescriptor {
  * @throws UsageError for a malformed digest or an unreadable input directory
  */
 export async function buildProvenance(opts: ProvenanceOptions): Promise<Record<string, unknown>> {
-  if (!/^[0-9a-f]{64}$/.test(opts.rootDigest)) {
+  if (!isHexDigest(opts.rootDigest)) {
     throw new UsageError(`provenance: the root digest must be 64 lower-case hex characters, got '${opts.rootDigest}'`);
   }
   if (!opts.buildId.trim()) {

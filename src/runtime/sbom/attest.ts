@@ -4,16 +4,16 @@
  */
 import * as path from 'path';
 import { buildBom, BomOptions, CycloneDxBom, validateBom } from './cyclonedx';
-import { UsageError, VerificationError } from '../engine/errors';
+import { isHexDigest, parseRootDigest } from '../codec/digest';
+import { VerificationError } from '../codec/errors';
+import { isJsonObject } from '../codec/json';
+import { decodeStatement, STATEMENT_TYPE } from '../codec/statement';
 import { hashModel, ModelHashOptions, rootDigest as computeRootDigest } from '../engine/hashing';
 import { signStatement } from '../engine/sign-statement';
 import type { Signer } from '../engine/signer';
-import { STATEMENT_TYPE } from '../engine/statement';
 
 /** The in-toto predicate type of a CycloneDX BOM. */
 export const CYCLONEDX_PREDICATE_TYPE = 'https://cyclonedx.org/bom';
-
-const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /** Inputs of {@link attestSbom}: the BOM inputs plus the statement's subject. */
 export interface SbomAttestationOptions extends Omit<BomOptions, 'rootDigest'> {
@@ -108,25 +108,11 @@ export interface ModelSbomOptions extends Omit<SbomAttestationOptions, 'rootDige
 export async function attestModelSbom(modelPath: string, signer: Signer, opts: ModelSbomOptions): Promise<SbomAttestation> {
   let root: string;
   if (opts.rootDigest !== undefined) {
-    root = parseRootDigest(opts.rootDigest);
+    root = parseRootDigest(opts.rootDigest, 'root digest');
   } else {
     root = computeRootDigest((await hashModel(modelPath, opts)).resources);
   }
   return attestSbom(signer, { ...opts, rootDigest: root, subjectName: path.basename(path.resolve(modelPath)) });
-}
-
-/**
- * Parses a root digest written as `sha256:<hex>` or bare hex.
- *
- * @throws UsageError unless it is 64 lower-case hex characters
- */
-export function parseRootDigest(value: string): string {
-  const hex = value.startsWith('sha256:') ? value.slice('sha256:'.length) : value;
-  if (!HEX_SHA256.test(hex)) {
-    throw new UsageError(
-      `root digest ${JSON.stringify(value)} is not sha256:<64 lower-case hex>; use the digest \`modelseal sign\` or \`modelseal digest\` printed`);
-  }
-  return hex;
 }
 
 /**
@@ -136,15 +122,7 @@ export function parseRootDigest(value: string): string {
  *   subject with a SHA-256 digest, and a CycloneDX BOM predicate
  */
 export function parseSbomStatement(payload: Buffer): ParsedSbomStatement {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(payload.toString('utf8'));
-  } catch (e) {
-    throw new VerificationError(`SBOM attestation payload is not valid JSON (${(e as Error).message}); expected an in-toto Statement v1`);
-  }
-  if (!isObject(doc) || doc._type !== STATEMENT_TYPE) {
-    throw new VerificationError(`SBOM attestation payload is not an in-toto Statement v1 (_type must be "${STATEMENT_TYPE}")`);
-  }
+  const doc = decodeStatement(payload);
   if (doc.predicateType !== CYCLONEDX_PREDICATE_TYPE) {
     throw new VerificationError(`statement predicateType is ${JSON.stringify(doc.predicateType)}; expected "${CYCLONEDX_PREDICATE_TYPE}"`);
   }
@@ -153,17 +131,13 @@ export function parseSbomStatement(payload: Buffer): ParsedSbomStatement {
     throw new VerificationError(`SBOM statement has ${Array.isArray(subjects) ? subjects.length : 'no'} subjects; expected exactly one (the model's root digest)`);
   }
   const s = subjects[0];
-  const root = isObject(s) && isObject(s.digest) ? s.digest.sha256 : undefined;
-  if (!isObject(s) || typeof s.name !== 'string' || typeof root !== 'string' || !HEX_SHA256.test(root)) {
+  const root = isJsonObject(s) && isJsonObject(s.digest) ? s.digest.sha256 : undefined;
+  if (!isJsonObject(s) || typeof s.name !== 'string' || !isHexDigest(root)) {
     throw new VerificationError('SBOM statement subject must be {"name": string, "digest": {"sha256": <64 lower-case hex>}}');
   }
   const bom = doc.predicate;
-  if (!isObject(bom) || bom.bomFormat !== 'CycloneDX') {
+  if (!isJsonObject(bom) || bom.bomFormat !== 'CycloneDX') {
     throw new VerificationError('SBOM statement predicate is not a CycloneDX BOM (bomFormat must be "CycloneDX")');
   }
   return { subjectName: s.name, rootDigest: root, bom };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -14,7 +14,8 @@ import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { compact } from './model-card';
 import type { Dataset, DatasetAncestor, Digest, GovernanceParty, ImageReference, ModelCard, PackageRef, ScanSummary } from './model-card';
-import { UsageError } from '../engine/errors';
+import { isHexDigest } from '../codec/digest';
+import { UsageError } from '../codec/errors';
 
 /** The CycloneDX specification version every ModelSeal BOM declares. */
 export const CYCLONEDX_SPEC_VERSION = '1.6';
@@ -83,7 +84,7 @@ export class BomValidationError extends UsageError {
  */
 export function buildBom(opts: BomOptions): CycloneDxBom {
   const { card } = opts;
-  if (!/^[0-9a-f]{64}$/.test(opts.rootDigest)) {
+  if (!isHexDigest(opts.rootDigest)) {
     throw new UsageError(`root digest ${JSON.stringify(opts.rootDigest)} is not 64 lower-case hex characters`);
   }
   const model = card.model;

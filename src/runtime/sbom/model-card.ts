@@ -11,7 +11,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../engine/errors';
+import { UsageError } from '../codec/errors';
 
 /** The `apiVersion` a model card must declare. */
 export const MODEL_CARD_API_VERSION = 'modelseal.dev/v1';

@@ -13,10 +13,17 @@
 import { createHash, X509Certificate } from 'crypto';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { GetRevocationStatusCommand, SignerClient, SignPayloadCommand } from '@aws-sdk/client-signer';
-import { describe, JWS_ECDSA_ALGORITHMS, parseFlattenedJws, verifyJwsEcdsa, type FlattenedJws } from './jws';
+import { JWS_ECDSA_ALGORITHMS, parseFlattenedJws, verifyJwsEcdsa, type FlattenedJws } from './jws';
 import { notationKey } from '../../shared/store-layout';
-import { CODE_SIGNING_EKU, keyUsageBits, parseCertificates, verifyCertificateChain } from '../engine/certificates';
-import { UsageError, VerificationError } from '../engine/errors';
+import { decodeBase64 } from '../codec/base64';
+import { readTlv } from '../codec/der';
+import { hexOfPrefixedDigest, parseRootDigest } from '../codec/digest';
+import { UsageError, VerificationError } from '../codec/errors';
+import { describeJson as describe } from '../codec/json';
+import { parseRfc3339 } from '../codec/time';
+import {
+  certificateName as certName, CODE_SIGNING_EKU, issuedBy, keyUsageBits, parseCertificates, verifyCertificateChain,
+} from '../engine/certificates';
 
 /** Media type of the Notary Project signature payload (the JWS `cty` and the SignPayload `payloadFormat`). */
 export const NOTATION_PAYLOAD_MEDIA_TYPE = 'application/vnd.cncf.notary.payload.v1+json';
@@ -85,7 +92,6 @@ const EKU_FORBIDDEN: Readonly<Record<string, string>> = {
 const PROFILE_ARN = /^arn:(aws[a-z-]*):signer:([a-z0-9-]+):(\d{12}):\/signing-profiles\/([A-Za-z0-9_]{2,64})$/;
 const PROFILE_VERSION_ARN = /^arn:(aws[a-z-]*):signer:([a-z0-9-]+):(\d{12}):\/signing-profiles\/([A-Za-z0-9_]{2,64})\/([A-Za-z0-9]{1,64})$/;
 const JOB_ARN = /^arn:(aws[a-z-]*):signer:([a-z0-9-]+):(\d{12}):\/signing-jobs\/([A-Za-z0-9-]+)$/;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Payload
@@ -103,7 +109,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
  * @throws UsageError for a malformed root or size
  */
 export function notationPayload(root: string, size = 0): Buffer {
-  const hex = normalizeRoot(root);
+  const hex = parseRootDigest(root);
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new UsageError(`descriptor size ${size} is not a non-negative integer number of bytes`);
   }
@@ -115,19 +121,6 @@ export function notationPayload(root: string, size = 0): Buffer {
       annotations: { [OMS_ROOT_ANNOTATION]: hex },
     },
   }), 'utf8');
-}
-
-/**
- * Returns the lower-case hex root digest of `root` (`<hex>` or `sha256:<hex>`).
- *
- * @throws UsageError when it is not a SHA-256 digest
- */
-export function normalizeRoot(root: string): string {
-  const m = /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(root.trim());
-  if (!m) {
-    throw new UsageError(`${JSON.stringify(root)} is not an OMS root digest; expected sha256:<64 hex digits>`);
-  }
-  return m[1].toLowerCase();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -191,7 +184,7 @@ export interface AwsSignerSignResult {
  *   envelope that does not carry the payload that was sent
  */
 export async function signModelWithAwsSigner(opts: AwsSignerSignOptions): Promise<AwsSignerSignResult> {
-  const root = normalizeRoot(opts.root);
+  const root = parseRootDigest(opts.root);
   if (!opts.profileName || !/^[A-Za-z0-9_]{2,64}$/.test(opts.profileName)) {
     throw new UsageError(`AWS Signer profile name ${JSON.stringify(opts.profileName)} is not valid; expected 2-64 letters, digits or underscores`);
   }
@@ -347,7 +340,7 @@ export interface NotationVerification {
  * @throws VerificationError naming the first check that fails
  */
 export async function verifyNotationSignature(envelope: Buffer, opts: NotationVerificationOptions): Promise<NotationVerification> {
-  const root = normalizeRoot(opts.root);
+  const root = parseRootDigest(opts.root);
   const anchors = trustedRootCertificates(opts.trustedRoots);
   const identity = trustedIdentity(opts);
   const now = opts.now ?? new Date();
@@ -575,14 +568,7 @@ function parseProtectedHeader(h: Record<string, unknown>): NotaryHeader {
 }
 
 function rfc3339(value: unknown, name: string): Date {
-  if (typeof value !== 'string' || !RFC3339.test(value)) {
-    throw new VerificationError(`protected header ${name} is ${describe(value)}; expected an RFC 3339 date-time such as "2024-05-01T12:00:00Z"`);
-  }
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) {
-    throw new VerificationError(`protected header ${name} ${JSON.stringify(value)} is not a valid date-time`);
-  }
-  return d;
+  return parseRfc3339(value, `protected header ${name}`);
 }
 
 /** The unprotected x5c header: standard (not url-safe) base64 DER certificates, leaf first. */
@@ -595,11 +581,9 @@ function parseX5c(header: Record<string, unknown>): X509Certificate[] {
     throw new VerificationError(`unprotected header x5c holds ${x5c.length} certificates; at most ${MAX_X5C} are accepted`);
   }
   return x5c.map((b64, i) => {
-    if (typeof b64 !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || Buffer.from(b64, 'base64').toString('base64') !== b64) {
-      throw new VerificationError(`x5c[${i}] is not a base64 (RFC 4648 §4, padded) DER certificate`);
-    }
+    const der = decodeBase64(b64, `x5c[${i}]`, 'base64');
     try {
-      return new X509Certificate(Buffer.from(b64, 'base64'));
+      return new X509Certificate(der);
     } catch (e) {
       throw new VerificationError(`x5c[${i}] is not a valid X.509 certificate: ${(e as Error).message}`);
     }
@@ -641,7 +625,7 @@ function parseTargetArtifact(payload: Buffer): TargetArtifact {
   if (d.mediaType !== MODEL_ARTIFACT_MEDIA_TYPE) {
     throw new VerificationError(`payload targetArtifact.mediaType is ${describe(d.mediaType)}; a ModelSeal co-signature describes ${JSON.stringify(MODEL_ARTIFACT_MEDIA_TYPE)}`);
   }
-  if (typeof d.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d.digest)) {
+  if (hexOfPrefixedDigest(d.digest) === undefined) {
     throw new VerificationError(`payload targetArtifact.digest is ${describe(d.digest)}; expected sha256:<64 lower-case hex digits>`);
   }
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
@@ -656,7 +640,7 @@ function parseTargetArtifact(payload: Buffer): TargetArtifact {
       throw new VerificationError('payload targetArtifact.annotations must map strings to strings');
     }
   }
-  return { mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations as Record<string, string> | undefined };
+  return { mediaType: d.mediaType, digest: d.digest as string, size: d.size, annotations: d.annotations as Record<string, string> | undefined };
 }
 
 /**
@@ -725,18 +709,6 @@ function verifyNotaryChain(chain: X509Certificate[], anchors: X509Certificate[],
   }
 }
 
-function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
-  try {
-    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
-  } catch {
-    return false;
-  }
-}
-
-function certName(cert: X509Certificate): string {
-  return `"${cert.subject.replace(/\n/g, ', ')}" (serial ${cert.serialNumber})`;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Revocation
 // ---------------------------------------------------------------------------------------------------------------
@@ -751,31 +723,14 @@ export function certificateHashes(chain: readonly X509Certificate[]): string[] {
   return tbs.map((h, i) => h + tbs[Math.min(i + 1, tbs.length - 1)]);
 }
 
-/** The DER TBSCertificate (tag, length and contents) inside a DER certificate. */
+/** The DER TBSCertificate (tag, length and contents) inside a DER certificate: its first element. */
 function tbsCertificate(der: Buffer): Buffer {
-  const outer = readDerHeader(der, 0);
-  const inner = readDerHeader(der, outer.contentStart);
-  return der.subarray(outer.contentStart, inner.contentStart + inner.length);
-}
-
-function readDerHeader(buf: Buffer, pos: number): { contentStart: number; length: number } {
-  if (pos + 2 > buf.length || buf[pos] !== 0x30) {
+  const cert = readTlv(der, 0, 'certificate DER');
+  const tbs = readTlv(der, cert.contentStart, 'certificate TBSCertificate', VerificationError, cert.end);
+  if (cert.tag !== 0x30 || tbs.tag !== 0x30) {
     throw new VerificationError('certificate DER is not a SEQUENCE where TBSCertificate should be');
   }
-  let length = buf[pos + 1];
-  let start = pos + 2;
-  if (length & 0x80) {
-    const n = length & 0x7f;
-    length = 0;
-    for (let i = 0; i < n; i++) {
-      length = length * 256 + buf[start + i];
-    }
-    start += n;
-  }
-  if (start + length > buf.length) {
-    throw new VerificationError('certificate DER is truncated');
-  }
-  return { contentStart: start, length };
+  return der.subarray(tbs.start, tbs.end);
 }
 
 interface RevocationQuery {

@@ -4,8 +4,8 @@
  */
 import { KeyObject, X509Certificate } from 'crypto';
 import { LocalKeySigner } from './local';
+import { UsageError } from '../codec/errors';
 import { readCertificateFile } from '../engine/certificates';
-import { UsageError } from '../engine/errors';
 import { curveOf, sameKey } from '../engine/keys';
 import type { Signer, VerificationMaterial } from '../engine/signer';
 

@@ -6,8 +6,10 @@
  * lenient parser is where signature-confusion bugs live.
  */
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'crypto';
-import { curveOfKey, P256, P384, rawEcdsaToDer, type EcCurve } from './der';
-import { VerificationError } from '../engine/errors';
+import { decodeBase64 } from '../codec/base64';
+import { curveOfKey, P256, P384, type EcCurve } from '../codec/curves';
+import { VerificationError } from '../codec/errors';
+import { describeJson as describe, isJsonObject as isObject } from '../codec/json';
 
 /** A parsed flattened JWS JSON envelope. */
 export interface FlattenedJws {
@@ -25,42 +27,10 @@ export interface FlattenedJws {
   readonly signature: Buffer;
 }
 
-/** JWS `alg` values this module verifies, with the curve each one requires of the signing key. */
-export const JWS_ECDSA_ALGORITHMS: Readonly<Record<string, EcCurve>> = {
-  ES256: P256,
-  ES384: P384,
-};
+/** JWS `alg` values this module verifies (the Notary Project's ECDSA ones), with the curve each requires of the key. */
+export const JWS_ECDSA_ALGORITHMS: Readonly<Record<string, EcCurve>> = Object.fromEntries([P256, P384].map((c) => [c.jwsAlg, c]));
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const TOP_LEVEL = ['payload', 'protected', 'header', 'signature'];
-
-/**
- * Decodes strict base64url (RFC 7515 §2: URL-safe alphabet, no padding, no whitespace).
- *
- * Node's decoder silently skips invalid characters, so two different strings could decode to the same bytes; the
- * alphabet check and the re-encoding comparison make the encoding canonical.
- *
- * @param what names the value in errors
- * @throws VerificationError when `value` is not canonical base64url
- */
-export function base64urlDecode(value: unknown, what: string): Buffer {
-  if (typeof value !== 'string') {
-    throw new VerificationError(`${what} must be a base64url string; got ${describe(value)}`);
-  }
-  if (!BASE64URL.test(value) || value.length % 4 === 1) {
-    throw new VerificationError(`${what} is not base64url (RFC 7515: characters A-Z a-z 0-9 - _ and no "=" padding)`);
-  }
-  const bytes = Buffer.from(value, 'base64url');
-  if (bytes.toString('base64url') !== value) {
-    throw new VerificationError(`${what} is not canonical base64url (its unused trailing bits are not zero)`);
-  }
-  return bytes;
-}
-
-/** Encodes bytes as base64url without padding. */
-export function base64urlEncode(bytes: Buffer | string): string {
-  return Buffer.from(bytes).toString('base64url');
-}
 
 /**
  * Parses a flattened JWS JSON envelope.
@@ -101,9 +71,9 @@ export function parseFlattenedJws(bytes: Buffer, what = 'JWS envelope'): Flatten
   }
   const protectedB64 = doc.protected;
   const payloadB64 = doc.payload;
-  const protectedBytes = base64urlDecode(protectedB64, `${what} "protected"`);
-  const payload = base64urlDecode(payloadB64, `${what} "payload"`);
-  const signature = base64urlDecode(doc.signature, `${what} "signature"`);
+  const protectedBytes = decodeBase64(protectedB64, `${what} "protected"`, 'base64url');
+  const payload = decodeBase64(payloadB64, `${what} "payload"`, 'base64url');
+  const signature = decodeBase64(doc.signature, `${what} "signature"`, 'base64url');
   let protectedHeader: unknown;
   try {
     protectedHeader = JSON.parse(protectedBytes.toString('utf8'));
@@ -136,7 +106,7 @@ export function parseFlattenedJws(bytes: Buffer, what = 'JWS envelope'): Flatten
  *
  * `alg` must be ES256 or ES384 and must match the key's curve (the Notary spec makes the signing certificate's key
  * the source of truth, which stops algorithm substitution). The signature must be the raw `r || s` of exactly twice
- * the curve size, as JWS requires (RFC 7518 §3.4); it is converted to DER for node `crypto`.
+ * the curve size, as JWS requires (RFC 7518 §3.4), which node `crypto` verifies as IEEE P1363.
  *
  * @throws VerificationError when the algorithm does not fit the key or the signature does not verify
  */
@@ -156,33 +126,12 @@ export function verifyJwsEcdsa(jws: FlattenedJws, alg: string, key: KeyObject): 
       `JWS signature is ${jws.signature.length} bytes; ${alg} signatures are raw r || s of exactly ${2 * curve.size} bytes`);
   }
   const input = Buffer.from(`${jws.protectedB64}.${jws.payloadB64}`, 'ascii');
-  const ok = cryptoVerify(curve.hash, input, { key: pub, dsaEncoding: 'der' }, rawEcdsaToDer(jws.signature));
+  const ok = cryptoVerify(curve.hash, input, { key: pub, dsaEncoding: 'ieee-p1363' }, jws.signature);
   if (!ok) {
     throw new VerificationError(`JWS signature does not verify with the signing certificate's ${curve.name} key (the protected header or payload was altered, or another key signed it)`);
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function describeKey(key: KeyObject): string {
   return key.asymmetricKeyType === 'ec' ? `EC ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown curve'}` : String(key.asymmetricKeyType);
-}
-
-/** A short description of a JSON value for error messages. */
-export function describe(v: unknown): string {
-  if (v === undefined) {
-    return 'missing';
-  }
-  if (v === null) {
-    return 'null';
-  }
-  if (Array.isArray(v)) {
-    return 'an array';
-  }
-  if (typeof v === 'string') {
-    return v.length > 60 ? `a string (${JSON.stringify(v.slice(0, 60))}…)` : `the string ${JSON.stringify(v)}`;
-  }
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
 }

@@ -4,8 +4,8 @@
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'crypto';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { curveOfKey, P256, P384, type EcCurve } from './der';
-import { UsageError } from '../engine/errors';
+import { curveOfKey, P256, P384, type EcCurve } from '../codec/curves';
+import { UsageError } from '../codec/errors';
 import { keyHint } from '../engine/keys';
 import type { Signer, VerificationMaterial } from '../engine/signer';
 

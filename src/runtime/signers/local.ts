@@ -3,7 +3,7 @@
  */
 import { createPublicKey, sign as cryptoSign, KeyObject } from 'crypto';
 import { promises as fs } from 'fs';
-import { UsageError } from '../engine/errors';
+import { UsageError } from '../codec/errors';
 import { hashForKey, keyHint, loadPrivateKey } from '../engine/keys';
 import type { Signer, VerificationMaterial } from '../engine/signer';
 

@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'fs';
 import { fileURLToPath } from 'url';
-import { UsageError } from '../engine/errors';
+import { UsageError } from '../codec/errors';
 
 /** Object classes an RFC 7512 `type` attribute may name. */
 export type Pkcs11ObjectType = 'public' | 'private' | 'cert' | 'secret-key' | 'data';

@@ -8,9 +8,10 @@ import { createHash, verify as cryptoVerify, X509Certificate, type KeyObject } f
 import { existsSync } from 'fs';
 import { endianness } from 'os';
 import { join } from 'path';
-import { curveFromEcParams, curveOfKey, ecPointFromAttribute, ecPublicKeyFromPoint, rawEcdsaToDer, type EcCurve } from './der';
 import { parsePkcs11Uri, readPinSource, redact, type Pkcs11Uri } from './pkcs11-uri';
-import { UsageError } from '../engine/errors';
+import { curveOfKey, curveOfOid, P256, P384, type EcCurve } from '../codec/curves';
+import { DER_TAG, ecPublicKeyFromPoint, rawEcdsaToDer, readTlv, type Tlv } from '../codec/der';
+import { UsageError } from '../codec/errors';
 import { keyHint } from '../engine/keys';
 import type { Signer, VerificationMaterial } from '../engine/signer';
 
@@ -541,8 +542,8 @@ function findKey(lib: Pkcs11Library, session: Buffer, uri: Pkcs11Uri, token: str
   const id = idAttr.value;
   // Asked for separately: tokens answer CKR_ATTRIBUTE_TYPE_INVALID for the whole template if one attribute is foreign.
   const ecParams = lib.C_GetAttributeValue(session, key, [{ type: CKA_EC_PARAMS }])[0].value;
-  const curve = curveFromEcParams(ecParams);
-  if (!curve) {
+  const curve = curveOfOid(ecParams);
+  if (!curve || !PKCS11_CURVES.includes(curve)) {
     throw new UsageError(
       `the EC key with ${what} on token "${token}" is on an unsupported curve (CKA_EC_PARAMS ${ecParams.toString('hex')}); use P-256 or P-384`,
     );
@@ -577,4 +578,42 @@ function findKey(lib: Pkcs11Library, session: Buffer, uri: Pkcs11Uri, token: str
     }
   }
   return { key, publicKey, curve };
+}
+
+/** The curves the PKCS#11 signer takes (from the codec's table). */
+const PKCS11_CURVES: readonly EcCurve[] = [P256, P384];
+
+/**
+ * Extracts the EC point from a PKCS#11 CKA_EC_POINT value.
+ *
+ * PKCS#11 v2.20+ says the value is a DER OCTET STRING around the point, but some modules return the bare
+ * point; both are accepted. The lengths tell them apart: a bare uncompressed point is exactly
+ * `1 + 2 * size` bytes and starts with 0x04, which a DER OCTET STRING of that point never is.
+ */
+export function ecPointFromAttribute(value: Buffer, curve: EcCurve): Buffer {
+  const uncompressed = 1 + 2 * curve.size;
+  const compressed = 1 + curve.size;
+  if (value.length === uncompressed && value[0] === 0x04) {
+    return value;
+  }
+  if (value.length === compressed && (value[0] === 0x02 || value[0] === 0x03)) {
+    return value;
+  }
+  let octets: Tlv;
+  try {
+    octets = readTlv(value, 0, 'CKA_EC_POINT', Error);
+  } catch {
+    throw new Error('CKA_EC_POINT is neither a DER OCTET STRING nor a bare EC point');
+  }
+  if (octets.tag !== DER_TAG.OCTET_STRING || octets.end !== value.length) {
+    throw new Error('CKA_EC_POINT is neither a DER OCTET STRING nor a bare EC point');
+  }
+  const point = octets.content;
+  const okLength =
+    (point.length === uncompressed && point[0] === 0x04) ||
+    (point.length === compressed && (point[0] === 0x02 || point[0] === 0x03));
+  if (!okLength) {
+    throw new Error(`CKA_EC_POINT holds ${point.length} bytes, not a ${curve.name} point`);
+  }
+  return point;
 }

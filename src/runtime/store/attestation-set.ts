@@ -2,9 +2,10 @@
  * Reading everything a store holds about one root digest, with every object checked before it is returned.
  */
 import { StoreIntegrityError } from './errors';
-import { contentAddress, deriveKey, parseRoot, rootPrefixes } from './keys';
+import { contentAddress, deriveKey, rootPrefixes } from './keys';
 import type { AttestationSet, ObjectStore, RejectedObject, StoredObject } from './types';
-import { UsageError } from '../engine/errors';
+import { parseRootDigest } from '../codec/digest';
+import { UsageError } from '../codec/errors';
 
 /**
  * Lists and reads the bundles, attestations, Notation signatures and revocations stored for `root`.
@@ -24,7 +25,7 @@ import { UsageError } from '../engine/errors';
  *   StoreAccessError / StoreUnavailableError when the store cannot be read
  */
 export async function fetchAttestationSet(store: ObjectStore, root: string): Promise<AttestationSet> {
-  const hex = parseRoot(root);
+  const hex = parseRootDigest(root);
   const prefixes = rootPrefixes(hex);
   const rejected: RejectedObject[] = [];
   const [bundles, attestations, notation, revocations] = await Promise.all([

@@ -15,7 +15,7 @@
  * Conflict, not-found and integrity failures are answers about the store's content (exit 1, like a failed
  * verification); access and availability failures mean the question could not be asked (exit 2, like bad usage).
  */
-import { UsageError, VerificationError } from '../engine/errors';
+import { UsageError, VerificationError } from '../codec/errors';
 
 /** The kind of a store error, as reported in `--json` output. */
 export type StoreErrorKind = 'conflict' | 'not-found' | 'integrity' | 'access' | 'unavailable';

@@ -14,11 +14,15 @@ import { MAX_REF_NAME_LENGTH, MODEL_NAME_RULE, modelNameProblem, REF_SEGMENT } f
 import {
   attestationKey, bundleKey as bundleStoreKey, CONTENT_KEY_PATTERNS, notationKey as notationStoreKey, refKeyOf, revocationKey, rootFolders,
 } from '../../shared/store-layout';
+import { decodeBase64 } from '../codec/base64';
+import { formatRootDigest, hexOfPrefixedDigest, parseRootDigest } from '../codec/digest';
+import { UsageError } from '../codec/errors';
+import { isJsonObject } from '../codec/json';
+import { decodeStatement, onlySubjectDigest } from '../codec/statement';
 import { BUNDLE_MEDIA_TYPE, DEFAULT_MAX_BUNDLE_BYTES, parseBundle, ParsedBundle } from '../engine/bundle';
-import { UsageError } from '../engine/errors';
 import { rootDigest } from '../engine/hashing';
 import { keyHint } from '../engine/keys';
-import { LEGACY_PREDICATE_TYPE, parseStatement, PREDICATE_TYPE, STATEMENT_TYPE } from '../engine/statement';
+import { LEGACY_PREDICATE_TYPE, parseStatement, PREDICATE_TYPE } from '../engine/statement';
 
 /** Predicate type of a ModelSeal revocation record (a signed in-toto statement about a root digest). */
 export const REVOCATION_PREDICATE_TYPE = 'https://modelseal.dev/revocation/v1';
@@ -82,7 +86,6 @@ export interface ContentAddress {
   readonly objectDigest: string;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const KEY_SEGMENT = /^[A-Za-z0-9._-]+$/;
 const CONTENT_KEYS = Object.entries(CONTENT_KEY_PATTERNS) as [ObjectKind, RegExp][];
 
@@ -143,10 +146,10 @@ export function deriveKey(body: Buffer, source = 'object'): DerivedKey {
     } catch (e) {
       throw new UsageError(`${source} is not valid JSON (${(e as Error).message}); expected a Sigstore bundle or a Notation JWS`);
     }
-    if (isObject(doc) && typeof doc.mediaType === 'string' && doc.mediaType.startsWith('application/vnd.dev.sigstore.bundle')) {
+    if (isJsonObject(doc) && typeof doc.mediaType === 'string' && doc.mediaType.startsWith('application/vnd.dev.sigstore.bundle')) {
       return bundleKey(body, source, objectDigest);
     }
-    if (isObject(doc) && typeof doc.payload === 'string' && (doc.protected !== undefined || doc.signatures !== undefined)) {
+    if (isJsonObject(doc) && typeof doc.payload === 'string' && (doc.protected !== undefined || doc.signatures !== undefined)) {
       return notationKey(jwsFromJson(doc, source), source, objectDigest, 'application/jose+json');
     }
     throw new UsageError(
@@ -167,13 +170,8 @@ function bundleKey(body: Buffer, source: string, objectDigest: string): DerivedK
     throw new UsageError(`${source} is not a usable Sigstore bundle: ${(e as Error).message}`);
   }
   const signer = signerOf(bundle, source);
-  let statement: unknown;
-  try {
-    statement = JSON.parse(bundle.payload.toString('utf8'));
-  } catch (e) {
-    throw new UsageError(`${source}: the DSSE payload is not valid JSON (${(e as Error).message}); expected an in-toto Statement v1`);
-  }
-  const predicateType = isObject(statement) ? statement.predicateType : undefined;
+  const statement = decodeStatement(bundle.payload, source, UsageError);
+  const predicateType = statement.predicateType;
   if (predicateType === PREDICATE_TYPE || predicateType === LEGACY_PREDICATE_TYPE) {
     let root: string;
     try {
@@ -186,8 +184,8 @@ function bundleKey(body: Buffer, source: string, objectDigest: string): DerivedK
     }
     return { key: bundleStoreKey(root, signer, objectDigest), kind: 'bundle', root, signer, predicateType, objectDigest, contentType: BUNDLE_MEDIA_TYPE };
   }
-  const root = statementRoot(statement, source);
-  const type = predicateType as string;
+  const root = onlySubjectDigest(statement, source, UsageError);
+  const type = predicateType;
   if (type === REVOCATION_PREDICATE_TYPE) {
     return { key: revocationKey(root, signer, objectDigest), kind: 'revocation', root, signer, predicateType: type, objectDigest, contentType: BUNDLE_MEDIA_TYPE };
   }
@@ -202,29 +200,6 @@ function bundleKey(body: Buffer, source: string, objectDigest: string): DerivedK
     objectDigest,
     contentType: BUNDLE_MEDIA_TYPE,
   };
-}
-
-/** The root digest of a non-OMS statement: its only subject's sha256 digest. */
-function statementRoot(statement: unknown, source: string): string {
-  if (!isObject(statement)) {
-    throw new UsageError(`${source}: the DSSE payload is not a JSON object; expected an in-toto Statement v1`);
-  }
-  if (statement._type !== STATEMENT_TYPE) {
-    throw new UsageError(`${source}: statement _type is ${JSON.stringify(statement._type)}; expected "${STATEMENT_TYPE}"`);
-  }
-  if (typeof statement.predicateType !== 'string' || statement.predicateType === '') {
-    throw new UsageError(`${source}: statement predicateType is ${JSON.stringify(statement.predicateType)}; expected a non-empty URI`);
-  }
-  const subjects = statement.subject;
-  if (!Array.isArray(subjects) || subjects.length !== 1) {
-    throw new UsageError(
-      `${source}: statement has ${Array.isArray(subjects) ? subjects.length : 'no'} subject(s); an attestation must have exactly one subject, the model's root digest`);
-  }
-  const digest = isObject(subjects[0]) && isObject(subjects[0].digest) ? subjects[0].digest.sha256 : undefined;
-  if (typeof digest !== 'string' || !HEX64.test(digest)) {
-    throw new UsageError(`${source}: statement subject digest.sha256 is ${JSON.stringify(digest)}; expected the root digest as 64 lower-case hex characters`);
-  }
-  return digest;
 }
 
 /**
@@ -255,7 +230,7 @@ function jwsFromJson(doc: Record<string, unknown>, source: string): Jws {
   let protectedHeader: unknown = doc.protected;
   if (protectedHeader === undefined) {
     const sigs = doc.signatures;
-    if (!Array.isArray(sigs) || sigs.length !== 1 || !isObject(sigs[0])) {
+    if (!Array.isArray(sigs) || sigs.length !== 1 || !isJsonObject(sigs[0])) {
       throw new UsageError(`${source} is a general JSON JWS with ${Array.isArray(sigs) ? sigs.length : 'no'} signatures; expected exactly one`);
     }
     protectedHeader = sigs[0].protected;
@@ -263,11 +238,11 @@ function jwsFromJson(doc: Record<string, unknown>, source: string): Jws {
   if (typeof protectedHeader !== 'string') {
     throw new UsageError(`${source} JWS has no protected header; Notation signatures carry "cty" in the protected header`);
   }
-  return { header: decodeJsonB64(protectedHeader, `${source} JWS protected header`), payload: decodeB64(doc.payload as string, `${source} JWS payload`) };
+  return { header: decodeJsonB64(protectedHeader, `${source} JWS protected header`), payload: decodeB64(doc.payload, `${source} JWS payload`) };
 }
 
 function notationKey(jws: Jws, source: string, objectDigest: string, contentType: string): DerivedKey {
-  const cty = isObject(jws.header) ? jws.header.cty : undefined;
+  const cty = isJsonObject(jws.header) ? jws.header.cty : undefined;
   if (cty !== NOTATION_PAYLOAD_TYPE) {
     throw new UsageError(`${source} is a JWS with content type (cty) ${JSON.stringify(cty)}; expected a Notation signature ("${NOTATION_PAYLOAD_TYPE}")`);
   }
@@ -277,21 +252,18 @@ function notationKey(jws: Jws, source: string, objectDigest: string, contentType
   } catch (e) {
     throw new UsageError(`${source}: the Notation payload is not valid JSON (${(e as Error).message})`);
   }
-  const target = isObject(payload) ? payload.targetArtifact : undefined;
-  const digest = isObject(target) ? target.digest : undefined;
-  const m = typeof digest === 'string' ? /^sha256:([0-9a-f]{64})$/.exec(digest) : null;
-  if (!m) {
+  const target = isJsonObject(payload) ? payload.targetArtifact : undefined;
+  const digest = isJsonObject(target) ? target.digest : undefined;
+  const root = hexOfPrefixedDigest(digest);
+  if (root === undefined) {
     throw new UsageError(`${source}: Notation payload targetArtifact.digest is ${JSON.stringify(digest)}; expected "sha256:" and the model's root digest (64 lower-case hex)`);
   }
-  const root = m[1];
   return { key: notationStoreKey(root, objectDigest), kind: 'notation', root, objectDigest, contentType };
 }
 
-function decodeB64(value: string, what: string): Buffer {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(value) && !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
-    throw new UsageError(`${what} is not base64url`);
-  }
-  return Buffer.from(value, 'base64url');
+/** A JWS part: base64url without padding (RFC 7515 §2; codec/base64.ts). */
+function decodeB64(value: unknown, what: string): Buffer {
+  return decodeBase64(value, what, 'base64url', UsageError);
 }
 
 function decodeJsonB64(value: string, what: string): unknown {
@@ -303,20 +275,6 @@ function decodeJsonB64(value: string, what: string): unknown {
     }
     throw new UsageError(`${what} is not base64url-encoded JSON (${(e as Error).message})`);
   }
-}
-
-/**
- * Parses a root digest argument: `sha256:<hex>` or bare `<hex>`, 64 lower-case hex characters.
- *
- * @param what names the value in errors
- * @throws UsageError naming the value when it is not a SHA-256 root digest
- */
-export function parseRoot(value: string, what = 'root digest'): string {
-  const hex = value.startsWith('sha256:') ? value.slice('sha256:'.length) : value;
-  if (!HEX64.test(hex)) {
-    throw new UsageError(`${what} ${JSON.stringify(value)} is not valid; expected sha256: followed by 64 lower-case hex characters (the OMS root digest)`);
-  }
-  return hex;
 }
 
 /**
@@ -348,7 +306,7 @@ export function refKey(name: string, version: string): string {
 
 /** The body of a ref: `sha256:<root>` (no trailing newline). */
 export function refBody(root: string): Buffer {
-  return Buffer.from(`sha256:${parseRoot(root)}`, 'utf8');
+  return Buffer.from(formatRootDigest(parseRootDigest(root)), 'utf8');
 }
 
 /**
@@ -358,11 +316,11 @@ export function refBody(root: string): Buffer {
  */
 export function parseRefBody(body: Buffer, key: string): string {
   const text = body.toString('utf8').replace(/\r?\n$/, '');
-  const m = /^sha256:([0-9a-f]{64})$/.exec(text);
-  if (!m) {
+  const root = hexOfPrefixedDigest(text);
+  if (root === undefined) {
     throw new StoreIntegrityError(key, `ref ${key} holds ${JSON.stringify(text.slice(0, 80))}; expected "sha256:" and 64 lower-case hex characters`);
   }
-  return m[1];
+  return root;
 }
 
 /**
@@ -436,9 +394,5 @@ export function checkContentAddress(key: string, body: Buffer): void {
 
 /** The four folders that hold objects about `root`, each ending with `/`. */
 export function rootPrefixes(root: string): Record<'bundles' | 'attestations' | 'notation' | 'revocations', string> {
-  return rootFolders(parseRoot(root));
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return rootFolders(parseRootDigest(root));
 }

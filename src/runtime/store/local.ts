@@ -9,7 +9,7 @@ import { ContentCheckedStore } from './base';
 import { StoreAccessError, StoreConflictError, StoreIntegrityError } from './errors';
 import { contentAddress, MAX_OBJECT_BYTES, sha256Hex, TEMP_PREFIX, validateKey, validatePrefix } from './keys';
 import type { PutOutcome } from './types';
-import { UsageError, VerificationError } from '../engine/errors';
+import { UsageError, VerificationError } from '../codec/errors';
 
 /**
  * Test-only hook: when this environment variable is `1`, {@link LocalStore.put} kills its own process with

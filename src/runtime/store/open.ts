@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalStore } from './local';
 import { S3Store } from './s3';
 import type { ObjectStore } from './types';
-import { UsageError } from '../engine/errors';
+import { UsageError } from '../codec/errors';
 
 /** Environment variable that names the store when `--store` is not given. */
 export const STORE_ENV = 'MODELSEAL_STORE';

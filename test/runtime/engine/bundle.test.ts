@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { VerificationError } from '../../../src/runtime/codec/errors';
 import { BUNDLE_MEDIA_TYPE, buildBundle, parseBundle, readBundleFile } from '../../../src/runtime/engine/bundle';
-import { VerificationError } from '../../../src/runtime/engine/errors';
 import { signManifest } from '../../../src/runtime/engine/sign';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { bundleFor, cleanup, ecKey, tempDir } from '../../fixtures/models';
@@ -55,7 +55,8 @@ describe('parseBundle', () => {
   test('fails when the payload base64 is corrupted', () => {
     const b = JSON.parse(good);
     b.dsseEnvelope.payload = '!!' + b.dsseEnvelope.payload;
-    expect(parseError(JSON.stringify(b))).toBe('b.json dsseEnvelope.payload is not valid base64 (corrupted?)');
+    expect(parseError(JSON.stringify(b))).toBe(
+      'b.json dsseEnvelope.payload is not base64 (RFC 4648 §4: characters A-Z a-z 0-9 + / and "=" padding to a multiple of 4)');
   });
 
   test('fails when the mediaType is wrong', () => {

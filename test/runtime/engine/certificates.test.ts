@@ -1,8 +1,8 @@
 import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { VerificationError } from '../../../src/runtime/codec/errors';
 import { keyUsageBits, parseCertificates, verifyCertificateChain } from '../../../src/runtime/engine/certificates';
-import { VerificationError } from '../../../src/runtime/engine/errors';
 import { keyHint } from '../../../src/runtime/engine/keys';
 import { signModel } from '../../../src/runtime/engine/sign';
 import { verifyModel } from '../../../src/runtime/engine/verify';

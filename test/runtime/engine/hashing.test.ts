@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { UsageError, VerificationError } from '../../../src/runtime/engine/errors';
+import { UsageError, VerificationError } from '../../../src/runtime/codec/errors';
 import {
   compareResourceNames,
   hashModel,

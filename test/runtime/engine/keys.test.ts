@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, sign } from 'crypto';
-import { UsageError, VerificationError } from '../../../src/runtime/engine/errors';
+import { UsageError, VerificationError } from '../../../src/runtime/codec/errors';
 import { assertDerSignature, curveOf, hashForKey, keyHint, loadPrivateKey, loadPublicKey } from '../../../src/runtime/engine/keys';
 import { ecKey } from '../../fixtures/models';
 import { describeVectors, readVector, SIGNING_KEY_PUB } from '../../helpers/vectors';

@@ -4,7 +4,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { VerificationError } from '../../../src/runtime/engine/errors';
+import { VerificationError } from '../../../src/runtime/codec/errors';
 import { signManifest } from '../../../src/runtime/engine/sign';
 import { verifyModel } from '../../../src/runtime/engine/verify';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, Verifier } from '@sigstore/verify';
-import { UsageError } from '../../../src/runtime/engine/errors';
+import { UsageError } from '../../../src/runtime/codec/errors';
 import { keyHint } from '../../../src/runtime/engine/keys';
 import { signModel } from '../../../src/runtime/engine/sign';
 import type { Signer } from '../../../src/runtime/engine/signer';

@@ -1,4 +1,4 @@
-import { VerificationError } from '../../../src/runtime/engine/errors';
+import { VerificationError } from '../../../src/runtime/codec/errors';
 import { buildStatement, LEGACY_PREDICATE_TYPE, parseStatement, PREDICATE_TYPE, statementBytes } from '../../../src/runtime/engine/statement';
 import { describeVectors, readVector, V110_ROOT } from '../../helpers/vectors';
 

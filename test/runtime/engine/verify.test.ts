@@ -1,8 +1,8 @@
 import { KeyObject, sign, X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { VerificationError } from '../../../src/runtime/codec/errors';
 import { buildBundle, serializeBundle } from '../../../src/runtime/engine/bundle';
-import { VerificationError } from '../../../src/runtime/engine/errors';
 import { rootDigest } from '../../../src/runtime/engine/hashing';
 import { loadPublicKey } from '../../../src/runtime/engine/keys';
 import { paeCompat } from '../../../src/runtime/engine/pae';

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { sbom, bomPredicate, tamper, workspace, Workspace } from './fixtures';
+import { UsageError, VerificationError } from '../../../src/runtime/codec/errors';
 import { parseBundle } from '../../../src/runtime/engine/bundle';
 import { cosignBundle, verifyStatementBundle } from '../../../src/runtime/engine/cosign';
-import { UsageError, VerificationError } from '../../../src/runtime/engine/errors';
 import { keyHint } from '../../../src/runtime/engine/keys';
 import { verifyModel } from '../../../src/runtime/engine/verify';
 import { compileCel } from '../../../src/runtime/policy/cel';

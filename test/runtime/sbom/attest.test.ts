@@ -2,15 +2,16 @@ import { verify as cryptoVerify } from 'crypto';
 import * as path from 'path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, Verifier } from '@sigstore/verify';
+import { parseRootDigest } from '../../../src/runtime/codec/digest';
+import { UsageError, VerificationError } from '../../../src/runtime/codec/errors';
+import { STATEMENT_TYPE } from '../../../src/runtime/codec/statement';
 import { parseBundle } from '../../../src/runtime/engine/bundle';
-import { UsageError, VerificationError } from '../../../src/runtime/engine/errors';
 import { hashModel, rootDigest } from '../../../src/runtime/engine/hashing';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from '../../../src/runtime/engine/pae';
 import { signStatement } from '../../../src/runtime/engine/sign-statement';
 import type { Signer } from '../../../src/runtime/engine/signer';
-import { STATEMENT_TYPE } from '../../../src/runtime/engine/statement';
 import {
-  attestModelSbom, attestSbom, buildSbomStatement, CYCLONEDX_PREDICATE_TYPE, parseRootDigest, parseSbomStatement,
+  attestModelSbom, attestSbom, buildSbomStatement, CYCLONEDX_PREDICATE_TYPE, parseSbomStatement,
 } from '../../../src/runtime/sbom/attest';
 import { BomValidationError, validateBom } from '../../../src/runtime/sbom/cyclonedx';
 import { loadModelCard, loadScanSummary, ModelCard } from '../../../src/runtime/sbom/model-card';
@@ -120,7 +121,7 @@ describe('parseRootDigest and parseSbomStatement', () => {
     expect(parseRootDigest(`sha256:${'ab'.repeat(32)}`)).toBe('ab'.repeat(32));
     expect(parseRootDigest('ab'.repeat(32))).toBe('ab'.repeat(32));
     expect(() => parseRootDigest('sha256:ABC')).toThrow(UsageError);
-    expect(() => parseRootDigest('sha512:' + 'ab'.repeat(32))).toThrow(/is not sha256:<64 lower-case hex>/);
+    expect(() => parseRootDigest('sha512:' + 'ab'.repeat(32))).toThrow(/is not valid; expected sha256: followed by 64 lower-case hex/);
   });
 
   test('statements of another predicate type, several subjects or no BOM are refused', () => {

@@ -89,7 +89,7 @@ describe('modelseal attest sbom (in process)', () => {
     [['--serving-image', 'registry.example.com/serve:1.0'], /--serving-image: is "registry\.example\.com\/serve:1\.0"; it is not pinned by digest/],
     [['--serving-image', `serve@sha256:${'E'.repeat(64)}`], /is not sha256 followed by 64 lower-case hex/],
     [['--framework', 'torch'], /invalid package: --framework: is "torch"; expected NAME@VERSION/],
-    [['--digest', 'sha256:123'], /root digest "sha256:123" is not sha256:<64 lower-case hex>/],
+    [['--digest', 'sha256:123'], /--digest "sha256:123" is not valid; expected sha256: followed by 64 lower-case hex/],
     [['--serving-image', `serve@sha256:${'e'.repeat(64)}`, '--scan-summary', SCAN], /the scan summary is for image sha256:1d2c.*not the serving image sha256:eee/],
   ])('usage errors exit 2: %j', async (extra, message) => {
     const out = path.join(dir, 'sbom.sig');

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { UsageError } from '../../../src/runtime/engine/errors';
+import { UsageError } from '../../../src/runtime/codec/errors';
 import { BomValidationError, bomSchemaIssues, buildBom, CYCLONEDX_SPEC_VERSION, validateBom } from '../../../src/runtime/sbom/cyclonedx';
 import { loadModelCard, loadScanSummary, ModelCard, parseImageReference, parsePackageSpec, ScanSummary } from '../../../src/runtime/sbom/model-card';
 

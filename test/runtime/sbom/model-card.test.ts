@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { UsageError } from '../../../src/runtime/engine/errors';
+import { UsageError } from '../../../src/runtime/codec/errors';
 import {
   loadModelCard, loadScanSummary, ModelCardError, parseImageReference, parseModelCard, parsePackageSpec, parseScanSummary,
 } from '../../../src/runtime/sbom/model-card';

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { SignPayloadCommand } from '@aws-sdk/client-signer';
 import { signAwsSignerCommand, verifyAwsSignerCommand } from '../../../src/runtime/cli/commands/notation';
 import { main } from '../../../src/runtime/cli/main';
-import { UsageError, VerificationError } from '../../../src/runtime/engine/errors';
+import { UsageError, VerificationError } from '../../../src/runtime/codec/errors';
 import {
   certificateHashes,
   MODEL_ARTIFACT_MEDIA_TYPE,
@@ -67,11 +67,15 @@ describe('notation payload', () => {
     expect(notationPayload(`sha256:${ROOT}`, 42).toString('utf8')).toBe(
       `{"targetArtifact":{"mediaType":"${MODEL_ARTIFACT_MEDIA_TYPE}","digest":"sha256:${ROOT}","size":42,` +
       `"annotations":{"dev.modelseal.oms.root":"${ROOT}"}}}`);
-    expect(notationPayload(ROOT.toUpperCase())).toEqual(notationPayload(ROOT, 0));
+    expect(notationPayload(ROOT)).toEqual(notationPayload(ROOT, 0));
+  });
+
+  test('takes the root digest as every command does: upper-case hex is refused (codec/digest.ts, one spelling)', () => {
+    expect(() => notationPayload(ROOT.toUpperCase())).toThrow(/is not valid; expected sha256: followed by 64 lower-case hex/);
   });
 
   test('rejects a malformed root or size, naming it', () => {
-    expect(() => notationPayload('sha256:1234')).toThrow(/"sha256:1234" is not an OMS root digest/);
+    expect(() => notationPayload('sha256:1234')).toThrow(/"sha256:1234" is not valid; expected sha256: followed by 64 lower-case hex/);
     expect(() => notationPayload(ROOT, -1)).toThrow(/size -1/);
   });
 });

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SignCommand } from '@aws-sdk/client-kms';
 import { main } from '../../../src/runtime/cli/main';
-import { UsageError, VerificationError } from '../../../src/runtime/engine/errors';
+import { UsageError, VerificationError } from '../../../src/runtime/codec/errors';
 import { signModel } from '../../../src/runtime/engine/sign';
 import { verifyModel } from '../../../src/runtime/engine/verify';
 import { kmsError, kmsPublicKey, KmsSigner, parseKmsKeyId } from '../../../src/runtime/signers/kms';

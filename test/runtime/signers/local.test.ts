@@ -1,7 +1,7 @@
 import { verify } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { UsageError } from '../../../src/runtime/engine/errors';
+import { UsageError } from '../../../src/runtime/codec/errors';
 import { keyHint } from '../../../src/runtime/engine/keys';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { cleanup, ecKey, tempDir } from '../../fixtures/models';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { pathToFileURL } from 'url';
-import { UsageError } from '../../../src/runtime/engine/errors';
+import { UsageError } from '../../../src/runtime/codec/errors';
 import { parsePkcs11Uri, readPinSource, redact } from '../../../src/runtime/signers/pkcs11-uri';
 
 describe('parsePkcs11Uri: RFC 7512 section 3.3 examples', () => {

@@ -2,11 +2,12 @@ import { createHash, generateKeyPairSync, sign as cryptoSign, verify as cryptoVe
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { main } from '../../../src/runtime/cli/main';
-import { UsageError, VerificationError } from '../../../src/runtime/engine/errors';
+import { P256, P384 } from '../../../src/runtime/codec/curves';
+import { derEcdsaToRaw, ecPublicKeyFromPoint, rawEcdsaToDer } from '../../../src/runtime/codec/der';
+import { UsageError, VerificationError } from '../../../src/runtime/codec/errors';
 import { signModel } from '../../../src/runtime/engine/sign';
 import { verifyModel } from '../../../src/runtime/engine/verify';
-import { derEcdsaToRaw, ecPointFromAttribute, ecPublicKeyFromPoint, P256, P384, rawEcdsaToDer } from '../../../src/runtime/signers/der';
-import { loadPkcs11js, Pkcs11Signer, PKCS11JS_INSTALL_HINT, resolveModulePath } from '../../../src/runtime/signers/pkcs11';
+import { ecPointFromAttribute, loadPkcs11js, Pkcs11Signer, PKCS11JS_INSTALL_HINT, resolveModulePath } from '../../../src/runtime/signers/pkcs11';
 import { cleanup, makeModel, tempDir } from '../../fixtures/models';
 import { createSoftHsmToken, describeWithSoftHsm, pctBytes, type SoftHsmToken } from '../../helpers/softhsm';
 

@@ -1,7 +1,8 @@
 import { createHash, X509Certificate } from 'crypto';
 import * as fs from 'fs';
+import { parseRootDigest } from '../../../src/runtime/codec/digest';
+import { UsageError } from '../../../src/runtime/codec/errors';
 import { buildBundle } from '../../../src/runtime/engine/bundle';
-import { UsageError } from '../../../src/runtime/engine/errors';
 import { keyHint } from '../../../src/runtime/engine/keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from '../../../src/runtime/engine/pae';
 import { signModel } from '../../../src/runtime/engine/sign';
@@ -9,7 +10,7 @@ import { CertificateSigner } from '../../../src/runtime/signers/certificate';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { StoreIntegrityError } from '../../../src/runtime/store/errors';
 import {
-  checkContentAddress, contentAddress, deriveKey, parseRefBody, parseRoot, predicateSlug, refBody, refKey, TEMP_PREFIX, validateKey,
+  checkContentAddress, contentAddress, deriveKey, parseRefBody, predicateSlug, refBody, refKey, TEMP_PREFIX, validateKey,
 } from '../../../src/runtime/store/keys';
 import { bundleFor, cleanup, ecKey, makeModel, tempDir } from '../../fixtures/models';
 import { makePki } from '../../fixtures/pki';
@@ -191,11 +192,11 @@ describe('key validation', () => {
     expect(() => validateKey(key)).toThrow(re);
   });
 
-  test('parseRoot takes sha256:<hex> or hex and names a bad value', () => {
-    expect(parseRoot(`sha256:${ROOT}`)).toBe(ROOT);
-    expect(parseRoot(ROOT)).toBe(ROOT);
-    expect(() => parseRoot('sha256:abc', 'digest')).toThrow(/^digest "sha256:abc" is not valid; expected sha256: followed by 64 lower-case hex/);
-    expect(() => parseRoot(ROOT.toUpperCase())).toThrow(UsageError);
+  test('parseRootDigest takes sha256:<hex> or hex and names a bad value', () => {
+    expect(parseRootDigest(`sha256:${ROOT}`)).toBe(ROOT);
+    expect(parseRootDigest(ROOT)).toBe(ROOT);
+    expect(() => parseRootDigest('sha256:abc', 'digest')).toThrow(/^digest "sha256:abc" is not valid; expected sha256: followed by 64 lower-case hex/);
+    expect(() => parseRootDigest(ROOT.toUpperCase())).toThrow(UsageError);
   });
 
   test('contentAddress parses the four layouts; checkContentAddress fails closed', () => {

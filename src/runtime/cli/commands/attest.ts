@@ -6,8 +6,9 @@
  * Exit codes: 0 written; 2 bad usage, an invalid model card or BOM, or an unreadable input.
  */
 import { promises as fs } from 'fs';
-import { UsageError } from '../../engine/errors';
-import { attestModelSbom, CYCLONEDX_PREDICATE_TYPE, parseRootDigest } from '../../sbom/attest';
+import { parseRootDigest } from '../../codec/digest';
+import { UsageError } from '../../codec/errors';
+import { attestModelSbom, CYCLONEDX_PREDICATE_TYPE } from '../../sbom/attest';
 import { loadModelCard, loadScanSummary, PackageRef, parseImageReference, parsePackageSpec } from '../../sbom/model-card';
 import { FlagSpec, formatFlags, parseArgs } from '../args';
 import { HASH_FLAGS, keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
@@ -96,7 +97,7 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
   const dependencies = packages(f.dependency, '--dependency');
   const image = f['serving-image'] === undefined ? undefined : parseImageReference(f['serving-image'] as string, '--serving-image');
   const scanSummary = f['scan-summary'] === undefined ? undefined : await loadScanSummary(f['scan-summary'] as string);
-  const knownDigest = f.digest === undefined ? undefined : parseRootDigest(f.digest as string);
+  const knownDigest = f.digest === undefined ? undefined : parseRootDigest(f.digest, '--digest');
 
   const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args));
   const hashing = knownDigest === undefined;

@@ -10,10 +10,11 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { SignerClient } from '@aws-sdk/client-signer';
+import { parseRootDigest } from '../../codec/digest';
+import { UsageError } from '../../codec/errors';
 import { readCertificateFile } from '../../engine/certificates';
-import { UsageError } from '../../engine/errors';
 import { hashModel, listModelFiles, rootDigest } from '../../engine/hashing';
-import { normalizeRoot, signModelWithAwsSigner, verifyNotationSignature } from '../../signers/aws-signer';
+import { signModelWithAwsSigner, verifyNotationSignature } from '../../signers/aws-signer';
 import { FlagSpec, parseArgs, ParsedArgs, printHelp } from '../args';
 import type { CliIo } from '../main';
 import { progressBar } from '../progress';
@@ -192,7 +193,7 @@ async function modelRoot(args: ParsedArgs, command: string, io: CliIo, signature
     if (args.positionals.length > 0) {
       throw new UsageError(`${command} takes MODEL_PATH or --digest, not both; got ${args.positionals.join(' ')} and --digest ${digest}`);
     }
-    return { root: normalizeRoot(digest), size: 0 };
+    return { root: parseRootDigest(digest, '--digest'), size: 0 };
   }
   if (args.positionals.length !== 1) {
     throw new UsageError(`${command} needs exactly one MODEL_PATH (or --digest sha256:ROOT); got ${args.positionals.length ? args.positionals.join(' ') : 'none'}`);

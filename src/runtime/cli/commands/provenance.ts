@@ -4,9 +4,9 @@
  * Exit codes: 0 written; 2 bad usage or an unreadable input.
  */
 import { promises as fs } from 'fs';
-import { UsageError } from '../../engine/errors';
+import { parseRootDigest } from '../../codec/digest';
+import { UsageError } from '../../codec/errors';
 import { attestProvenance, SLSA_PROVENANCE_PREDICATE_TYPE } from '../../provenance/slsa';
-import { parseRootDigest } from '../../sbom/attest';
 import { FlagSpec, formatFlags, parseArgs } from '../args';
 import { keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
 import { ProgressStream } from '../progress';
@@ -59,7 +59,7 @@ export async function provenanceCommand(argv: readonly string[], io: { stdout: P
     if (!v) throw new UsageError(`${command} needs --${flag}`);
     return v;
   };
-  const rootDigest = parseRootDigest(need('digest'));
+  const rootDigest = parseRootDigest(need('digest'), '--digest');
   const opts = {
     rootDigest,
     subjectName: need('name'),

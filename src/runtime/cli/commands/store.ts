@@ -7,10 +7,11 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { UsageError } from '../../engine/errors';
+import { parseRootDigest } from '../../codec/digest';
+import { UsageError } from '../../codec/errors';
 import { fetchAttestationSet } from '../../store/attestation-set';
 import { StoreIntegrityError, isStoreError, StoreNotFoundError } from '../../store/errors';
-import { deriveKey, DerivedKey, MAX_OBJECT_BYTES, parseRefBody, parseRoot, refBody, refKey } from '../../store/keys';
+import { deriveKey, DerivedKey, MAX_OBJECT_BYTES, parseRefBody, refBody, refKey } from '../../store/keys';
 import { LocalStore } from '../../store/local';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
 import type { ObjectStore, PutOutcome } from '../../store/types';
@@ -110,7 +111,7 @@ export async function fetchCommand(argv: readonly string[], io: StoreCommandIo, 
     if (args.positionals.length !== 1) {
       throw new UsageError(`fetch needs exactly one sha256:ROOT; got ${args.positionals.length ? args.positionals.join(' ') : 'none'}`);
     }
-    const root = parseRoot(args.positionals[0], 'fetch: digest');
+    const root = parseRootDigest(args.positionals[0], 'fetch: digest');
     const out = args.flags.out as string | undefined;
     if (!out) {
       throw new UsageError('fetch needs --out DIR');
@@ -176,7 +177,7 @@ export async function refCommand(argv: readonly string[], io: StoreCommandIo, de
       }
       const [name, version, digest] = args.positionals;
       const key = refKey(name, version);
-      const root = parseRoot(digest, 'ref set: digest');
+      const root = parseRootDigest(digest, 'ref set: digest');
       const store = open(args, deps);
       const outcome = await store.put(key, refBody(root));
       if (args.flags.json) {

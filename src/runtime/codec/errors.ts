@@ -1,5 +1,7 @@
 /**
- * Errors raised by the ModelSeal runtime.
+ * Errors raised by the ModelSeal runtime. They live in the codec, the lowest runtime layer, because a codec already
+ * rejects input with one of them: the caller passes which one (a bad bundle field is a {@link VerificationError}, a
+ * bad command-line argument a {@link UsageError}).
  *
  * The CLI maps them to exit codes: {@link VerificationError} → 1 (the model or bundle does not verify),
  * {@link UsageError} → 2 (bad usage or unreadable input). Anything else is a bug and also exits 2.
@@ -18,3 +20,6 @@ export class UsageError extends Error {
   /** Exit code the CLI uses for this error. */
   public readonly exitCode = 2;
 }
+
+/** An error class a codec function raises: the caller decides whether bad input is a verification or a usage error. */
+export type ErrorClass = new (message: string) => Error;
