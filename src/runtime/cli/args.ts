@@ -1,8 +1,11 @@
 /**
- * A small command-line parser: `--flag value`, `--flag=value`, boolean and repeatable flags, positionals.
+ * Command-line parsing on Node's `util.parseArgs`: `--flag value`, `--flag=value`, boolean, negatable and repeatable
+ * flags, positionals, `--` and `-h`. parseArgs tokenizes; this module maps ModelSeal's flag table onto it and turns
+ * every mistake into a {@link UsageError} (exit 2) that names the flag and the command.
  *
  * Flag names are matched with `_` and `-` interchangeable, so the reference CLI's `--private_key` spelling works too.
  */
+import { parseArgs as nodeParseArgs } from 'util';
 import { UsageError } from '../codec/errors';
 
 /** How one flag is parsed. */
@@ -26,62 +29,49 @@ export interface ParsedArgs {
 }
 
 /**
- * Parses `argv` against `specs`.
+ * Parses `argv` against `specs` with `util.parseArgs` (tokens mode).
  *
  * @param command names the command in errors
- * @throws UsageError for unknown flags, missing values, or repeated single-value flags
+ * @throws UsageError for unknown flags, missing values, values given to boolean flags, or repeated single-value flags
  */
 export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpec>, command: string): ParsedArgs {
-  const flags: Record<string, string | boolean | string[] | undefined> = {};
-  const positionals: string[] = [];
-  const valid = () => Object.keys(specs).map((k) => `--${k}`).join(', ');
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    options[name] = { type: spec.type, ...(name === 'help' ? { short: 'h' } : {}) };
+    if (spec.negatable) {
+      options[`no-${name}`] = { type: 'boolean' };
     }
-    if (!arg.startsWith('--') || arg === '--') {
-      if (arg.startsWith('-') && arg.length > 1 && arg !== '-h') {
-        throw new UsageError(`${command}: unknown option ${arg}; valid options: ${valid()}`);
-      }
-      positionals.push(arg);
+  }
+  const terminator = argv.indexOf('--');
+  // `--private_key` is `--private-key`: only option names change, never values or anything after `--`.
+  const args = argv.map((a, i) => (a.startsWith('--') && (terminator < 0 || i < terminator) ? a.replace(/^--[^=]*/, (n) => n.replace(/_/g, '-')) : a));
+  // Not strict: unknown flags and missing values come back as tokens, so the errors below can name them exactly.
+  const { tokens, positionals } = nodeParseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
+  const valid = () => Object.keys(specs).map((k) => `--${k}`).join(', ');
+  const flags: Record<string, string | boolean | string[] | undefined> = {};
+  for (const t of tokens) {
+    if (t.kind !== 'option') {
       continue;
     }
-    const eq = arg.indexOf('=');
-    const rawName = (eq >= 0 ? arg.slice(2, eq) : arg.slice(2)).replace(/_/g, '-');
-    let name = rawName;
-    let negated = false;
-    if (!(name in specs) && name.startsWith('no-') && specs[name.slice(3)]?.negatable) {
-      name = name.slice(3);
-      negated = true;
-    }
+    const negated = !(t.name in specs) && t.name.startsWith('no-') && specs[t.name.slice(3)]?.negatable === true;
+    const name = negated ? t.name.slice(3) : t.name;
     const spec = specs[name];
     if (!spec) {
-      throw new UsageError(`${command}: unknown option --${rawName}; valid options: ${valid()}`);
+      throw new UsageError(`${command}: unknown option ${t.rawName}; valid options: ${valid()}`);
     }
     if (spec.type === 'boolean') {
-      if (eq >= 0) {
-        throw new UsageError(`${command}: --${rawName} takes no value`);
+      if (t.value !== undefined) {
+        throw new UsageError(`${command}: ${t.rawName} takes no value`);
       }
       flags[name] = !negated;
-      continue;
-    }
-    let value: string;
-    if (eq >= 0) {
-      value = arg.slice(eq + 1);
-    } else {
-      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) {
-        throw new UsageError(`${command}: --${name} needs a value (${spec.metavar ?? 'VALUE'})`);
-      }
-      value = argv[++i];
-    }
-    if (spec.multiple) {
-      flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
+    } else if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) {
+      throw new UsageError(`${command}: --${name} needs a value (${spec.metavar ?? 'VALUE'})`);
+    } else if (spec.multiple) {
+      flags[name] = [...((flags[name] as string[] | undefined) ?? []), t.value];
     } else if (flags[name] !== undefined) {
       throw new UsageError(`${command}: --${name} given twice; it takes one value`);
     } else {
-      flags[name] = value;
+      flags[name] = t.value;
     }
   }
   return { flags, positionals };
