@@ -1,41 +1,32 @@
 /**
  * The inputs of an AI SBOM: the model card file (YAML or JSON), package specs (`torch@2.3.0`, package URLs), the
- * serving image reference and an Amazon ECR scan summary — each parsed strictly, with errors that name the field.
+ * serving image reference and an Amazon ECR scan summary — each checked strictly, with errors that name the field.
  *
- * The card's `modelCard` block mirrors the CycloneDX 1.6 `modelCard` object field for field, so an error path such
- * as `modelCard.quantitativeAnalysis.performanceMetrics[0].value` reads the same in the card and in the BOM.
- * Datasets are the one deliberate extension: CycloneDX inline dataset objects cannot carry a version, hashes or
- * lineage, so the card describes each dataset fully and the BOM turns it into a `data` component (see cyclonedx.ts).
+ * The card is validated against its JSON Schema (model-card-schema.ts, published as schemas/model-card.v1.schema.json)
+ * with ajv; this module turns ajv's errors into one message per problem, located by a path into the card
+ * (`modelCard.quantitativeAnalysis.performanceMetrics[0].value`), then checks what a schema does not express (package
+ * specs and URLs, the serving image reference, datasets listed once) and converts the card into the shape the BOM
+ * builder takes. Datasets are the one deliberate extension of CycloneDX: its inline dataset objects cannot carry a
+ * version, hashes or lineage, so the card describes each dataset fully and the BOM turns it into a `data` component
+ * (see cyclonedx.ts).
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+// eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { parse as parseYaml } from 'yaml';
+import { MODEL_CARD_SCHEMA } from './model-card-schema';
+import { hexOfPrefixedDigest } from '../codec/digest';
 import { UsageError } from '../codec/errors';
+import { parseRfc3339 } from '../codec/time';
 
-/** The `apiVersion` a model card must declare. */
-export const MODEL_CARD_API_VERSION = 'modelseal.dev/v1';
-/** The `kind` a model card must declare. */
-export const MODEL_CARD_KIND = 'ModelCard';
+export {
+  DATA_TYPES, DATASET_PURPOSES, EXTERNAL_REFERENCE_TYPES, LEARNING_APPROACHES, MODEL_CARD_API_VERSION, MODEL_CARD_KIND,
+} from './model-card-schema';
+
 /** Model card files larger than this are refused before parsing: a card is prose and numbers, never megabytes. */
 export const MAX_MODEL_CARD_BYTES = 4 * 1024 * 1024;
-
-/** CycloneDX 1.6 `modelCard.modelParameters.approach.type` values. */
-export const LEARNING_APPROACHES = ['supervised', 'unsupervised', 'reinforcement-learning', 'semi-supervised', 'self-supervised'] as const;
-/** CycloneDX 1.6 `componentData.type` values (what kind of data a dataset entry is). */
-export const DATA_TYPES = ['dataset', 'source-code', 'configuration', 'definition', 'other'] as const;
-/** What a dataset was used for; recorded as the `modelseal:dataset:purpose` property. */
-export const DATASET_PURPOSES = ['training', 'fine-tuning', 'validation', 'evaluation', 'calibration', 'other'] as const;
-/** CycloneDX 1.6 `externalReference.type` values a card may use for the model's references. */
-export const EXTERNAL_REFERENCE_TYPES = [
-  'vcs', 'issue-tracker', 'website', 'advisories', 'bom', 'mailing-list', 'social', 'chat', 'documentation', 'support',
-  'source-distribution', 'distribution', 'distribution-intake', 'license', 'build-meta', 'build-system', 'release-notes',
-  'security-contact', 'model-card', 'log', 'configuration', 'evidence', 'formulation', 'attestation', 'threat-model',
-  'adversary-model', 'risk-assessment', 'vulnerability-assertion', 'exploitability-statement', 'pentest-report',
-  'static-analysis-report', 'dynamic-analysis-report', 'runtime-analysis-report', 'component-analysis-report',
-  'maturity-report', 'certification-report', 'codified-infrastructure', 'quality-metrics', 'poam', 'electronic-signature',
-  'digital-signature', 'rfc-9116', 'other',
-] as const;
 
 /** A content digest as CycloneDX records it. */
 export interface Digest {
@@ -293,47 +284,43 @@ export function parseDocument(text: string, source: string): unknown {
 }
 
 /**
- * Validates parsed model card data.
+ * Validates parsed model card data against the model card schema, then checks package specs, package URLs, the
+ * serving image and repeated datasets, and converts the card.
  *
  * Unknown fields are errors (a misspelt field would otherwise silently drop out of a signed attestation), and every
- * problem is collected, so one run reports them all.
+ * problem is collected, so one run reports them all, in document order.
  *
  * @param heading starts the error message, e.g. `model card card.yaml is invalid`
  * @throws ModelCardError listing every invalid field with its path
  */
 export function parseModelCard(doc: unknown, heading = 'model card is invalid'): ModelCard {
-  const c = new Checker();
-  const root = c.object(doc, '', ['apiVersion', 'kind', 'model', 'modelCard', 'frameworks', 'dependencies', 'servingImage'], ['apiVersion', 'kind', 'model']);
-  if (!root) {
-    throw new ModelCardError(heading, c.issues);
+  const issues = schemaIssues(cardValidator(), doc);
+  // The checks a schema cannot express run on whatever is well-formed enough to read, so one run reports everything.
+  const card = (isObject(doc) ? doc : {}) as RawCard;
+  const packages = [...listOf(card.frameworks).map((v, i) => [v, `frameworks[${i}]`] as const),
+    ...listOf(card.dependencies).map((v, i) => [v, `dependencies[${i}]`] as const)];
+  const refs = packages.map(([v, p]) => (typeof v === 'string' || isObject(v) ? packageSpec(issues, v, p) : undefined));
+  if (typeof card.model?.purl === 'string') {
+    parsePurl(issues, card.model.purl, 'model.purl');
   }
-  if (root.apiVersion !== undefined && root.apiVersion !== MODEL_CARD_API_VERSION) {
-    c.fail('apiVersion', `is ${JSON.stringify(root.apiVersion)}; expected "${MODEL_CARD_API_VERSION}"`);
-  }
-  if (root.kind !== undefined && root.kind !== MODEL_CARD_KIND) {
-    c.fail('kind', `is ${JSON.stringify(root.kind)}; expected "${MODEL_CARD_KIND}"`);
-  }
-  const model = root.model === undefined || root.model === null ? undefined : checkModel(c, root.model, 'model');
-  const modelCard = root.modelCard === undefined ? undefined : checkCardBody(c, root.modelCard, 'modelCard');
-  const frameworks = c.list(root.frameworks, 'frameworks', (v, p) => packageSpec(c, v, p)) ?? [];
-  const dependencies = c.list(root.dependencies, 'dependencies', (v, p) => packageSpec(c, v, p)) ?? [];
-  let servingImage: ImageReference | undefined;
-  if (root.servingImage !== undefined) {
-    const ref = c.string(root.servingImage, 'servingImage');
-    if (ref !== undefined) {
-      servingImage = imageReference(c, ref, 'servingImage');
+  const image = typeof card.servingImage === 'string' ? imageReference(issues, card.servingImage, 'servingImage') : undefined;
+  const seen = new Map<string, number>();
+  listOf(card.modelCard?.modelParameters?.datasets).forEach((d, i) => {
+    if (isObject(d) && typeof d.name === 'string') {
+      const key = `${d.name}@${typeof d.version === 'string' ? d.version : ''}`;
+      if (seen.has(key)) {
+        issues.push({
+          path: `modelCard.modelParameters.datasets[${i}]`,
+          message: `repeats dataset "${d.name}"${d.version ? ` version "${d.version}"` : ''} (also datasets[${seen.get(key)}]); list each dataset once`,
+        });
+      }
+      seen.set(key, i);
     }
+  });
+  if (issues.length > 0) {
+    throw new ModelCardError(heading, inDocumentOrder(doc, issues));
   }
-  if (c.issues.length > 0 || !model) {
-    throw new ModelCardError(heading, c.issues);
-  }
-  return {
-    model,
-    ...(modelCard ? { modelCard } : {}),
-    frameworks: frameworks.filter(isDefined),
-    dependencies: dependencies.filter(isDefined),
-    ...(servingImage ? { servingImage } : {}),
-  };
+  return toModelCard(card, refs as PackageRef[], listOf(card.frameworks).length, image);
 }
 
 /**
@@ -345,10 +332,10 @@ export function parseModelCard(doc: unknown, heading = 'model card is invalid'):
  * @throws ModelCardError when the spec has neither form or lacks a version
  */
 export function parsePackageSpec(spec: string, what: string): PackageRef {
-  const c = new Checker();
-  const ref = packageSpec(c, spec, what);
+  const issues: ModelCardIssue[] = [];
+  const ref = packageSpec(issues, spec, what);
   if (!ref) {
-    throw new ModelCardError('invalid package', c.issues);
+    throw new ModelCardError('invalid package', issues);
   }
   return ref;
 }
@@ -362,10 +349,10 @@ export function parsePackageSpec(spec: string, what: string): PackageRef {
  * @throws ModelCardError naming what is wrong with the reference
  */
 export function parseImageReference(ref: string, what: string): ImageReference {
-  const c = new Checker();
-  const image = imageReference(c, ref, what);
+  const issues: ModelCardIssue[] = [];
+  const image = imageReference(issues, ref, what);
   if (!image) {
-    throw new ModelCardError('invalid image reference', c.issues);
+    throw new ModelCardError('invalid image reference', issues);
   }
   return image;
 }
@@ -382,12 +369,27 @@ export function parseImageReference(ref: string, what: string): ImageReference {
  * @throws ModelCardError naming the invalid field
  */
 export function parseScanSummary(doc: unknown, source: string): ScanSummary {
-  const c = new Checker();
-  const summary = scanSummary(c, doc);
-  if (!summary || c.issues.length > 0) {
-    throw new ModelCardError(`${source} is invalid`, c.issues);
+  const issues = schemaIssues(scanValidator(), doc);
+  const o = doc as EcrScanFindings;
+  const findings = o?.imageScanFindings;
+  const completedAt = issues.length > 0 ? undefined : timestamp(issues, findings?.imageScanCompletedAt, 'imageScanFindings.imageScanCompletedAt');
+  const updatedAt = issues.length > 0 ? undefined : timestamp(issues, findings?.vulnerabilitySourceUpdatedAt, 'imageScanFindings.vulnerabilitySourceUpdatedAt');
+  if (issues.length > 0) {
+    throw new ModelCardError(`${source} is invalid`, issues);
   }
-  return summary;
+  const counts: Record<string, number> = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
+  for (const [severity, n] of Object.entries(findings.findingSeverityCounts ?? {})) {
+    counts[severity.toLowerCase()] = (counts[severity.toLowerCase()] ?? 0) + n;
+  }
+  return compact({
+    source: 'aws-ecr',
+    status: o.imageScanStatus?.status ?? undefined,
+    counts,
+    total: Object.values(counts).reduce((a, b) => a + b, 0),
+    completedAt,
+    vulnerabilitySourceUpdatedAt: updatedAt,
+    imageDigest: o.imageId?.imageDigest ?? undefined,
+  }) as ScanSummary;
 }
 
 /**
@@ -412,362 +414,351 @@ export async function loadScanSummary(file: string): Promise<ScanSummary> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Schema validation and error messages
 
 /** The severities ECR reports; each always appears in a summary. */
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'informational', 'undefined'] as const;
-/** Scan states whose counts are final: basic scanning ends in COMPLETE, enhanced (continuous) scanning is ACTIVE. */
-const FINISHED_SCAN_STATES = ['COMPLETE', 'ACTIVE'];
 
-const NUMERIC = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const DIGEST = /^(sha256|sha384|sha512):([0-9a-f]+)$/;
-const DIGEST_LENGTHS: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
-const URI = /^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$/;
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
-/** An image path component, as the OCI distribution spec defines it. */
+/**
+ * The part of `aws ecr describe-image-scan-findings` output a summary reads (internal; ECR output has more fields,
+ * which are allowed). Basic scanning ends in COMPLETE, enhanced (continuous) scanning is ACTIVE.
+ */
+const ECR_SCAN_SCHEMA = {
+  type: 'object',
+  required: ['imageScanFindings'],
+  properties: {
+    imageScanStatus: { type: 'object', properties: { status: { $ref: '#/$defs/scanStatus' } } },
+    imageId: { type: 'object', properties: { imageDigest: { type: ['string', 'null'], minLength: 1, pattern: '\\S' } } },
+    imageScanFindings: {
+      type: 'object',
+      properties: {
+        findingSeverityCounts: { type: 'object', additionalProperties: { $ref: '#/$defs/count' } },
+        imageScanCompletedAt: { type: ['string', 'number'] },
+        vulnerabilitySourceUpdatedAt: { type: ['string', 'number'] },
+      },
+    },
+  },
+  $defs: {
+    scanStatus: { enum: ['COMPLETE', 'ACTIVE', null] },
+    count: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+/** Messages of the errors a field's own schema (a `$defs` entry) raises, by definition and keyword. */
+const DEF_MESSAGES: Record<string, Record<string, (data: unknown) => string>> = {
+  digest: { pattern: (d) => `is ${JSON.stringify(d)}; expected ALGORITHM:HEX with sha256 (64 hex), sha384 (96) or sha512 (128) in lower case, e.g. "sha256:9f86d0..."` },
+  uri: { pattern: (d) => `is ${JSON.stringify(d)}; expected an absolute URI such as "s3://bucket/prefix/" or "https://..."` },
+  email: { pattern: (d) => `is ${JSON.stringify(d)}; expected an email address such as "ml-team@example.com"` },
+  numeric: { anyOf: (d) => `must be a number or numeric string (e.g. 0.94 or "0.94"); got ${d === undefined ? 'nothing' : JSON.stringify(d)}` },
+  contact: { anyOf: () => 'needs a name or an email' },
+  party: {
+    anyOf: () => 'is empty; expected {organization: NAME} or a person {name, email}',
+    not: () => 'gives both organization and name/email; a party is either an organization or a person',
+  },
+  propertyValue: { type: (d) => `is ${describe(d)}; expected a string, number or boolean` },
+  scanStatus: { enum: (d) => `is ${JSON.stringify(d)}; the scan has not completed (expected COMPLETE or ACTIVE), so its counts cannot be attested` },
+  count: {
+    type: (d) => `is ${JSON.stringify(d)}; expected a non-negative integer`,
+    minimum: (d) => `is ${JSON.stringify(d)}; expected a non-negative integer`,
+  },
+};
+
+let ajv: Ajv2020 | undefined;
+let cardValidatorFn: ValidateFunction | undefined;
+let scanValidatorFn: ValidateFunction | undefined;
+
+function compiler(): Ajv2020 {
+  // verbose: errors carry the failing value and the schema, which the messages quote
+  ajv ??= new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
+  return ajv;
+}
+
+function cardValidator(): ValidateFunction {
+  cardValidatorFn ??= compiler().compile(MODEL_CARD_SCHEMA);
+  return cardValidatorFn;
+}
+
+function scanValidator(): ValidateFunction {
+  scanValidatorFn ??= compiler().compile(ECR_SCAN_SCHEMA);
+  return scanValidatorFn;
+}
+
+/** Validates `doc` and turns ajv's errors into one issue per problem. */
+function schemaIssues(validate: ValidateFunction, doc: unknown): ModelCardIssue[] {
+  if (validate(doc)) {
+    return [];
+  }
+  const errors = validate.errors ?? [];
+  const issues: ModelCardIssue[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    // A failed alternative (anyOf, not) is reported once, by the alternative itself; `if` only selects a branch.
+    if (/\/(anyOf|not)\//.test(e.schemaPath) || e.keyword === 'if') {
+      continue;
+    }
+    const issue = toIssue(validate.schema as SchemaNode, e);
+    const key = `${issue.path}\n${issue.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      issues.push(issue);
+    }
+  }
+  return issues;
+}
+
+interface SchemaNode {
+  readonly type?: string | readonly string[];
+  readonly properties?: Record<string, SchemaNode>;
+  readonly additionalProperties?: boolean | SchemaNode;
+  readonly items?: SchemaNode;
+  readonly required?: readonly string[];
+  readonly pattern?: string;
+  readonly description?: string;
+  readonly $ref?: string;
+  readonly $defs?: Record<string, SchemaNode>;
+  readonly else?: SchemaNode;
+}
+
+function toIssue(root: SchemaNode, e: ErrorObject): ModelCardIssue {
+  const at = pointerToPath(e.instancePath);
+  const data: unknown = e.data;
+  const node = (e.parentSchema ?? {}) as SchemaNode;
+  const params = e.params as Record<string, unknown>;
+  const { def } = schemaAt(root, e.instancePath);
+  const custom = def === undefined ? undefined : DEF_MESSAGES[def]?.[e.keyword];
+  if (custom) {
+    return { path: at, message: custom(data) };
+  }
+  const hint = node.pattern === '\\S' && node.description ? ` (${node.description})` : '';
+  switch (e.keyword) {
+    case 'required':
+      return { path: join(at, String(params.missingProperty)), message: 'is required' };
+    case 'additionalProperties':
+      return { path: join(at, String(params.additionalProperty)), message: `is not a known field; valid fields here: ${Object.keys(node.properties ?? {}).join(', ')}` };
+    case 'enum':
+      return { path: at, message: `is ${data === undefined ? 'missing' : JSON.stringify(data)}; expected one of ${(params.allowedValues as unknown[]).join(', ')}` };
+    case 'const':
+      return { path: at, message: `is ${JSON.stringify(data)}; expected ${JSON.stringify(params.allowedValue)}` };
+    case 'minLength':
+    case 'pattern':
+      return { path: at, message: `is empty; expected a non-empty string${hint}` };
+    case 'type': {
+      // null in a required field is an empty YAML value: the field is missing
+      const slash = e.instancePath.lastIndexOf('/');
+      if (data === null && (schemaAt(root, e.instancePath.slice(0, slash)).node?.required ?? []).includes(e.instancePath.slice(slash + 1))) {
+        return { path: at, message: 'is required' };
+      }
+      const expected = [params.type].flat();
+      if (expected.includes('object')) {
+        const fields = Object.keys(node.properties ?? {});
+        return { path: at, message: `is ${describe(data)}; expected ${fields.length > 0 ? `an object with ${fields.join(', ')}` : 'an object'}` };
+      }
+      if (expected.includes('array')) {
+        return { path: at, message: `is ${describe(data)}; expected a list` };
+      }
+      return { path: at, message: `is ${describe(data)}; expected a non-empty string${hint}` };
+    }
+    default:
+      return { path: at, message: e.message ?? `fails ${e.keyword}` };
+  }
+}
+
+/**
+ * The schema that applies at an instance path (`/model/authors/0`), following `properties`, `items`,
+ * `additionalProperties` and `$ref`s (the `else` of an if/then/else is the object form), and the `$defs` entry it is
+ * when the last step went through a `$ref` (ajv's own schema paths restart inside every `$ref`).
+ */
+function schemaAt(root: SchemaNode, instancePath: string): { node?: SchemaNode; def?: string } {
+  let node: SchemaNode | undefined = root;
+  let def: string | undefined;
+  const deref = () => {
+    def = undefined;
+    while (node?.$ref !== undefined || (node?.else !== undefined && node.properties === undefined)) {
+      if (node.$ref !== undefined) {
+        def = node.$ref.slice('#/$defs/'.length);
+        node = root.$defs?.[def];
+      } else {
+        node = node.else;
+      }
+    }
+  };
+  deref();
+  for (const seg of instancePath.split('/').slice(1).map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~'))) {
+    const extra: SchemaNode | undefined = typeof node?.additionalProperties === 'object' ? node.additionalProperties : undefined;
+    node = /^\d+$/.test(seg) && node?.items ? node.items : node?.properties?.[seg] ?? extra;
+    deref();
+  }
+  return { node, def };
+}
+
+/** `/a/b/0/c` → `a.b[0].c`; the document itself is `(document)`. */
+function pointerToPath(pointer: string): string {
+  return pointer.slice(1).split('/').filter((s) => s !== '')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, s) => (/^\d+$/.test(s) ? `${acc}[${s}]` : join(acc, s)), '') || '(document)';
+}
+
+function join(p: string, k: string): string {
+  return p && p !== '(document)' ? `${p}.${k}` : k;
+}
+
+/**
+ * Sorts issues by where their field appears in the document; a missing field sorts right after its parent, before the
+ * parent's fields. Issues at the same place keep their order.
+ */
+function inDocumentOrder(doc: unknown, issues: ModelCardIssue[]): ModelCardIssue[] {
+  const order = new Map<string, number>();
+  const walk = (v: unknown, p: string) => {
+    order.set(p, order.size);
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, `${p}[${i}]`));
+    } else if (isObject(v)) {
+      Object.entries(v).forEach(([k, x]) => walk(x, join(p, k)));
+    }
+  };
+  walk(doc, '(document)');
+  const rank = (p: string): number => {
+    for (let q = p; ; q = q.replace(/(\.[^.[]+|\[\d+\])$/, '')) {
+      if (order.has(q)) {
+        return order.get(q)! + (q === p ? 0 : 0.5);
+      }
+      if (!/(\.[^.[]+|\[\d+\])$/.test(q)) {
+        return order.has(q) ? order.get(q)! : 0.5;
+      }
+    }
+  };
+  return issues.map((issue, i) => ({ issue, i, r: rank(issue.path) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.issue);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Checks beyond the schema, and conversion of a valid card
+
+/** A card as the schema checked it. */
+interface RawCard {
+  readonly model?: Record<string, unknown> & { purl?: unknown };
+  readonly modelCard?: Record<string, unknown> & { modelParameters?: { datasets?: unknown } };
+  readonly frameworks?: unknown;
+  readonly dependencies?: unknown;
+  readonly servingImage?: unknown;
+}
+
+/** The ECR output a summary reads, after schema validation. */
+interface EcrScanFindings {
+  readonly imageScanStatus?: { readonly status?: string | null };
+  readonly imageId?: { readonly imageDigest?: string | null };
+  readonly imageScanFindings: {
+    readonly findingSeverityCounts?: Record<string, number>;
+    readonly imageScanCompletedAt?: string | number;
+    readonly vulnerabilitySourceUpdatedAt?: string | number;
+  };
+}
+
 const IMAGE_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const IMAGE_TAG = /^\w[\w.-]{0,127}$/;
 const REGISTRY = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d+)?$/;
 const PURL_TYPE = /^[a-zA-Z][a-zA-Z0-9.+-]*$/;
 
-function checkModel(c: Checker, v: unknown, p: string): ModelInfo | undefined {
-  const o = c.object(v, p, ['name', 'version', 'description', 'publisher', 'license', 'purl', 'authors', 'externalReferences', 'tags', 'properties'], ['name', 'version']);
-  if (!o) {
-    return undefined;
+type Json = Record<string, any>;
+
+/**
+ * A valid card in the {@link ModelCard} shape: the card as written with empty YAML values (null) and empty lists
+ * dropped, metric values as decimal strings, digests as `{alg, content}`, governance parties as `{organization}` or
+ * `{contact}`, property values as strings, and each dataset's `type` defaulting to `dataset`.
+ */
+function toModelCard(card: RawCard, packages: readonly PackageRef[], frameworkCount: number, image: ImageReference | undefined): ModelCard {
+  const c = prune(card) as Json;
+  if (c.model.properties) {
+    c.model.properties = Object.fromEntries(Object.entries(c.model.properties).map(([k, v]) => [k, String(v)]));
   }
-  const name = c.string(o.name, `${p}.name`, 'the model\'s name, e.g. "fraud-detector"');
-  const version = c.string(o.version, `${p}.version`, 'the model\'s version, e.g. "3.2.0" (quote it in YAML so it stays a string)');
-  let purl: string | undefined;
-  if (o.purl !== undefined) {
-    const s = c.string(o.purl, `${p}.purl`);
-    if (s !== undefined && parsePurl(c, s, `${p}.purl`)) {
-      purl = s;
+  for (const d of c.modelCard?.modelParameters?.datasets ?? []) {
+    d.type ??= 'dataset';
+    for (const x of [d, ...(d.lineage?.derivedFrom ?? [])]) {
+      if (x.digest !== undefined) {
+        const [alg, content] = (x.digest as string).split(':');
+        x.digest = { alg: ({ sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' } as Json)[alg], content };
+      }
     }
-  }
-  let properties: Record<string, string> | undefined;
-  if (o.properties !== undefined) {
-    const props = c.object(o.properties, `${p}.properties`);
-    if (props) {
-      properties = {};
-      for (const [k, val] of Object.entries(props)) {
-        if (typeof val === 'string' || typeof val === 'boolean' || (typeof val === 'number' && Number.isFinite(val))) {
-          properties[k] = String(val);
-        } else {
-          c.fail(`${p}.properties.${k}`, `is ${describe(val)}; expected a string, number or boolean`);
-        }
+    for (const role of ['owners', 'stewards', 'custodians']) {
+      if (d.governance?.[role]) {
+        d.governance[role] = d.governance[role].map((o: Json) => (o.organization !== undefined ? { organization: o.organization } : { contact: o }));
       }
     }
   }
-  // Every field is checked before deciding, so one run reports all of the block's problems.
-  const info = compact({
-    name,
-    version,
-    description: c.optString(o.description, `${p}.description`),
-    publisher: c.optString(o.publisher, `${p}.publisher`),
-    license: c.optString(o.license, `${p}.license`),
-    purl,
-    authors: c.list(o.authors, `${p}.authors`, (a, ap) => contact(c, a, ap))?.filter(isDefined),
-    externalReferences: c.list(o.externalReferences, `${p}.externalReferences`, (r, rp) => externalReference(c, r, rp))?.filter(isDefined),
-    tags: c.stringList(o.tags, `${p}.tags`),
-    properties,
-  });
-  return name === undefined || version === undefined ? undefined : info as ModelInfo;
-}
-
-function checkCardBody(c: Checker, v: unknown, p: string): ModelCardBody | undefined {
-  const o = c.object(v, p, ['modelParameters', 'quantitativeAnalysis', 'considerations']);
-  if (!o) {
-    return undefined;
-  }
-  return compact({
-    modelParameters: o.modelParameters === undefined ? undefined : modelParameters(c, o.modelParameters, `${p}.modelParameters`),
-    quantitativeAnalysis: o.quantitativeAnalysis === undefined ? undefined : quantitativeAnalysis(c, o.quantitativeAnalysis, `${p}.quantitativeAnalysis`),
-    considerations: o.considerations === undefined ? undefined : considerations(c, o.considerations, `${p}.considerations`),
-  });
-}
-
-function modelParameters(c: Checker, v: unknown, p: string): ModelParameters | undefined {
-  const o = c.object(v, p, ['approach', 'task', 'architectureFamily', 'modelArchitecture', 'datasets', 'inputs', 'outputs']);
-  if (!o) {
-    return undefined;
-  }
-  let approach: { type: string } | undefined;
-  if (o.approach !== undefined) {
-    const a = c.object(o.approach, `${p}.approach`, ['type'], ['type']);
-    const t = a ? c.enumOf(a.type, `${p}.approach.type`, LEARNING_APPROACHES) : undefined;
-    approach = t === undefined ? undefined : { type: t };
-  }
-  const datasets = c.list(o.datasets, `${p}.datasets`, (d, dp) => dataset(c, d, dp))?.filter(isDefined);
-  const seen = new Map<string, number>();
-  datasets?.forEach((d, i) => {
-    const key = `${d.name}@${d.version ?? ''}`;
-    if (seen.has(key)) {
-      c.fail(`${p}.datasets[${i}]`, `repeats dataset "${d.name}"${d.version ? ` version "${d.version}"` : ''} (also datasets[${seen.get(key)}]); list each dataset once`);
+  for (const m of c.modelCard?.quantitativeAnalysis?.performanceMetrics ?? []) {
+    m.value = decimal(m.value);
+    for (const bound of ['lowerBound', 'upperBound']) {
+      if (m.confidenceInterval?.[bound] !== undefined) {
+        m.confidenceInterval[bound] = decimal(m.confidenceInterval[bound]);
+      }
     }
-    seen.set(key, i);
-  });
-  const io = (x: unknown, xp: string) => c.list(x, xp, (f, fp) => {
-    const fo = c.object(f, fp, ['format'], ['format']);
-    const format = fo ? c.string(fo.format, `${fp}.format`, 'e.g. "text/plain" or "image/jpeg, 224x224 RGB"') : undefined;
-    return format === undefined ? undefined : { format };
-  })?.filter(isDefined);
-  return compact({
-    approach,
-    task: c.optString(o.task, `${p}.task`),
-    architectureFamily: c.optString(o.architectureFamily, `${p}.architectureFamily`),
-    modelArchitecture: c.optString(o.modelArchitecture, `${p}.modelArchitecture`),
-    datasets,
-    inputs: io(o.inputs, `${p}.inputs`),
-    outputs: io(o.outputs, `${p}.outputs`),
-  });
-}
-
-function dataset(c: Checker, v: unknown, p: string): Dataset | undefined {
-  const o = c.object(v, p, ['name', 'version', 'type', 'description', 'purpose', 'digest', 'url', 'classification', 'sensitiveData', 'governance', 'lineage'], ['name']);
-  if (!o) {
-    return undefined;
   }
-  // Fields are checked in document order and all of them, even when the name is missing.
-  const fields = {
-    name: c.string(o.name, `${p}.name`, 'the dataset\'s name'),
-    version: c.optString(o.version, `${p}.version`),
-    type: o.type === undefined ? 'dataset' : c.enumOf(o.type, `${p}.type`, DATA_TYPES) ?? 'dataset',
-    description: c.optString(o.description, `${p}.description`),
-    purpose: o.purpose === undefined ? undefined : c.enumOf(o.purpose, `${p}.purpose`, DATASET_PURPOSES),
-    digest: digest(c, o.digest, `${p}.digest`),
-    url: uri(c, o.url, `${p}.url`),
-    classification: c.optString(o.classification, `${p}.classification`),
-    sensitiveData: c.stringList(o.sensitiveData, `${p}.sensitiveData`),
-    governance: undefined as DatasetGovernance | undefined,
-    lineage: undefined as DatasetLineage | undefined,
+  return {
+    model: c.model,
+    ...(c.modelCard !== undefined ? { modelCard: c.modelCard } : {}),
+    frameworks: packages.slice(0, frameworkCount),
+    dependencies: packages.slice(frameworkCount),
+    ...(image ? { servingImage: image } : {}),
   };
-  if (o.governance !== undefined) {
-    const g = c.object(o.governance, `${p}.governance`, ['owners', 'stewards', 'custodians']);
-    if (g) {
-      const parties = (x: unknown, xp: string) => c.list(x, xp, (e, ep) => governanceParty(c, e, ep))?.filter(isDefined);
-      fields.governance = compact({
-        owners: parties(g.owners, `${p}.governance.owners`),
-        stewards: parties(g.stewards, `${p}.governance.stewards`),
-        custodians: parties(g.custodians, `${p}.governance.custodians`),
-      });
+}
+
+/** A deep copy without null or undefined fields and without empty lists. */
+function prune(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    return v.map(prune);
+  }
+  if (!isObject(v)) {
+    return v;
+  }
+  const out: Json = {};
+  for (const [k, x] of Object.entries(v)) {
+    const y = prune(x);
+    if (y !== null && y !== undefined && !(Array.isArray(y) && y.length === 0)) {
+      out[k] = y;
     }
   }
-  if (o.lineage !== undefined) {
-    const l = c.object(o.lineage, `${p}.lineage`, ['derivedFrom', 'notes']);
-    if (l) {
-      fields.lineage = compact({
-        derivedFrom: c.list(l.derivedFrom, `${p}.lineage.derivedFrom`, (a, ap) => {
-          const ao = c.object(a, ap, ['name', 'version', 'digest', 'url'], ['name']);
-          if (!ao) {
-            return undefined;
-          }
-          const ancestor = compact({
-            name: c.string(ao.name, `${ap}.name`, 'the upstream dataset\'s name'),
-            version: c.optString(ao.version, `${ap}.version`),
-            digest: digest(c, ao.digest, `${ap}.digest`),
-            url: uri(c, ao.url, `${ap}.url`),
-          });
-          return ancestor.name === undefined ? undefined : ancestor as DatasetAncestor;
-        })?.filter(isDefined),
-        notes: c.optString(l.notes, `${p}.lineage.notes`),
-      });
-    }
-  }
-  return fields.name === undefined ? undefined : compact(fields) as Dataset;
+  return out;
 }
 
-function governanceParty(c: Checker, v: unknown, p: string): GovernanceParty | undefined {
-  const o = c.object(v, p, ['organization', 'name', 'email']);
-  if (!o) {
-    return undefined;
-  }
-  if (o.organization !== undefined) {
-    if (o.name !== undefined || o.email !== undefined) {
-      c.fail(p, 'gives both organization and name/email; a party is either an organization or a person');
-      return undefined;
-    }
-    const org = c.string(o.organization, `${p}.organization`);
-    return org === undefined ? undefined : { organization: org };
-  }
-  if (o.name === undefined && o.email === undefined) {
-    c.fail(p, 'is empty; expected {organization: NAME} or a person {name, email}');
-    return undefined;
-  }
-  const person = contact(c, { name: o.name, email: o.email }, p);
-  return person ? { contact: person } : undefined;
+/** Metric values: numbers become decimal strings; numeric strings are kept as written (trimmed). */
+function decimal(v: unknown): string {
+  return typeof v === 'number' ? String(v) : String(v).trim();
 }
 
-function quantitativeAnalysis(c: Checker, v: unknown, p: string): ModelCardBody['quantitativeAnalysis'] {
-  const o = c.object(v, p, ['performanceMetrics']);
-  if (!o) {
-    return undefined;
-  }
-  return compact({
-    performanceMetrics: c.list(o.performanceMetrics, `${p}.performanceMetrics`, (m, mp) => {
-      const mo = c.object(m, mp, ['type', 'value', 'slice', 'confidenceInterval'], ['type', 'value']);
-      if (!mo) {
-        return undefined;
-      }
-      const type = c.string(mo.type, `${mp}.type`, 'the metric\'s name, e.g. "accuracy" or "f1"');
-      const value = numeric(c, mo.value, `${mp}.value`);
-      let interval: PerformanceMetric['confidenceInterval'];
-      if (mo.confidenceInterval !== undefined) {
-        const ci = c.object(mo.confidenceInterval, `${mp}.confidenceInterval`, ['lowerBound', 'upperBound']);
-        if (ci) {
-          interval = compact({
-            lowerBound: ci.lowerBound === undefined ? undefined : numeric(c, ci.lowerBound, `${mp}.confidenceInterval.lowerBound`),
-            upperBound: ci.upperBound === undefined ? undefined : numeric(c, ci.upperBound, `${mp}.confidenceInterval.upperBound`),
-          });
-        }
-      }
-      if (type === undefined || value === undefined) {
-        return undefined;
-      }
-      return compact({ type, value, slice: c.optString(mo.slice, `${mp}.slice`), confidenceInterval: interval }) as PerformanceMetric;
-    })?.filter(isDefined),
-  });
+function listOf(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
 }
 
-function considerations(c: Checker, v: unknown, p: string): Considerations | undefined {
-  const o = c.object(v, p, ['users', 'useCases', 'technicalLimitations', 'performanceTradeoffs', 'ethicalConsiderations', 'fairnessAssessments']);
-  if (!o) {
-    return undefined;
-  }
-  const strings = (obj: Record<string, unknown>, fields: string[], op: string) => {
-    const out: Record<string, string | undefined> = {};
-    for (const f of fields) {
-      out[f] = c.optString(obj[f], `${op}.${f}`);
-    }
-    return compact(out);
-  };
-  return compact({
-    users: c.stringList(o.users, `${p}.users`),
-    useCases: c.stringList(o.useCases, `${p}.useCases`),
-    technicalLimitations: c.stringList(o.technicalLimitations, `${p}.technicalLimitations`),
-    performanceTradeoffs: c.stringList(o.performanceTradeoffs, `${p}.performanceTradeoffs`),
-    ethicalConsiderations: c.list(o.ethicalConsiderations, `${p}.ethicalConsiderations`, (e, ep) => {
-      const fields = ['name', 'mitigationStrategy'];
-      const eo = c.object(e, ep, fields);
-      return eo ? strings(eo, fields, ep) : undefined;
-    })?.filter(isDefined),
-    fairnessAssessments: c.list(o.fairnessAssessments, `${p}.fairnessAssessments`, (e, ep) => {
-      const fields = ['groupAtRisk', 'benefits', 'harms', 'mitigationStrategy'];
-      const eo = c.object(e, ep, fields);
-      return eo ? strings(eo, fields, ep) : undefined;
-    })?.filter(isDefined),
-  });
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function contact(c: Checker, v: unknown, p: string): Contact | undefined {
-  const o = c.object(v, p, ['name', 'email']);
-  if (!o) {
+/** A package spec: NAME@VERSION (PyPI) or a package URL; or, in a card, {name, group, version, purl}. */
+function packageSpec(issues: ModelCardIssue[], v: unknown, p: string): PackageRef | undefined {
+  if (typeof v !== 'string') {
+    const o = v as Json;
+    const purl = typeof o.purl === 'string' && parsePurl(issues, o.purl, `${p}.purl`) ? o.purl : undefined;
+    return compact({ name: o.name as string, group: typeof o.group === 'string' ? o.group : undefined, version: o.version as string, purl });
+  }
+  const s = v.trim();
+  if (s.startsWith('pkg:')) {
+    return parsePurl(issues, s, p);
+  }
+  const at = s.lastIndexOf('@');
+  const name = at > 0 ? s.slice(0, at) : '';
+  const version = at > 0 ? s.slice(at + 1) : '';
+  if (!name || !version || /\s/.test(s) || name.includes('/')) {
+    issues.push({ path: p, message: `is ${JSON.stringify(v)}; expected NAME@VERSION (a PyPI package, e.g. "torch@2.3.0") or a package URL such as "pkg:npm/onnxruntime-node@1.18.0"` });
     return undefined;
   }
-  const email = c.optString(o.email, `${p}.email`);
-  if (email !== undefined && !EMAIL.test(email)) {
-    c.fail(`${p}.email`, `is ${JSON.stringify(email)}; expected an email address such as "ml-team@example.com"`);
-  }
-  const name = c.optString(o.name, `${p}.name`);
-  if (name === undefined && email === undefined) {
-    c.fail(p, 'needs a name or an email');
-    return undefined;
-  }
-  return compact({ name, email });
-}
-
-function externalReference(c: Checker, v: unknown, p: string): ExternalReference | undefined {
-  const o = c.object(v, p, ['type', 'url', 'comment'], ['type', 'url']);
-  if (!o) {
-    return undefined;
-  }
-  const type = c.enumOf(o.type, `${p}.type`, EXTERNAL_REFERENCE_TYPES);
-  const url = uri(c, o.url, `${p}.url`);
-  const comment = c.optString(o.comment, `${p}.comment`);
-  return type === undefined || url === undefined ? undefined : compact({ type, url, comment }) as ExternalReference;
-}
-
-/** Metric values: JSON/YAML numbers, or strings that are plain decimal numbers (so a policy can `double()` them). */
-function numeric(c: Checker, v: unknown, p: string): string | undefined {
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) {
-      c.fail(p, `is ${v}; must be a finite number`);
-      return undefined;
-    }
-    return String(v);
-  }
-  if (typeof v === 'string' && NUMERIC.test(v.trim())) {
-    return v.trim();
-  }
-  c.fail(p, `must be a number or numeric string (e.g. 0.94 or "0.94"); got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
-  return undefined;
-}
-
-function digest(c: Checker, v: unknown, p: string): Digest | undefined {
-  if (v === undefined) {
-    return undefined;
-  }
-  const s = c.string(v, p);
-  if (s === undefined) {
-    return undefined;
-  }
-  const m = DIGEST.exec(s);
-  if (!m || m[2].length !== DIGEST_LENGTHS[m[1]]) {
-    c.fail(p, `is ${JSON.stringify(s)}; expected ALGORITHM:HEX with sha256 (64 hex), sha384 (96) or sha512 (128) in lower case, e.g. "sha256:9f86d0..."`);
-    return undefined;
-  }
-  const alg = ({ sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' } as const)[m[1] as 'sha256' | 'sha384' | 'sha512'];
-  return { alg, content: m[2] };
-}
-
-function uri(c: Checker, v: unknown, p: string): string | undefined {
-  if (v === undefined) {
-    return undefined;
-  }
-  const s = c.string(v, p);
-  if (s !== undefined && !URI.test(s)) {
-    c.fail(p, `is ${JSON.stringify(s)}; expected an absolute URI such as "s3://bucket/prefix/" or "https://..."`);
-    return undefined;
-  }
-  return s;
-}
-
-function packageSpec(c: Checker, v: unknown, p: string): PackageRef | undefined {
-  if (typeof v === 'string') {
-    const s = v.trim();
-    if (s.startsWith('pkg:')) {
-      return parsePurl(c, s, p);
-    }
-    const at = s.lastIndexOf('@');
-    const name = at > 0 ? s.slice(0, at) : '';
-    const version = at > 0 ? s.slice(at + 1) : '';
-    if (!name || !version || /\s/.test(s) || name.includes('/')) {
-      c.fail(p, `is ${JSON.stringify(v)}; expected NAME@VERSION (a PyPI package, e.g. "torch@2.3.0") or a package URL such as "pkg:npm/onnxruntime-node@1.18.0"`);
-      return undefined;
-    }
-    // PyPI names are case-insensitive and treat runs of -, _ and . alike; the purl spec normalizes them so.
-    const purlName = name.toLowerCase().replace(/[-_.]+/g, '-');
-    return { name, version, purl: `pkg:pypi/${encodeURIComponent(purlName)}@${encodeURIComponent(version)}` };
-  }
-  const o = c.object(v, p, ['name', 'group', 'version', 'purl'], ['name', 'version']);
-  if (!o) {
-    return undefined;
-  }
-  const name = c.string(o.name, `${p}.name`);
-  const version = c.string(o.version, `${p}.version`);
-  const group = c.optString(o.group, `${p}.group`);
-  let purl: string | undefined;
-  if (o.purl !== undefined) {
-    const s = c.string(o.purl, `${p}.purl`);
-    if (s !== undefined && parsePurl(c, s, `${p}.purl`)) {
-      purl = s;
-    }
-  }
-  return name === undefined || version === undefined ? undefined : compact({ name, group, version, purl }) as PackageRef;
+  // PyPI names are case-insensitive and treat runs of -, _ and . alike; the purl spec normalizes them so.
+  const purlName = name.toLowerCase().replace(/[-_.]+/g, '-');
+  return { name, version, purl: `pkg:pypi/${encodeURIComponent(purlName)}@${encodeURIComponent(version)}` };
 }
 
 /** Checks a package URL's shape (`pkg:TYPE/[NAMESPACE/]NAME@VERSION[?QUALIFIERS][#SUBPATH]`) and reads it. */
-function parsePurl(c: Checker, s: string, p: string): PackageRef | undefined {
+function parsePurl(issues: ModelCardIssue[], s: string, p: string): PackageRef | undefined {
   const bad = (why: string) => {
-    c.fail(p, `is ${JSON.stringify(s)}; ${why} (package URL form: pkg:TYPE/[NAMESPACE/]NAME@VERSION, e.g. "pkg:pypi/torch@2.3.0")`);
+    issues.push({ path: p, message: `is ${JSON.stringify(s)}; ${why} (package URL form: pkg:TYPE/[NAMESPACE/]NAME@VERSION, e.g. "pkg:pypi/torch@2.3.0")` });
     return undefined;
   };
   if (/\s/.test(s)) {
@@ -808,9 +799,9 @@ function parsePurl(c: Checker, s: string, p: string): PackageRef | undefined {
   return compact({ name, group, version, purl: s }) as PackageRef;
 }
 
-function imageReference(c: Checker, ref: string, p: string): ImageReference | undefined {
+function imageReference(issues: ModelCardIssue[], ref: string, p: string): ImageReference | undefined {
   const bad = (why: string) => {
-    c.fail(p, `is ${JSON.stringify(ref)}; ${why} (expected [REGISTRY/]REPOSITORY[:TAG]@sha256:<64 lower-case hex>)`);
+    issues.push({ path: p, message: `is ${JSON.stringify(ref)}; ${why} (expected [REGISTRY/]REPOSITORY[:TAG]@sha256:<64 lower-case hex>)` });
     return undefined;
   };
   const at = ref.indexOf('@');
@@ -818,7 +809,7 @@ function imageReference(c: Checker, ref: string, p: string): ImageReference | un
     return bad('it is not pinned by digest; tags move, so the SBOM names the image by its digest');
   }
   const digestPart = ref.slice(at + 1);
-  if (!/^sha256:[0-9a-f]{64}$/.test(digestPart)) {
+  if (hexOfPrefixedDigest(digestPart) === undefined) {
     return bad(`the digest "${digestPart}" is not sha256 followed by 64 lower-case hex characters`);
   }
   let name = ref.slice(0, at);
@@ -847,138 +838,17 @@ function imageReference(c: Checker, ref: string, p: string): ImageReference | un
   return compact({ repository: name, registry, tag, digest: digestPart, reference: ref }) as ImageReference;
 }
 
-function scanSummary(c: Checker, doc: unknown): ScanSummary | undefined {
-  const o = c.object(doc, '', undefined, ['imageScanFindings']);
-  if (!o) {
-    return undefined;
-  }
-  let status: string | undefined;
-  if (o.imageScanStatus !== undefined) {
-    const st = c.object(o.imageScanStatus, 'imageScanStatus');
-    status = st ? c.optString(st.status, 'imageScanStatus.status') : undefined;
-    if (status !== undefined && !FINISHED_SCAN_STATES.includes(status)) {
-      c.fail('imageScanStatus.status', `is ${JSON.stringify(status)}; the scan has not completed (expected ${FINISHED_SCAN_STATES.join(' or ')}), so its counts cannot be attested`);
-    }
-  }
-  let imageDigest: string | undefined;
-  if (o.imageId !== undefined) {
-    const id = c.object(o.imageId, 'imageId');
-    imageDigest = id ? c.optString(id.imageDigest, 'imageId.imageDigest') : undefined;
-  }
-  const findings = o.imageScanFindings === undefined ? undefined : c.object(o.imageScanFindings, 'imageScanFindings');
-  if (!findings) {
-    return undefined;
-  }
-  const counts: Record<string, number> = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
-  if (findings.findingSeverityCounts !== undefined) {
-    const fc = c.object(findings.findingSeverityCounts, 'imageScanFindings.findingSeverityCounts');
-    for (const [sev, n] of Object.entries(fc ?? {})) {
-      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-        c.fail(`imageScanFindings.findingSeverityCounts.${sev}`, `is ${JSON.stringify(n)}; expected a non-negative integer`);
-        continue;
-      }
-      counts[sev.toLowerCase()] = (counts[sev.toLowerCase()] ?? 0) + n;
-    }
-  }
-  return compact({
-    source: 'aws-ecr',
-    status,
-    counts,
-    total: Object.values(counts).reduce((a, b) => a + b, 0),
-    completedAt: timestamp(c, findings.imageScanCompletedAt, 'imageScanFindings.imageScanCompletedAt'),
-    vulnerabilitySourceUpdatedAt: timestamp(c, findings.vulnerabilitySourceUpdatedAt, 'imageScanFindings.vulnerabilitySourceUpdatedAt'),
-    imageDigest,
-  }) as ScanSummary;
-}
-
-/** AWS CLI JSON writes timestamps as ISO 8601 strings; SDK dumps write epoch seconds. Both become ISO 8601. */
-function timestamp(c: Checker, v: unknown, p: string): string | undefined {
+/** AWS CLI JSON writes timestamps as RFC 3339 strings; SDK dumps write epoch seconds. Both become ISO 8601 (UTC). */
+function timestamp(issues: ModelCardIssue[], v: unknown, p: string): string | undefined {
   if (v === undefined) {
     return undefined;
   }
-  const ms = typeof v === 'number' ? v * 1000 : typeof v === 'string' ? Date.parse(v) : NaN;
-  if (!Number.isFinite(ms)) {
-    c.fail(p, `is ${JSON.stringify(v)}; expected an ISO 8601 timestamp or epoch seconds`);
+  try {
+    return (typeof v === 'number' ? new Date(v * 1000) : parseRfc3339(v, p)).toISOString();
+  } catch {
+    issues.push({ path: p, message: `is ${JSON.stringify(v)}; expected an RFC 3339 timestamp or epoch seconds` });
     return undefined;
   }
-  return new Date(ms).toISOString();
-}
-
-/** Collects issues while walking a document; every check returns undefined on failure and records why. */
-class Checker {
-  public readonly issues: ModelCardIssue[] = [];
-
-  public fail(p: string, message: string): void {
-    this.issues.push({ path: p || '(document)', message });
-  }
-
-  /**
-   * Checks for a plain object; with `fields`, refuses unknown keys; with `required`, reports missing ones.
-   * Required fields that are present but invalid are left to the caller.
-   */
-  public object(v: unknown, p: string, fields?: readonly string[], required: readonly string[] = []): Record<string, unknown> | undefined {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      this.fail(p, `is ${describe(v)}; expected ${fields ? `an object with ${fields.join(', ')}` : 'an object'}`);
-      return undefined;
-    }
-    const o = v as Record<string, unknown>;
-    if (fields) {
-      for (const k of Object.keys(o)) {
-        if (!fields.includes(k)) {
-          this.fail(join(p, k), `is not a known field; valid fields here: ${fields.join(', ')}`);
-        }
-      }
-    }
-    for (const k of required) {
-      if (o[k] === undefined || o[k] === null) {
-        this.fail(join(p, k), 'is required');
-      }
-    }
-    return o;
-  }
-
-  /** A non-empty string; `hint` explains what is expected. Missing values were reported by {@link object}. */
-  public string(v: unknown, p: string, hint?: string): string | undefined {
-    if (v === undefined || v === null) {
-      return undefined;
-    }
-    if (typeof v !== 'string' || v.trim() === '') {
-      this.fail(p, `is ${typeof v === 'string' ? 'empty' : describe(v)}; expected a non-empty string${hint ? ` (${hint})` : ''}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  public optString(v: unknown, p: string): string | undefined {
-    return this.string(v, p);
-  }
-
-  public enumOf<T extends string>(v: unknown, p: string, values: readonly T[]): T | undefined {
-    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
-      this.fail(p, `is ${v === undefined ? 'missing' : JSON.stringify(v)}; expected one of ${values.join(', ')}`);
-      return undefined;
-    }
-    return v as T;
-  }
-
-  public list<T>(v: unknown, p: string, item: (x: unknown, ip: string) => T | undefined): (T | undefined)[] | undefined {
-    if (v === undefined) {
-      return undefined;
-    }
-    if (!Array.isArray(v)) {
-      this.fail(p, `is ${describe(v)}; expected a list`);
-      return undefined;
-    }
-    return v.map((x, i) => item(x, `${p}[${i}]`));
-  }
-
-  public stringList(v: unknown, p: string): string[] | undefined {
-    return this.list(v, p, (x, ip) => this.string(x, ip))?.filter(isDefined);
-  }
-}
-
-function join(p: string, k: string): string {
-  return p ? `${p}.${k}` : k;
 }
 
 function describe(v: unknown): string {
@@ -992,10 +862,6 @@ function describe(v: unknown): string {
     return 'a list';
   }
   return typeof v === 'object' ? 'an object' : `${typeof v === 'number' ? 'the number' : `a ${typeof v}`} ${JSON.stringify(v)}`;
-}
-
-function isDefined<T>(v: T | undefined): v is T {
-  return v !== undefined;
 }
 
 /** Drops undefined fields and empty lists, so optional inputs leave no empty keys in the BOM. */
