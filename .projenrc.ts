@@ -23,8 +23,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  // @types/node follows the oldest supported Node.js
-  minNodeVersion: '20.0.0',
+  // The oldest Node.js the bundled CLI runs on: @marcbachmann/cel-js needs 20.19 (a test checks this against the
+  // engines of every bundled package). Users run 22 and 24; see README "Compatibility".
+  minNodeVersion: '20.19.0',
 
   // jsii 6.0 with TypeScript 6.0: the npm `latest` TypeScript 7 lacks the compiler API ts-node and eslint need.
   jsiiVersion: '~6.0.0',
@@ -116,9 +117,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // scripts only re-check or download them, so they stay off.
 project.package.addField('allowScripts', { 'pkcs11js': true, '@parcel/watcher': false, 'esbuild': false, '@swc/core': false });
 project.package.addField('bin', { modelseal: 'bin/modelseal' });
-// the bundled runtime (assets/) and the bin shim ship in the npm package
-project.npmignore?.exclude('examples/', 'bench/', 'docs/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/', '*.v8cache', '*.v8cache.*');
-project.npmignore?.include('/assets/', '/bin/');
+// The bundled runtime (assets/: the CLI, its source map and SBOM), the bin shim, the docs the README links to and the
+// published JSON Schemas ship in the npm package.
+project.npmignore?.exclude('examples/', 'bench/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/');
+project.npmignore?.include('/assets/', '/bin/', '/docs/', '/schemas/');
 
 // Unit tests run without aws-cdk-lib's built-in CloudFormation validation (1-4 s per synth);
 // test/examples.test.ts turns it back on for the example app.
