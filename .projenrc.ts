@@ -74,6 +74,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann)/)'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       setupFiles: ['<rootDir>/test/setup-env.ts'],
+      // says once per run what is skipped when ../shared is absent (test/helpers/vectors.ts)
+      globalSetup: '<rootDir>/test/global-setup.ts',
       testTimeout: 60_000,
     },
   },

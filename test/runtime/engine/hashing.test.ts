@@ -11,14 +11,9 @@ import {
   listModelShards,
   rootDigest,
 } from '../../../src/runtime/engine/hashing';
+import { describeVectors, vectorPath } from '../../helpers/vectors';
 
-const VECTORS = path.join(__dirname, '..', '..', '..', '..', 'shared', 'vectors', 'oms', 'model-transparency');
-const haveVectors = fs.existsSync(VECTORS);
-if (!haveVectors) {
-  // eslint-disable-next-line no-console
-  console.warn(`OMS vectors not found at ${VECTORS}: skipping the reference-vector hashing tests`);
-}
-const describeIfVectors = haveVectors ? describe : describe.skip;
+const VECTORS = vectorPath('model-transparency');
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -274,7 +269,7 @@ describe('rootDigest', () => {
   });
 });
 
-describeIfVectors('reference vectors (sigstore/model-transparency)', () => {
+describeVectors('reference vectors (sigstore/model-transparency)', () => {
   const dir = path.join(VECTORS, 'v1.1.0-elliptic-key');
 
   test('v1.1.0 model hashes to the expected root digest and predicate', async () => {
