@@ -12,13 +12,6 @@ import type { PutOutcome } from './types';
 import { UsageError, VerificationError } from '../codec/errors';
 
 /**
- * Test-only hook: when this environment variable is `1`, {@link LocalStore.put} kills its own process with
- * SIGKILL after the temp file is written and synced and right before it is linked into place, so a test can
- * check deterministically that a crash at the worst moment leaves no visible object. Never set it in production.
- */
-export const CRASH_BEFORE_LINK_ENV = 'MODELSEAL_TEST_CRASH_BEFORE_LINK';
-
-/**
  * A write-once object store in a local directory.
  *
  * A put writes the bytes to a temp file in the key's own directory (created with O_EXCL, fsynced), then
@@ -74,11 +67,6 @@ export class LocalStore extends ContentCheckedStore {
         await handle.sync();
       } finally {
         await handle.close();
-      }
-      if (process.env[CRASH_BEFORE_LINK_ENV] === '1') {
-        process.kill(process.pid, 'SIGKILL');
-        // SIGKILL is delivered asynchronously; never reach the link even if delivery is delayed.
-        await new Promise(() => undefined);
       }
       try {
         await fs.link(temp, final);

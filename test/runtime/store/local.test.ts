@@ -7,7 +7,7 @@ import { signModel } from '../../../src/runtime/engine/sign';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { StoreConflictError, StoreIntegrityError, StoreNotFoundError } from '../../../src/runtime/store/errors';
 import { deriveKey, refBody, refKey, TEMP_PREFIX } from '../../../src/runtime/store/keys';
-import { CRASH_BEFORE_LINK_ENV, LocalStore } from '../../../src/runtime/store/local';
+import { LocalStore } from '../../../src/runtime/store/local';
 import { cleanup, ecKey, makeModel, tempDir } from '../../fixtures/models';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -140,14 +140,19 @@ describe('LocalStore', () => {
 
   test('crash between writing the temp file and linking it: no visible object, and a later put succeeds', async () => {
     const key = refKey('crash', '1');
+    // The child kills itself where a crash hurts most: the temp file is written and synced, the link not yet made.
     const script = `
+      require('fs').promises.link = () => {
+        process.kill(process.pid, 'SIGKILL');
+        return new Promise(() => undefined); // SIGKILL is delivered asynchronously; never resolve meanwhile
+      };
       const { LocalStore } = require(${JSON.stringify(path.resolve(__dirname, '../../../src/runtime/store/local.ts'))});
       new LocalStore(${JSON.stringify(storeDir)}).put(${JSON.stringify(key)}, Buffer.from(${JSON.stringify(`sha256:${ROOT}`)}))
         .then(() => { console.log('put returned'); process.exit(0); }, (e) => { console.error(e); process.exit(3); });
     `;
     const child = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
       cwd: path.resolve(__dirname, '../../..'),
-      env: { ...process.env, [CRASH_BEFORE_LINK_ENV]: '1', TS_NODE_TRANSPILE_ONLY: '1' },
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
       encoding: 'utf8',
       timeout: 120_000,
     });
