@@ -11,6 +11,7 @@ import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, SIGNER_KEY_FLA
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
 import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
+import { formatRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
 import { readCertificateFile } from '../engine/certificates';
@@ -190,9 +191,9 @@ async function digestCommand(argv: readonly string[], io: CliIo): Promise<number
   }
   const root = rootDigest(manifest.resources);
   if (args.flags.json) {
-    io.stdout.write(JSON.stringify({ ok: true, command: 'digest', modelPath, rootDigest: root, resources: manifest.resources, serialization: manifest.serialization }) + '\n');
+    io.stdout.write(JSON.stringify({ ok: true, command: 'digest', modelPath, rootDigest: formatRootDigest(root), resources: manifest.resources, serialization: manifest.serialization }) + '\n');
   } else {
-    io.stdout.write(`${root}\n`);
+    io.stdout.write(`${formatRootDigest(root)}\n`);
   }
   return 0;
 }
@@ -235,12 +236,12 @@ async function signCommand(argv: readonly string[], io: CliIo): Promise<number> 
       method: kind,
       modelPath,
       signature: signaturePath,
-      rootDigest: result.rootDigest,
+      rootDigest: formatRootDigest(result.rootDigest),
       resources: result.manifest.resources.length,
       keyHint: result.keyHint,
     }) + '\n');
   } else {
-    io.stdout.write(`Signing succeeded: ${signaturePath} (sha256:${result.rootDigest}, ${result.manifest.resources.length} files)\n`);
+    io.stdout.write(`Signing succeeded: ${signaturePath} (${formatRootDigest(result.rootDigest)}, ${result.manifest.resources.length} files)\n`);
   }
   return 0;
 }
@@ -301,7 +302,7 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
       method: result.method,
       modelPath,
       signature: signaturePath,
-      rootDigest: result.rootDigest,
+      rootDigest: formatRootDigest(result.rootDigest),
       subjectName: result.statement.subjectName,
       predicateType: result.statement.predicateType,
       resources: result.resourceCount,
@@ -318,7 +319,7 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
     if (result.unsignedFiles.length > 0) {
       io.stderr.write(`warning: ${result.unsignedFiles.length} unsigned file(s) accepted: ${result.unsignedFiles.join(', ')}\n`);
     }
-    io.stdout.write(`Verification succeeded: ${modelPath} (sha256:${result.rootDigest}, ${result.resourceCount} files)\n`);
+    io.stdout.write(`Verification succeeded: ${modelPath} (${formatRootDigest(result.rootDigest)}, ${result.resourceCount} files)\n`);
   }
   return 0;
 }

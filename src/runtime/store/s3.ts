@@ -371,6 +371,9 @@ export class S3Store extends ContentCheckedStore {
     if (name === 'CredentialsProviderError' || name === 'InvalidAccessKeyId' || name === 'ExpiredToken' || name === 'SignatureDoesNotMatch') {
       return new StoreAccessError(key, `no usable AWS credentials for ${operation} on ${where} (${name}: ${messageOf(e)})`);
     }
+    if (/^Region is missing/.test(messageOf(e))) {
+      return new UsageError(`no AWS region for the S3 store ${this.uri}: pass --region REGION or set AWS_REGION`);
+    }
     if (name === 'NoSuchBucket') {
       return new UsageError(`bucket ${this.bucket} does not exist (store ${this.uri})`);
     }

@@ -11,7 +11,11 @@ const root = path.join(__dirname, '..', '..', '..');
 const bin = path.join(root, 'bin', 'modelseal');
 
 function modelseal(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return modelsealWith(process.env, ...args);
+}
+
+function modelsealWith(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -40,6 +44,17 @@ describe('bundled modelseal CLI', () => {
     const v = modelseal('verify', 'key', model, '--signature', sig, '--public-key', pubFile);
     expect(v.status).toBe(1);
     expect(v.stderr).toMatch(/^Verification failed: file config\.json does not match the signature/);
+  });
+
+  test('an S3 store without a region says how to give one, and no third-party notice reaches stderr', () => {
+    // a clean AWS environment: no region anywhere, and nothing that silences the SDK's Node.js notice but the CLI itself
+    const env: NodeJS.ProcessEnv = { ...process.env, AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none') };
+    for (const v of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED']) {
+      delete env[v];
+    }
+    const r = modelsealWith(env, 'ref', 'get', '--store', 's3://modelseal-test-bucket/prod', 'fraud-detector', '1');
+    expect(r.stderr).toBe('modelseal: no AWS region for the S3 store s3://modelseal-test-bucket/prod/: pass --region REGION or set AWS_REGION\n');
+    expect(r.status).toBe(2);
   });
 
   test('usage errors exit 2 and --version prints the version', () => {

@@ -50,7 +50,7 @@ describe('modelseal CLI', () => {
   test('--json on success and failure', async () => {
     const s = await run('sign', 'key', model, '--signature', sig, '--private-key', keyFile, '--json');
     const signed = JSON.parse(s.stdout);
-    expect(signed).toMatchObject({ ok: true, command: 'sign', method: 'key', resources: 3, rootDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(signed).toMatchObject({ ok: true, command: 'sign', method: 'key', resources: 3, rootDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
     const v = JSON.parse((await run('verify', 'key', model, '--signature', sig, '--public-key', pubFile, '--json')).stdout);
     expect(v).toMatchObject({ ok: true, method: 'key', rootDigest: signed.rootDigest, curve: 'P-256', keyHint: signed.keyHint, unsignedFiles: [] });
     fs.writeFileSync(path.join(model, 'extra'), 'x');
@@ -161,7 +161,7 @@ describeVectors('modelseal CLI on the OMS vectors', () => {
   test('verify key v1.1.0-elliptic-key', async () => {
     const r = await run('verify', 'key', mt('v1.1.0-elliptic-key'), '--signature', mt('v1.1.0-elliptic-key', 'model.sig'),
       '--public-key', mt('keys', 'signing-key-pub.pem'), '--json');
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, rootDigest: '92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, rootDigest: 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4' });
   });
 
   test('verify certificate v1.1.0-certificate', async () => {

@@ -38,7 +38,7 @@ describe('modelseal check / sign --from-bundle / revoke', () => {
     const allowed = await run('check', '--store', ws.storeDir, '--policy', policy, root, '--json');
     expect(allowed.code).toBe(0);
     const report = JSON.parse(allowed.stdout);
-    expect(report).toMatchObject({ ok: true, command: 'check', decision: 'allow', root: ws.root, reasons: [] });
+    expect(report).toMatchObject({ ok: true, command: 'check', decision: 'allow', root: `sha256:${ws.root}`, reasons: [] });
     expect(report.requirements[0]).toMatchObject({ name: 'require', met: true, signedBy: ['ci', 'compliance'] });
     expect(report.signatures).toHaveLength(2);
 

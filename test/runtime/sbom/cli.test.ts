@@ -45,7 +45,9 @@ describe('modelseal attest sbom (in process)', () => {
     const sig = path.join(dir, 'model.sig');
     const signed = await run('sign', 'key', model, '--private-key', keyFile, '--signature', sig, '--json');
     expect(signed.code).toBe(0);
-    const rootDigest = JSON.parse(signed.stdout).rootDigest;
+    const printed = JSON.parse(signed.stdout).rootDigest as string;
+    expect(printed).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const rootDigest = printed.slice('sha256:'.length);
 
     const out = path.join(dir, 'sbom.sig');
     const bomOut = path.join(dir, 'bom.json');
@@ -70,7 +72,7 @@ describe('modelseal attest sbom (in process)', () => {
       '--signature', out, '--digest', `sha256:${digest}`, '--serving-image', `registry.example.com/serve@sha256:${'e'.repeat(64)}`, '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ ok: true, command: 'attest sbom', method: 'key', rootDigest: digest, subjectName: 'absent-model', predicateType: 'https://cyclonedx.org/bom', components: 7 });
+    expect(j).toMatchObject({ ok: true, command: 'attest sbom', method: 'key', rootDigest: `sha256:${digest}`, subjectName: 'absent-model', predicateType: 'https://cyclonedx.org/bom', components: 7 });
     const bom = parseSbomStatement(parseBundle(fs.readFileSync(out)).payload).bom as any;
     expect(bom.components.find((c: any) => c.type === 'container').name).toBe('registry.example.com/serve');
   });

@@ -382,7 +382,8 @@ describe('CLI: sign aws-signer / verify aws-signer', () => {
     const v = await run(verifyAwsSignerCommand, model, '--signature', sig, '--trusted-root', rootPem, '--profile-arn', mock.profileArn());
     expect(v).toMatchObject({ code: 0, stderr: '' });
     expect(v.stdout).toMatch(/^Verification succeeded: .*model\.jws \(sha256:[0-9a-f]{64}, AWS Signer profile .*modelseal_ci\/a1B2c3D4e5/);
-    const d = await run(verifyAwsSignerCommand, '--digest', `sha256:${out.rootDigest}`, '--signature', sig, '--trusted-root', rootPem,
+    expect(out.rootDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const d = await run(verifyAwsSignerCommand, '--digest', out.rootDigest, '--signature', sig, '--trusted-root', rootPem,
       '--profile-version-arn', mock.profileVersionArn(), '--json');
     expect(JSON.parse(d.stdout)).toMatchObject({ ok: true, rootDigest: out.rootDigest, jobArn: mock.jobs[0] });
   });

@@ -38,7 +38,9 @@ beforeEach(async () => {
   sig = path.join(dir, 'model.sig');
   const s = await run('sign', 'key', makeModel(dir), '--signature', sig, '--private-key', keyFile, '--json');
   expect(s.code).toBe(0);
-  root = JSON.parse(s.stdout).rootDigest;
+  // --json prints the root digest as every command does, sha256:<hex>; the store paths below use the hex
+  expect(JSON.parse(s.stdout).rootDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  root = JSON.parse(s.stdout).rootDigest.slice('sha256:'.length);
 });
 afterEach(() => cleanup(dir));
 
@@ -52,7 +54,7 @@ describe('modelseal publish / fetch / ref', () => {
     expect(fs.readFileSync(path.join(storeDir, ...key.split('/')))).toEqual(body);
     const again = await run('publish', '--store', storeDir, sig, '--json');
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, command: 'publish', objects: [{ file: sig, key, kind: 'bundle', root, outcome: 'unchanged' }] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, command: 'publish', objects: [{ file: sig, key, kind: 'bundle', root: `sha256:${root}`, outcome: 'unchanged' }] });
   });
 
   test('publish refuses an unrecognised file (exit 2, naming it) and writes nothing', async () => {
@@ -86,7 +88,7 @@ describe('modelseal publish / fetch / ref', () => {
     expect(f.stdout).toBe(`created   ${key}\n`);
     expect(fs.readFileSync(path.join(out, ...key.split('/')))).toEqual(fs.readFileSync(sig));
     const again = await run('fetch', '--store', storeDir, '--out', out, root, '--json');
-    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, rootDigest: root, counts: { bundles: 1, attestations: 0 }, objects: [{ key, outcome: 'unchanged' }] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, rootDigest: `sha256:${root}`, counts: { bundles: 1, attestations: 0 }, objects: [{ key, outcome: 'unchanged' }] });
     const none = await run('fetch', '--store', storeDir, '--out', out, `sha256:${'0'.repeat(64)}`);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/holds no bundles, attestations, Notation signatures or revocations for sha256:0{64}/);

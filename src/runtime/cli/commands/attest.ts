@@ -6,7 +6,7 @@
  * Exit codes: 0 written; 2 bad usage, an invalid model card or BOM, or an unreadable input.
  */
 import { promises as fs } from 'fs';
-import { parseRootDigest } from '../../codec/digest';
+import { formatRootDigest, parseRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
 import { attestModelSbom, CYCLONEDX_PREDICATE_TYPE } from '../../sbom/attest';
 import { loadModelCard, loadScanSummary, PackageRef, parseImageReference, parsePackageSpec } from '../../sbom/model-card';
@@ -135,7 +135,7 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
       method: kind,
       modelPath,
       signature: signaturePath,
-      rootDigest: result.rootDigest,
+      rootDigest: formatRootDigest(result.rootDigest),
       subjectName: result.subjectName,
       predicateType: CYCLONEDX_PREDICATE_TYPE,
       serialNumber: result.bom.serialNumber,
@@ -144,7 +144,7 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
       ...(bomOut ? { bom: bomOut } : {}),
     }) + '\n');
   } else {
-    io.stdout.write(`SBOM attestation written: ${signaturePath} (sha256:${result.rootDigest}, CycloneDX ${result.bom.specVersion}, ${components} components)\n`);
+    io.stdout.write(`SBOM attestation written: ${signaturePath} (${formatRootDigest(result.rootDigest)}, CycloneDX ${result.bom.specVersion}, ${components} components)\n`);
   }
   return 0;
 }

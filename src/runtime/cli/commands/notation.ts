@@ -10,7 +10,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { SignerClient } from '@aws-sdk/client-signer';
-import { parseRootDigest } from '../../codec/digest';
+import { formatRootDigest, parseRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
 import { readCertificateFile } from '../../engine/certificates';
 import { hashModel, listModelFiles, rootDigest } from '../../engine/hashing';
@@ -94,7 +94,7 @@ export async function signAwsSignerCommand(argv: readonly string[], io: CliIo): 
       command: 'sign',
       method: 'aws-signer',
       signature: signaturePath,
-      rootDigest: result.root,
+      rootDigest: formatRootDigest(result.root),
       ...(model.modelPath ? { modelPath: model.modelPath } : {}),
       jobId: result.jobId,
       jobOwner: result.jobOwner,
@@ -103,7 +103,7 @@ export async function signAwsSignerCommand(argv: readonly string[], io: CliIo): 
       storeKey: result.storeKey,
     }) + '\n');
   } else {
-    io.stdout.write(`Signing succeeded: ${signaturePath} (sha256:${result.root}, AWS Signer job ${result.jobArn})\n`);
+    io.stdout.write(`Signing succeeded: ${signaturePath} (${formatRootDigest(result.root)}, AWS Signer job ${result.jobArn})\n`);
   }
   return 0;
 }
@@ -160,7 +160,7 @@ export async function verifyAwsSignerCommand(argv: readonly string[], io: CliIo)
       command: 'verify',
       method: 'aws-signer',
       signature: signaturePath,
-      rootDigest: result.root,
+      rootDigest: formatRootDigest(result.root),
       ...(model.modelPath ? { modelPath: model.modelPath } : {}),
       signingTime: result.signingTime.toISOString(),
       signingScheme: result.signingScheme,
@@ -170,7 +170,7 @@ export async function verifyAwsSignerCommand(argv: readonly string[], io: CliIo)
       leafSubject: result.leafSubject.replace(/\n/g, ', '),
     }) + '\n');
   } else {
-    io.stdout.write(`Verification succeeded: ${signaturePath} (sha256:${result.root}, AWS Signer profile ${result.profileVersionArn}, ` +
+    io.stdout.write(`Verification succeeded: ${signaturePath} (${formatRootDigest(result.root)}, AWS Signer profile ${result.profileVersionArn}, ` +
       `signed ${result.signingTime.toISOString()}, not revoked)\n`);
   }
   return 0;

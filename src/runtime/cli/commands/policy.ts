@@ -9,6 +9,7 @@ import { X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SignerClient } from '@aws-sdk/client-signer';
+import { formatRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
 import { readBundleFile } from '../../engine/bundle';
 import { readCertificateFile } from '../../engine/certificates';
@@ -135,7 +136,7 @@ export async function checkCommand(argv: readonly string[], io: PolicyCommandIo,
     ...(deps.now ? { now: deps.now() } : {}),
   });
   if (args.flags.json) {
-    io.stdout.write(JSON.stringify({ ok: report.decision === 'allow', command: 'check', ...report }) + '\n');
+    io.stdout.write(JSON.stringify({ ok: report.decision === 'allow', command: 'check', ...report, root: formatRootDigest(report.root) }) + '\n');
   } else {
     io.stdout.write(formatReport(report));
   }
@@ -178,7 +179,7 @@ export async function revokeCommand(argv: readonly string[], io: PolicyCommandIo
       ok: true,
       command: 'revoke',
       store: store.uri,
-      root: signed.root,
+      root: formatRootDigest(signed.root),
       key: signed.key,
       outcome,
       keyHint: signed.keyHint,
@@ -186,7 +187,7 @@ export async function revokeCommand(argv: readonly string[], io: PolicyCommandIo
       reason: signed.predicate.reason,
     }) + '\n');
   } else {
-    io.stdout.write(`Revoked sha256:${signed.root}: ${store.uri} ${signed.key} (${outcome})\n`);
+    io.stdout.write(`Revoked ${formatRootDigest(signed.root)}: ${store.uri} ${signed.key} (${outcome})\n`);
   }
   return 0;
 }
@@ -235,7 +236,7 @@ export async function cosignCommand(kind: SignerKind, args: ParsedArgs, io: Poli
       method: kind,
       fromBundle: original,
       signature: out,
-      rootDigest: root,
+      rootDigest: formatRootDigest(root),
       predicateType: result.original.predicateType,
       keyHint: result.keyHint,
       originalKeyHint: result.original.keyHint,
@@ -246,7 +247,7 @@ export async function cosignCommand(kind: SignerKind, args: ParsedArgs, io: Poli
     for (const w of result.warnings) {
       io.stderr.write(`warning: ${w}\n`);
     }
-    io.stdout.write(`Co-signing succeeded: ${out} (sha256:${root}, statement of ${original})\n`);
+    io.stdout.write(`Co-signing succeeded: ${out} (${formatRootDigest(root)}, statement of ${original})\n`);
   }
   return 0;
 }
@@ -254,7 +255,7 @@ export async function cosignCommand(kind: SignerKind, args: ParsedArgs, io: Poli
 /** The human-readable decision report. */
 export function formatReport(r: CheckReport): string {
   const lines: string[] = [];
-  lines.push(`${r.decision === 'allow' ? 'ALLOW' : 'DENY'} sha256:${r.root} (policy ${r.policy})`);
+  lines.push(`${r.decision === 'allow' ? 'ALLOW' : 'DENY'} ${formatRootDigest(r.root)} (policy ${r.policy})`);
   for (const reason of r.reasons) {
     lines.push(`  denied: ${reason}`);
   }

@@ -4,7 +4,7 @@
  * Exit codes: 0 written; 2 bad usage or an unreadable input.
  */
 import { promises as fs } from 'fs';
-import { parseRootDigest } from '../../codec/digest';
+import { formatRootDigest, parseRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
 import { attestProvenance, SLSA_PROVENANCE_PREDICATE_TYPE } from '../../provenance/slsa';
 import { FlagSpec, formatFlags, parseArgs } from '../args';
@@ -90,13 +90,13 @@ export async function provenanceCommand(argv: readonly string[], io: { stdout: P
       command: 'attest provenance',
       method: kind,
       signature: signaturePath,
-      rootDigest,
+      rootDigest: formatRootDigest(rootDigest),
       predicateType: SLSA_PROVENANCE_PREDICATE_TYPE,
       resolvedDependencies: dependencies,
       keyHint: result.keyHint,
     }) + '\n');
   } else {
-    io.stdout.write(`provenance attestation written: ${signaturePath} (sha256:${rootDigest}, ${dependencies} resolved dependencies)\n`);
+    io.stdout.write(`provenance attestation written: ${signaturePath} (${formatRootDigest(rootDigest)}, ${dependencies} resolved dependencies)\n`);
   }
   return 0;
 }

@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { parseRootDigest } from '../../codec/digest';
+import { formatRootDigest, parseRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
 import { fetchAttestationSet } from '../../store/attestation-set';
 import { StoreIntegrityError, isStoreError, StoreNotFoundError } from '../../store/errors';
@@ -82,7 +82,7 @@ export async function publishCommand(argv: readonly string[], io: StoreCommandIo
     const results: { file: string; key: string; kind: string; root: string; outcome: PutOutcome }[] = [];
     for (const { file, body, derived } of items) {
       const outcome = await store.put(derived.key, body);
-      results.push({ file, key: derived.key, kind: derived.kind, root: derived.root, outcome });
+      results.push({ file, key: derived.key, kind: derived.kind, root: formatRootDigest(derived.root), outcome });
       if (!args.flags.json) {
         io.stdout.write(`${outcome.padEnd(9)} ${derived.key} (${file})\n`);
       }
@@ -125,7 +125,7 @@ export async function fetchCommand(argv: readonly string[], io: StoreCommandIo, 
     }
     const objects = [...set.bundles, ...set.attestations, ...set.notation, ...set.revocations];
     if (objects.length === 0) {
-      throw new StoreNotFoundError(`sha256:${root}`, `${store.uri} holds no bundles, attestations, Notation signatures or revocations for sha256:${root}`);
+      throw new StoreNotFoundError(formatRootDigest(root), `${store.uri} holds no bundles, attestations, Notation signatures or revocations for ${formatRootDigest(root)}`);
     }
     const target = new LocalStore(out);
     const written: { key: string; outcome: PutOutcome }[] = [];
@@ -141,7 +141,7 @@ export async function fetchCommand(argv: readonly string[], io: StoreCommandIo, 
         ok: true,
         command: 'fetch',
         store: store.uri,
-        rootDigest: root,
+        rootDigest: formatRootDigest(root),
         out: path.resolve(out),
         counts: {
           bundles: set.bundles.length,
@@ -181,9 +181,9 @@ export async function refCommand(argv: readonly string[], io: StoreCommandIo, de
       const store = open(args, deps);
       const outcome = await store.put(key, refBody(root));
       if (args.flags.json) {
-        io.stdout.write(JSON.stringify({ ok: true, command: 'ref set', store: store.uri, name, version, key, digest: `sha256:${root}`, outcome }) + '\n');
+        io.stdout.write(JSON.stringify({ ok: true, command: 'ref set', store: store.uri, name, version, key, digest: formatRootDigest(root), outcome }) + '\n');
       } else {
-        io.stdout.write(`${outcome.padEnd(9)} ${key} -> sha256:${root}\n`);
+        io.stdout.write(`${outcome.padEnd(9)} ${key} -> ${formatRootDigest(root)}\n`);
       }
       return 0;
     });
@@ -207,9 +207,9 @@ export async function refCommand(argv: readonly string[], io: StoreCommandIo, de
       }
       const root = parseRefBody(body, key);
       if (args.flags.json) {
-        io.stdout.write(JSON.stringify({ ok: true, command: 'ref get', store: store.uri, name, version, key, digest: `sha256:${root}` }) + '\n');
+        io.stdout.write(JSON.stringify({ ok: true, command: 'ref get', store: store.uri, name, version, key, digest: formatRootDigest(root) }) + '\n');
       } else {
-        io.stdout.write(`sha256:${root}\n`);
+        io.stdout.write(`${formatRootDigest(root)}\n`);
       }
       return 0;
     });
