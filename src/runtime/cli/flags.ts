@@ -3,7 +3,16 @@
  * and documents them the same way.
  */
 import type { FlagSpec, ParsedArgs } from './args';
+import { PASSWORD_FLAG_WARNING, PasswordInput, readHiddenLine } from './password';
+import type { ProgressStream } from './progress';
 import type { KeyFlags, SignerKind } from './signers';
+import { KEY_PASSWORD_ENV } from '../engine/keys';
+
+/** The password flags of every command that loads a private key file. */
+export const PASSWORD_FLAGS: Record<string, FlagSpec> = {
+  'password-file': { type: 'string', metavar: 'FILE', help: `Password of an encrypted private key: the file's first line (or set $${KEY_PASSWORD_ENV}; in a terminal you are asked).` },
+  'password': { type: 'string', metavar: 'PASSWORD', help: 'Deprecated, visible in ps and shell history: use --password-file or the variable.' },
+};
 
 /** Flags of every command that hashes a model. */
 export const HASH_FLAGS: Record<string, FlagSpec> = {
@@ -27,7 +36,7 @@ export function hashOptionsFrom(args: ParsedArgs): { ignorePaths: string[]; igno
 export const SIGNER_KEY_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {
   'key': {
     'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key (P-256, P-384, P-521), PEM.' },
-    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
+    ...PASSWORD_FLAGS,
   },
   'pkcs11-key': {
     'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'PKCS #11 URI of the private key (RFC 7512).' },
@@ -38,18 +47,34 @@ export const SIGNER_KEY_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {
   },
   'certificate': {
     'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key of the signing certificate, PEM.' },
-    'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
+    ...PASSWORD_FLAGS,
     'signing-certificate': { type: 'string', metavar: 'PEM', help: 'The signing (leaf) certificate, PEM.' },
     'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Intermediate certificates to include after the leaf.' },
   },
 };
 
-/** Reads the key flags (signing and verification) out of parsed arguments. */
-export function keyFlagsFrom(args: ParsedArgs): KeyFlags {
+/** Where a command reads and writes: stderr for the password warning and prompt, stdin for the prompt. */
+export interface KeyFlagsIo {
+  readonly stderr: ProgressStream;
+  readonly stdin?: PasswordInput;
+}
+
+/**
+ * Reads the key flags (signing and verification) out of parsed arguments, with the password sources: `--password`
+ * (with a warning on stderr), `--password-file`, `MODELSEAL_KEY_PASSWORD`, and a prompt when stdin is a terminal.
+ */
+export function keyFlagsFrom(args: ParsedArgs, io: KeyFlagsIo, env: Readonly<Record<string, string | undefined>> = process.env): KeyFlags {
   const f = args.flags;
+  if (f.password !== undefined) {
+    io.stderr.write(`${PASSWORD_FLAG_WARNING}\n`);
+  }
+  const stdin = io.stdin;
   return {
     privateKey: f['private-key'] as string | undefined,
     password: f.password as string | undefined,
+    passwordFile: f['password-file'] as string | undefined,
+    passwordFromEnv: env[KEY_PASSWORD_ENV] || undefined,
+    ...(stdin?.isTTY ? { promptPassword: (question: string) => readHiddenLine(stdin, io.stderr, question) } : {}),
     publicKey: f['public-key'] as string | undefined,
     pkcs11Uri: f['pkcs11-uri'] as string | undefined,
     kmsKey: f['kms-key'] as string | undefined,

@@ -7,7 +7,8 @@ import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FlagSpec, onePositional, parseArgs, printHelp } from './args';
-import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, SIGNER_KEY_FLAGS } from './flags';
+import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS, SIGNER_KEY_FLAGS } from './flags';
+import type { PasswordInput } from './password';
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
 import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
@@ -31,10 +32,12 @@ const commands = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** Where the CLI writes; `process.stdout`/`process.stderr` by default. */
+/** Where the CLI reads and writes; `process.stdout`/`process.stderr`/`process.stdin` by default. */
 export interface CliIo {
   readonly stdout: ProgressStream;
   readonly stderr: ProgressStream;
+  /** Where a key password is asked for, when it is a terminal. @default - no prompt */
+  readonly stdin?: PasswordInput;
 }
 
 const SIGNATURE_OUT: Record<string, FlagSpec> = {
@@ -71,7 +74,7 @@ const VERIFY_FLAGS: Record<VerifierKind, Record<string, FlagSpec>> = {
 
 const PUBKEY_FLAGS: Record<string, FlagSpec> = {
   'private-key': { type: 'string', metavar: 'PEM', help: 'Print the public key of this PEM private key.' },
-  'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
+  ...PASSWORD_FLAGS,
   'kms-key': { type: 'string', metavar: 'ARN', help: 'Print the public key of this AWS KMS key.' },
   'region': { type: 'string', metavar: 'REGION', help: 'AWS region for --kms-key.' },
   'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'Print the public key of this PKCS #11 key.' },
@@ -107,7 +110,9 @@ Exit codes: 0 success, 1 verification failed (or policy not met, write-once conf
  *
  * Never calls `process.exit`, so tests can run it in-process.
  */
-export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
+): Promise<number> {
   const json = argv.includes('--json');
   const command = argv[0];
   try {
@@ -220,7 +225,7 @@ async function signCommand(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const modelPath = onePositional(args, `sign ${kind}`, 'MODEL_PATH');
   const signaturePath = (args.flags.signature as string | undefined) ?? 'model.sig';
-  const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args));
+  const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args, io));
   const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
   let result;
   try {
@@ -281,7 +286,7 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
     }
     trust = { trustAnchors: anchors };
   } else {
-    trust = { publicKey: await verificationKey(kind as 'key' | 'kms', keyFlagsFrom(args)) };
+    trust = { publicKey: await verificationKey(kind as 'key' | 'kms', keyFlagsFrom(args, io)) };
   }
   const bar = progressBar(io.stderr, 'verifying', args.flags.json === true);
   let result;
@@ -332,7 +337,7 @@ async function pubkeyCommand(argv: readonly string[], io: CliIo): Promise<number
   if (args.positionals.length > 0) {
     throw new UsageError(`pubkey takes no positional arguments; got ${args.positionals.join(' ')}`);
   }
-  const key = await publicKeyFromFlags(keyFlagsFrom(args));
+  const key = await publicKeyFromFlags(keyFlagsFrom(args, io));
   const pem = publicKeyPem(key);
   if (args.flags.json) {
     io.stdout.write(JSON.stringify({ ok: true, command: 'pubkey', publicKey: pem, keyHint: keyHint(key) }) + '\n');

@@ -3,6 +3,7 @@
  */
 import type { KeyObject } from 'crypto';
 import { promises as fs } from 'fs';
+import { keyPassword, PasswordSources } from './password';
 import { UsageError } from '../codec/errors';
 import { loadPublicKey } from '../engine/keys';
 import type { Signer } from '../engine/signer';
@@ -25,10 +26,9 @@ export const VERIFIER_KINDS = ['key', 'kms', 'certificate'] as const;
 /** A verification method. */
 export type VerifierKind = (typeof VERIFIER_KINDS)[number];
 
-/** Key-related CLI flags, as parsed. */
-export interface KeyFlags {
+/** Key-related CLI flags, as parsed, with where a private key's password comes from. */
+export interface KeyFlags extends PasswordSources {
   readonly privateKey?: string;
-  readonly password?: string;
   readonly publicKey?: string;
   readonly pkcs11Uri?: string;
   readonly kmsKey?: string;
@@ -44,15 +44,19 @@ export interface KeyFlags {
  */
 export async function createSigner(kind: SignerKind, flags: KeyFlags): Promise<Signer> {
   switch (kind) {
-    case 'key':
-      return LocalKeySigner.fromFile(required(flags.privateKey, '--private-key', 'sign key'), flags.password);
-    case 'certificate':
+    case 'key': {
+      const file = required(flags.privateKey, '--private-key', 'sign key');
+      return LocalKeySigner.fromFile(file, await keyPassword(flags, file));
+    }
+    case 'certificate': {
+      const file = required(flags.privateKey, '--private-key', 'sign certificate');
       return CertificateSigner.fromFiles({
-        privateKey: required(flags.privateKey, '--private-key', 'sign certificate'),
-        password: flags.password,
+        privateKey: file,
+        password: await keyPassword(flags, file),
         signingCertificate: required(flags.signingCertificate, '--signing-certificate', 'sign certificate'),
         certificateChain: flags.certificateChain ?? [],
       });
+    }
     case 'pkcs11-key':
       return pkcs11().Pkcs11Signer.open({ uri: required(flags.pkcs11Uri, '--pkcs11-uri', 'sign pkcs11-key') });
     case 'kms':
@@ -88,7 +92,7 @@ export async function publicKeyFromFlags(flags: KeyFlags): Promise<KeyObject> {
     throw new UsageError(`pubkey needs exactly one of --private-key, --kms-key or --pkcs11-uri; got ${given.length ? given.join(', ') : 'none'}`);
   }
   if (flags.privateKey) {
-    return (await LocalKeySigner.fromFile(flags.privateKey, flags.password)).publicKey();
+    return (await LocalKeySigner.fromFile(flags.privateKey, await keyPassword(flags, flags.privateKey))).publicKey();
   }
   if (flags.kmsKey) {
     // Only kms:GetPublicKey: printing a public key must not need signing rights.

@@ -90,6 +90,15 @@ export function loadPublicKey(data: Buffer, source: string): KeyObject {
   return key;
 }
 
+/** The environment variable that holds the password of an encrypted private key (the CLI reads it). */
+export const KEY_PASSWORD_ENV = 'MODELSEAL_KEY_PASSWORD';
+
+/** Whether PEM text holds an encrypted private key (encrypted PKCS#8, or a legacy PEM with `Proc-Type: 4,ENCRYPTED`). */
+export function isEncryptedPem(data: Buffer): boolean {
+  const text = data.toString('latin1');
+  return text.includes('ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,ENCRYPTED/.test(text);
+}
+
 /**
  * Loads an EC private key from PEM (PKCS#8, SEC1, or encrypted PKCS#8 with a password).
  *
@@ -98,10 +107,9 @@ export function loadPublicKey(data: Buffer, source: string): KeyObject {
  * @param password for encrypted keys
  */
 export function loadPrivateKey(data: Buffer, source: string, password?: string): KeyObject {
-  const text = data.toString('latin1');
-  const encrypted = text.includes('ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,ENCRYPTED/.test(text);
+  const encrypted = isEncryptedPem(data);
   if (encrypted && password === undefined) {
-    throw new UsageError(`${source} is an encrypted private key; pass its password with --password`);
+    throw new UsageError(`${source} is an encrypted private key; give its password in ${KEY_PASSWORD_ENV} or with --password-file FILE (or run in a terminal to be asked)`);
   }
   let key: KeyObject;
   try {
@@ -109,7 +117,7 @@ export function loadPrivateKey(data: Buffer, source: string, password?: string):
   } catch (e) {
     const msg = (e as Error).message;
     if (encrypted) {
-      throw new UsageError(`${source}: cannot decrypt the private key (${msg}); check --password`);
+      throw new UsageError(`${source}: cannot decrypt the private key (${msg}); check the password`);
     }
     throw new UsageError(`${source} is not a readable PEM private key (${msg}); expected an EC key in PKCS#8 or SEC1 PEM`);
   }

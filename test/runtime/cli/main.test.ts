@@ -79,7 +79,10 @@ describe('modelseal CLI', () => {
     fs.writeFileSync(keyFile, enc.pem);
     fs.writeFileSync(pubFile, enc.pubPem);
     expect((await run('sign', 'key', model, '--signature', sig, '--private-key', keyFile)).code).toBe(2);
-    expect((await run('sign', 'key', model, '--signature', sig, '--private-key', keyFile, '--password', 'pw')).code).toBe(0);
+    const withFlag = await run('sign', 'key', model, '--signature', sig, '--private-key', keyFile, '--password', 'pw');
+    expect(withFlag.code).toBe(0);
+    // still accepted, with a warning: a command line is visible in ps and kept in shell history
+    expect(withFlag.stderr).toBe('warning: --password puts the password in the process list and in shell history; use MODELSEAL_KEY_PASSWORD, --password-file FILE or the prompt\n');
     expect((await run('verify', 'key', model, '--signature', sig, '--public-key', pubFile)).code).toBe(0);
   });
 

@@ -48,8 +48,9 @@ describe('keys', () => {
   test('loads encrypted private keys with the password and names the problem otherwise', () => {
     const k = ecKey('P-384', 's3cret');
     expect(keyHint(loadPrivateKey(Buffer.from(k.pem), 'k.pem', 's3cret'))).toBe(keyHint(k.publicKey));
-    expect(() => loadPrivateKey(Buffer.from(k.pem), 'k.pem')).toThrow('k.pem is an encrypted private key; pass its password with --password');
-    expect(() => loadPrivateKey(Buffer.from(k.pem), 'k.pem', 'wrong')).toThrow(/^k\.pem: cannot decrypt the private key .*; check --password$/);
+    expect(() => loadPrivateKey(Buffer.from(k.pem), 'k.pem')).toThrow(
+      'k.pem is an encrypted private key; give its password in MODELSEAL_KEY_PASSWORD or with --password-file FILE (or run in a terminal to be asked)');
+    expect(() => loadPrivateKey(Buffer.from(k.pem), 'k.pem', 'wrong')).toThrow(/^k\.pem: cannot decrypt the private key .*; check the password$/);
   });
 
   test('loads SEC1 EC private keys', () => {

@@ -25,7 +25,7 @@ describe('LocalKeySigner', () => {
       fs.writeFileSync(file, k.pem);
       const signer = await LocalKeySigner.fromFile(file, 'pw');
       expect(keyHint(await signer.publicKey())).toBe(keyHint(k.publicKey));
-      await expect(LocalKeySigner.fromFile(file)).rejects.toThrow(`${file} is an encrypted private key; pass its password with --password`);
+      await expect(LocalKeySigner.fromFile(file)).rejects.toThrow(`${file} is an encrypted private key; give its password in MODELSEAL_KEY_PASSWORD or with --password-file FILE`);
     } finally {
       cleanup(dir);
     }

@@ -13,6 +13,7 @@ import { loadModelCard, loadScanSummary, PackageRef, parseImageReference, parseP
 import { FlagSpec, formatFlags, parseArgs } from '../args';
 import { HASH_FLAGS, keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
 import { provenanceCommand } from './provenance';
+import type { PasswordInput } from '../password';
 import { progressBar, ProgressStream } from '../progress';
 import { createSigner, SIGNER_KINDS, SignerKind } from '../signers';
 
@@ -20,6 +21,8 @@ import { createSigner, SIGNER_KINDS, SignerKind } from '../signers';
 export interface AttestCommandIo {
   readonly stdout: ProgressStream;
   readonly stderr: ProgressStream;
+  /** Where a key password is asked for, when it is a terminal. @default - no prompt */
+  readonly stdin?: PasswordInput;
 }
 
 
@@ -99,7 +102,7 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
   const scanSummary = f['scan-summary'] === undefined ? undefined : await loadScanSummary(f['scan-summary'] as string);
   const knownDigest = f.digest === undefined ? undefined : parseRootDigest(f.digest, '--digest');
 
-  const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args));
+  const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args, io));
   const hashing = knownDigest === undefined;
   const bar = progressBar(io.stderr, 'hashing', f.json === true || !hashing);
   let result;

@@ -22,7 +22,8 @@ import { publishRevocation, signRevocation } from '../../policy/revocation';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
 import { FlagSpec, onePositional, parseArgs, ParsedArgs, printHelp } from '../args';
-import { keyFlagsFrom } from '../flags';
+import { keyFlagsFrom, PASSWORD_FLAGS } from '../flags';
+import type { PasswordInput } from '../password';
 import type { ProgressStream } from '../progress';
 import { createSigner, KeyFlags, SignerKind } from '../signers';
 
@@ -30,6 +31,8 @@ import { createSigner, KeyFlags, SignerKind } from '../signers';
 export interface PolicyCommandIo {
   readonly stdout: ProgressStream;
   readonly stderr: ProgressStream;
+  /** Where a key password is asked for, when it is a terminal. @default - no prompt */
+  readonly stdin?: PasswordInput;
 }
 
 /** What the policy commands depend on, injectable for tests. */
@@ -70,7 +73,7 @@ const REVOKE_FLAGS: Record<string, FlagSpec> = {
   'reason': { type: 'string', metavar: 'TEXT', help: 'Why the digest is revoked (required; shown in every denial).' },
   'revoker': { type: 'string', metavar: 'NAME', help: 'A name for yourself in the record (informational; the signature identifies you).' },
   'private-key': { type: 'string', metavar: 'PEM', help: 'Sign with this EC private key (PEM).' },
-  'password': { type: 'string', metavar: 'PASSWORD', help: 'Password of an encrypted private key.' },
+  ...PASSWORD_FLAGS,
   'signing-certificate': { type: 'string', metavar: 'PEM', help: 'With --private-key: sign as this certificate (certificate identity).' },
   'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Intermediate certificates to include after the leaf.' },
   'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'Sign with this PKCS #11 key (RFC 7512 URI).' },
@@ -156,7 +159,7 @@ export async function revokeCommand(argv: readonly string[], io: PolicyCommandIo
   if (reason === undefined) {
     throw new UsageError('revoke needs --reason TEXT: it is shown in every denial of this digest');
   }
-  const flags = keyFlagsFrom(args);
+  const flags = keyFlagsFrom(args, io);
   const kind = signerKindFromFlags(flags);
   const store = storeFrom(args, deps);
   const signer = await createSigner(kind, flags);
@@ -221,7 +224,7 @@ export async function cosignCommand(kind: SignerKind, args: ParsedArgs, io: Poli
     trust = { trustAnchors: anchors };
   }
   const data = await readBundleFile(original);
-  const signer = await createSigner(kind, keyFlagsFrom(args));
+  const signer = await createSigner(kind, keyFlagsFrom(args, io));
   let result;
   try {
     result = await cosignBundle(data, signer, { ...(trust ? { trust } : {}), source: original, signaturePath: out });

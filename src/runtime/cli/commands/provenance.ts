@@ -8,7 +8,7 @@ import { formatRootDigest, parseRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
 import { attestProvenance, SLSA_PROVENANCE_PREDICATE_TYPE } from '../../provenance/slsa';
 import { FlagSpec, formatFlags, parseArgs } from '../args';
-import { keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
+import { keyFlagsFrom, KeyFlagsIo, SIGNER_KEY_FLAGS } from '../flags';
 import { ProgressStream } from '../progress';
 import { createSigner, SIGNER_KINDS, SignerKind } from '../signers';
 
@@ -33,7 +33,7 @@ const PROVENANCE_FLAGS: Record<string, FlagSpec> = {
  *
  * @throws UsageError for bad usage or inputs (the CLI maps it to exit code 2)
  */
-export async function provenanceCommand(argv: readonly string[], io: { stdout: ProgressStream }): Promise<number> {
+export async function provenanceCommand(argv: readonly string[], io: KeyFlagsIo & { stdout: ProgressStream }): Promise<number> {
   const kind = argv[0];
   if (kind === undefined || kind === '--help' || kind === '-h') {
     io.stdout.write(`Usage: modelseal attest provenance ${SIGNER_KINDS.join('|')} --digest sha256:ROOT --name NAME --builder-image IMAGE --build-id ID [options]\n`);
@@ -70,7 +70,7 @@ export async function provenanceCommand(argv: readonly string[], io: { stdout: P
     inputDir: (f['input-dir'] as string | undefined) || undefined,
   };
   const signaturePath = (f.signature as string | undefined) ?? DEFAULT_PROVENANCE_SIGNATURE;
-  const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args));
+  const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args, io));
   let result;
   try {
     result = await attestProvenance(signer, opts);
