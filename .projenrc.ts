@@ -45,8 +45,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   pullRequestTemplate: false,
   clobber: false,
   sampleCode: false,
-  // JS target only: Python/Java/.NET/Go packaging needs registries that are not reachable here.
   docgen: true,
+  // Python and Java bindings of the construct API (the jsii assembly names them, so teams writing CDK in those
+  // languages can use it). Packaging them needs PyPI and Maven Central, which are not reachable here: the default build
+  // packages JavaScript only, and `npx projen package-all` builds every target (README "Other languages").
+  publishToPypi: { distName: 'modelseal', module: 'modelseal' },
+  publishToMaven: { javaPackage: 'dev.modelseal', mavenGroupId: 'dev.modelseal', mavenArtifactId: 'modelseal' },
 
   // The runtime (src/runtime/) runs, it is not construct API: jsii never compiles it, so the npm package's lib/ holds
   // only the construct library. tsconfig.dev.json still type-checks it; esbuild bundles it into assets/.
@@ -124,6 +128,20 @@ project.package.addField('bin', { modelseal: 'bin/modelseal' });
 project.npmignore?.exclude('examples/', 'bench/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/');
 project.npmignore?.include('/assets/', '/bin/', '/docs/', '/schemas/');
 
+// The default build (and CI) packages the JavaScript target only; package-all adds Python and Java, outside it.
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package:js')!);
+project.tasks.tryFind('package-all')!.description = 'Packages every jsii target: JavaScript, Python (needs python3, pip and PyPI) and Java (needs a JDK, Maven and Maven Central)';
+// What can be checked offline: jsii-pacmak generates the Python and Java sources (no packaging), and Python byte-compiles
+// them, so an API that does not map to those languages fails the CI run rather than a release.
+const jsiiTargets = project.addTask('jsii-targets-check', {
+  description: 'Generate the Python and Java bindings (sources only, offline) and byte-compile the Python',
+  steps: [
+    { exec: 'jsii-pacmak --target python --target java --code-only --outdir dist/code' },
+    { exec: 'python3 -m compileall -q dist/code/python/src' },
+  ],
+});
+
 // Unit tests run without aws-cdk-lib's built-in CloudFormation validation (1-4 s per synth);
 // test/examples.test.ts turns it back on for the example app.
 project.testTask.env('CDK_VALIDATION', 'false');
@@ -152,8 +170,8 @@ project.addTask('typecheck', {
 
 // The README's test command: everything the tests need (jsii compile, API.md, runtime bundle), then the tests.
 project.addTask('ci', {
-  description: 'Build everything the tests need (jsii compile, API.md, runtime bundle), type-check, then run the whole test suite',
-  steps: [{ spawn: 'compile' }, { spawn: 'post-compile' }, { spawn: 'typecheck' }, { spawn: 'test' }],
+  description: 'Build everything the tests need (jsii compile, API.md, runtime bundle), type-check, generate the Python and Java bindings, then run the whole test suite',
+  steps: [{ spawn: 'compile' }, { spawn: 'post-compile' }, { spawn: 'typecheck' }, { spawn: jsiiTargets.name }, { spawn: 'test' }],
 });
 
 project.addTask('demo', {
