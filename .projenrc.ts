@@ -23,8 +23,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  // @types/node follows the oldest supported Node.js
-  minNodeVersion: '20.0.0',
+  // The oldest Node.js the bundled CLI runs on: @marcbachmann/cel-js needs 20.19 (a test checks this against the
+  // engines of every bundled package). Users run 22 and 24; see README "Compatibility".
+  minNodeVersion: '20.19.0',
 
   // jsii 6.0 with TypeScript 6.0: the npm `latest` TypeScript 7 lacks the compiler API ts-node and eslint need.
   jsiiVersion: '~6.0.0',
@@ -44,8 +45,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   pullRequestTemplate: false,
   clobber: false,
   sampleCode: false,
-  // JS target only: Python/Java/.NET/Go packaging needs registries that are not reachable here.
   docgen: true,
+  // Python and Java bindings of the construct API (the jsii assembly names them, so teams writing CDK in those
+  // languages can use it). Packaging them needs PyPI and Maven Central, which are not reachable here: the default build
+  // packages JavaScript only, and `npx projen package-all` builds every target (README "Other languages").
+  publishToPypi: { distName: 'modelseal', module: 'modelseal' },
+  publishToMaven: { javaPackage: 'dev.modelseal', mavenGroupId: 'dev.modelseal', mavenArtifactId: 'modelseal' },
+
+  // The runtime (src/runtime/) runs, it is not construct API: jsii never compiles it, so the npm package's lib/ holds
+  // only the construct library. tsconfig.dev.json still type-checks it; esbuild bundles it into assets/.
+  excludeTypescript: ['src/runtime/**'],
 
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
@@ -69,6 +78,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann)/)'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       setupFiles: ['<rootDir>/test/setup-env.ts'],
+      // says once per run what is skipped when ../shared is absent (test/helpers/vectors.ts)
+      globalSetup: '<rootDir>/test/global-setup.ts',
       testTimeout: 60_000,
     },
   },
@@ -121,15 +132,37 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // scripts only re-check or download them, so they stay off.
 project.package.addField('allowScripts', { 'pkcs11js': true, '@parcel/watcher': false, 'esbuild': false, '@swc/core': false });
 project.package.addField('bin', { modelseal: 'bin/modelseal' });
-// the bundled runtime (assets/) and the bin shim ship in the npm package
-project.npmignore?.exclude('examples/', 'bench/', 'docs/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/', '*.v8cache', '*.v8cache.*');
-project.npmignore?.include('/assets/', '/bin/');
+// The bundled runtime (assets/: the CLI, its source map and SBOM), the bin shim, the docs the README links to and the
+// published JSON Schemas ship in the npm package.
+project.npmignore?.exclude('examples/', 'bench/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/');
+project.npmignore?.include('/assets/', '/bin/', '/docs/', '/schemas/');
+
+// The default build (and CI) packages the JavaScript target only; package-all adds Python and Java, outside it.
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package:js')!);
+project.tasks.tryFind('package-all')!.description = 'Packages every jsii target: JavaScript, Python (needs python3, pip and PyPI) and Java (needs a JDK, Maven and Maven Central)';
+// What can be checked offline: jsii-pacmak generates the Python and Java sources (no packaging), and Python byte-compiles
+// them, so an API that does not map to those languages fails the CI run rather than a release.
+const jsiiTargets = project.addTask('jsii-targets-check', {
+  description: 'Generate the Python and Java bindings (sources only, offline) and byte-compile the Python',
+  steps: [
+    { exec: 'jsii-pacmak --target python --target java --code-only --outdir dist/code' },
+    { exec: 'python3 -m compileall -q dist/code/python/src' },
+  ],
+});
 
 // Unit tests run without aws-cdk-lib's built-in CloudFormation validation (1-4 s per synth);
 // test/examples.test.ts turns it back on for the example app.
 project.testTask.env('CDK_VALIDATION', 'false');
-// jsii 6 prints a banner about Node 20 on every run; the supported runtime here is Node 20.
+// jsii prints a banner about Node 20 on every run (the tools here run on Node 20; users run 22/24). Node 20 has passed
+// jsii's end of support, whose banner is silenced per major version (@jsii/check-node); older copies of check-node
+// (jsii-docgen, jsii-diff) still call it deprecated, which the second variable silences.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION', '1');
+
+// jsii writes into lib/ but never removes what it no longer compiles: every compile starts from an empty lib/, so that
+// nothing stale (e.g. runtime modules from before src/runtime/ was excluded) can reach the npm package.
+project.compileTask.prependExec('node -e "require(\'fs\').rmSync(\'lib\', { recursive: true, force: true })"');
 
 // Runtime bundle: esbuild turns src/runtime into assets/modelseal-cli.js at build time, never at a user's synth.
 const bundle = project.addTask('bundle', {
@@ -152,8 +185,8 @@ project.addTask('typecheck', {
 
 // The README's test command: everything the tests need (jsii compile, API.md, runtime bundle), then the tests.
 project.addTask('ci', {
-  description: 'Build everything the tests need (jsii compile, API.md, runtime bundle), type-check, then run the whole test suite',
-  steps: [{ spawn: 'compile' }, { spawn: 'post-compile' }, { spawn: 'typecheck' }, { spawn: 'test' }],
+  description: 'Build everything the tests need (jsii compile, API.md, runtime bundle), type-check, generate the Python and Java bindings, then run the whole test suite',
+  steps: [{ spawn: 'compile' }, { spawn: 'post-compile' }, { spawn: 'typecheck' }, { spawn: jsiiTargets.name }, { spawn: 'test' }],
 });
 
 project.addTask('demo', {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Hashes a model with the engine directly (no CLI): `node bench/digest-direct.js <model> [workers]`.
-// Prints the root digest and the resource count. Uses the esbuild bundle of src/engine/hashing.ts that
+// Prints the root digest and the resource count. Uses the esbuild bundle of src/runtime/engine/hashing.ts that
 // bench/hash-bench.js writes to .bench/hashing.js, so it always measures the current source.
 const path = require('path');
 

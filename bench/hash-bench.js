@@ -4,22 +4,19 @@
 // Creates two synthetic models under .bench/ (gitignored; reused when present): one 2 GiB file, and 16 files of
 // 128 MiB. For each model it times, with a warm page cache (one warm-up run of each command, then the best of
 // BENCH_RUNS, default 3, interleaved rounds):
-//   - `modelseal digest <model>`: the real CLI, bundled from src/cli/bin.ts with the options of scripts/bundle.ts
-//     into .bench/modelseal-cli.js, run through bin/run-bundle.js as `bin/modelseal` runs it (bundling
+//   - `modelseal digest <model>`: the real CLI, bundled from src/runtime/cli/bin.ts with the options of scripts/bundle.ts
+//     into .bench/modelseal-cli.js, run by bench/run-cli.js as `bin/modelseal` runs it (bundling
 //     here means the figures never come from a stale assets/modelseal-cli.js),
-//   - `node bench/digest-direct.js <model>` (the engine alone, bundled from src/ by this script),
+//   - `node bench/digest-direct.js <model>` (the engine alone, bundled from src/runtime/engine by this script),
 //   - `openssl dgst -sha256 <all files>` (one sequential stream: the single-core reference),
 // and reports wall time, throughput, the ratio to openssl and the peak RSS of each process.
 'use strict';
-const { spawnSync } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { BENCH, MIB, ROOT, TIME, bundle, runOnce, table } = require('./lib');
 
-const ROOT = path.join(__dirname, '..');
-const BENCH = path.join(ROOT, '.bench');
-const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 const RUNS = Number(process.env.BENCH_RUNS || 3);
 
@@ -62,38 +59,6 @@ function ensureModels() {
   }
 }
 
-/** Bundles the engine (for digest-direct.js) and, when its source exists, the CLI, into .bench/. */
-function bundle() {
-  const { buildSync } = require(path.join(ROOT, 'node_modules', 'esbuild'));
-  // the same esbuild options as scripts/bundle.ts, so the CLI is measured as it ships
-  const options = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'esbuild-cli.json'), 'utf8'));
-  const build = (entry, out) => buildSync({
-    ...options,
-    entryPoints: [entry],
-    outfile: path.join(BENCH, out),
-    logLevel: 'warning',
-  });
-  build(path.join(ROOT, 'src', 'engine', 'hashing.ts'), 'hashing.js');
-  const cli = path.join(ROOT, 'src', 'cli', 'bin.ts');
-  if (!fs.existsSync(cli)) return false;
-  build(cli, 'modelseal-cli.js');
-  return true;
-}
-
-const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-
-/** Runs a command once; returns wall seconds and peak RSS in MiB. */
-function runOnce(cmd, args) {
-  const rssFile = path.join(BENCH, 'rss.txt');
-  const argv = TIME ? ['-f', '%M', '-o', rssFile, cmd, ...args] : args;
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(TIME ?? cmd, argv, { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * MIB });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const rss = TIME ? Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 : NaN;
-  return { wall, rss, out: r.stdout.trim() };
-}
-
 /**
  * Times several commands on the same model: one warm-up run each, then RUNS rounds that run every command in
  * turn (interleaved, so a burst of load from other processes hits all of them alike). Keeps the best wall time
@@ -115,7 +80,7 @@ function measureAll(commands) {
 
 function main() {
   ensureModels();
-  const cli = bundle();
+  bundle();
   const loadStart = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const cpu = (os.cpus()[0] || { model: 'unknown' }).model;
   process.stdout.write(`machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / GIB).toFixed(0)} GiB RAM, node ${process.version}\n`);
@@ -126,9 +91,8 @@ function main() {
     const bytes = m.files.reduce((n, [, size]) => n + size, 0);
     const dir = path.relative(ROOT, m.dir);
     const commands = [['openssl dgst -sha256 (1 stream)', 'openssl', ['dgst', '-sha256', ...files]]];
-    // through bin/run-bundle.js, as bin/modelseal runs it (with its V8 code cache, written by the warm-up run)
-    if (cli) commands.push(['modelseal digest', 'node', ['bench/run-cli.js', 'digest', dir]]);
-    else process.stdout.write('(src/cli/bin.ts is missing: modelseal digest not measured)\n');
+    // through bench/run-cli.js, as bin/modelseal runs it
+    commands.push(['modelseal digest', 'node', ['bench/run-cli.js', 'digest', dir]]);
     commands.push(['engine direct (digest-direct.js)', 'node', ['bench/digest-direct.js', dir]]);
     const tools = measureAll(commands);
     const openssl = tools[0][1];
@@ -146,12 +110,9 @@ function main() {
       });
     }
   }
-  const cols = Object.keys(rows[0]);
-  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
-  const line = (vals) => '| ' + vals.map((v, i) => String(v).padEnd(width[i])).join(' | ') + ' |';
   const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   process.stdout.write(`load average at start: ${loadStart}, at end: ${load} (other processes skew the parallel figures)\n\n`);
-  process.stdout.write([line(cols), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n') + '\n');
+  process.stdout.write(table(rows));
 }
 
 main();

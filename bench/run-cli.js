@@ -1,4 +1,4 @@
 'use strict';
 // Runs the benchmark's fresh CLI bundle (.bench/modelseal-cli.js) exactly as bin/modelseal runs the shipped one.
 const path = require('path');
-require('../bin/run-bundle').runBundle(path.join(__dirname, '..', '.bench', 'modelseal-cli.js'));
+require(path.join(__dirname, '..', '.bench', 'modelseal-cli.js'));

@@ -5,8 +5,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { compileCel } from '../src/policy/cel';
-import { validatePolicySchema } from '../src/policy/load';
+import { compileCel } from '../src/runtime/policy/cel';
+import { validatePolicySchema } from '../src/runtime/policy/load';
 
 const root = path.join(__dirname, '..');
 const files = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];

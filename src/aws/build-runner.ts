@@ -35,7 +35,7 @@ import { acknowledgeWildcardResources } from '../private/nag';
 import { tagRole } from '../private/role-tag';
 import { storeObjectArns } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
-import { MODEL_NAME_RULE, modelNameProblem } from '../store/model-name';
+import { MODEL_NAME_RULE, modelNameProblem } from '../shared/model-name';
 
 const TYPE = 'HardenedBuildRunner';
 const PINNED_IMAGE = /^(?<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)@sha256:[a-f0-9]{64}$/;

@@ -57,7 +57,7 @@ export function attestationCommands(options: BuildSpecOptions = { servingImage: 
     'if [ "$MODELSEAL_SIGNER" = kms ]; then SIGNER_FLAGS=(--kms-key "$MODELSEAL_KMS_KEY"); else SIGNER_FLAGS=(--private-key "$MODELSEAL_PRIVATE_KEY"); fi',
     // sign once (the hashing pass over the whole model), then reuse the root digest for every attestation
     '$MODELSEAL sign "$MODELSEAL_SIGNER" "$MODEL_PATH" --signature "$MODELSEAL_OUT/model.sig.json" "${SIGNER_FLAGS[@]}" --json > "$MODELSEAL_OUT/sign.json" || { cat "$MODELSEAL_OUT/sign.json" >&2; exit 1; }',
-    'ROOT=$(node -e "process.stdout.write(JSON.parse(require(\'fs\').readFileSync(process.argv[1], \'utf8\')).rootDigest)" "$MODELSEAL_OUT/sign.json")',
+    'ROOT=$(node -e "process.stdout.write(JSON.parse(require(\'fs\').readFileSync(process.argv[1], \'utf8\')).rootDigest.replace(/^sha256:/, \'\'))" "$MODELSEAL_OUT/sign.json")',
     'echo "model root digest: sha256:$ROOT"',
     ...(options.servingImage ? servingImageCommands() : ['SBOM_IMAGE_FLAGS=()']),
     '$MODELSEAL attest sbom "$MODELSEAL_SIGNER" "$MODEL_PATH" --digest "sha256:$ROOT" --model-card "$MODEL_CARD" --signature "$MODELSEAL_OUT/sbom.json" "${SIGNER_FLAGS[@]}" "${SBOM_IMAGE_FLAGS[@]}"',

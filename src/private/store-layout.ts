@@ -1,7 +1,8 @@
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { STORE_PREFIXES } from '../shared/store-layout';
 
-/** The key prefixes of the attestation store (docs/STORE.md; identical in the `modelseal` local store). */
-export const STORE_PREFIXES: readonly string[] = ['bundles/', 'attestations/', 'notation/', 'revocations/', 'refs/'];
+/** The key prefixes of the attestation store (docs/STORE.md; one definition in src/shared/store-layout.ts). */
+export { STORE_PREFIXES };
 
 /** The object ARNs of every store prefix (`<bucket>/bundles/*`, ...): what publish and read grants cover. */
 export function storeObjectArns(bucket: s3.IBucket): string[] {

@@ -1,4 +1,4 @@
-import { main } from '../../src/cli/main';
+import { main } from '../../src/runtime/cli/main';
 
 /** What one in-process CLI run printed and returned. */
 export interface CliRun {

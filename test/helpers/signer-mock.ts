@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-signer';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { TestCa } from './test-ca';
-import { AWS_SIGNER_VERIFICATION_PLUGIN, NOTATION_PAYLOAD_MEDIA_TYPE, NOTATION_PLATFORM_ID } from '../../src/signers/aws-signer';
+import { AWS_SIGNER_VERIFICATION_PLUGIN, NOTATION_PAYLOAD_MEDIA_TYPE, NOTATION_PLATFORM_ID } from '../../src/runtime/signers/aws-signer';
 
 /** Options of {@link SignerMock}. */
 export interface SignerMockOptions {

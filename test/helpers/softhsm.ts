@@ -10,8 +10,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { runInThisContext } from 'vm';
-import { P256, P384 } from '../../src/signers/der';
-import { DEFAULT_MODULE_PATHS } from '../../src/signers/pkcs11';
+import { P256, P384 } from '../../src/runtime/codec/curves';
+import { DEFAULT_MODULE_PATHS } from '../../src/runtime/signers/pkcs11';
 
 /** A key pair to create on the token. */
 export interface SoftHsmKeySpec {

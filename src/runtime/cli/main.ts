@@ -1,0 +1,384 @@
+/**
+ * The `modelseal` command line: digest, sign, verify and pubkey, mirroring the reference `model_signing` CLI.
+ *
+ * Exit codes: 0 success, 1 verification failed (or policy not met, write-once conflict), 2 bad usage or unreadable input.
+ */
+import { X509Certificate } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { FlagSpec, onePositional, parseArgs, printHelp } from './args';
+import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS, SIGNER_KEY_FLAGS } from './flags';
+import type { PasswordInput } from './password';
+import { progressBar, ProgressStream } from './progress';
+import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
+import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
+import { formatRootDigest } from '../codec/digest';
+import { UsageError, VerificationError } from '../codec/errors';
+import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
+import { readCertificateFile } from '../engine/certificates';
+import { hashModel, rootDigest } from '../engine/hashing';
+import { keyHint, publicKeyPem } from '../engine/keys';
+import { signModel } from '../engine/sign';
+import { verifyModel, VerificationTrust } from '../engine/verify';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// Command modules load on first use, so `digest` and `verify` do not pay at start-up for the AWS SDKs, CEL and the
+// CycloneDX schemas: in the esbuild bundle a module behind require() is initialized only when it is first required.
+const commands = {
+  attest: () => require('./commands/attest') as typeof import('./commands/attest'),
+  notation: () => require('./commands/notation') as typeof import('./commands/notation'),
+  policy: () => require('./commands/policy') as typeof import('./commands/policy'),
+  store: () => require('./commands/store') as typeof import('./commands/store'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Where the CLI reads and writes; `process.stdout`/`process.stderr`/`process.stdin` by default. */
+export interface CliIo {
+  readonly stdout: ProgressStream;
+  readonly stderr: ProgressStream;
+  /** Where a key password is asked for, when it is a terminal. @default - no prompt */
+  readonly stdin?: PasswordInput;
+}
+
+const SIGNATURE_OUT: Record<string, FlagSpec> = {
+  signature: { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
+};
+
+const SIGN_FLAGS = Object.fromEntries(SIGNER_KINDS.map((kind) => [kind, { ...SIGNATURE_OUT, ...SIGNER_KEY_FLAGS[kind], ...HASH_FLAGS }])) as
+  Record<SignerKind, Record<string, FlagSpec>>;
+
+const VERIFY_COMMON: Record<string, FlagSpec> = {
+  'signature': { type: 'string', metavar: 'SIG', help: 'The bundle to verify (required).' },
+  'ignore-unsigned-files': { type: 'boolean', help: 'Accept files on disk that the signature does not cover.' },
+  'max-bundle-size': { type: 'string', metavar: 'BYTES', help: `Refuse bundles larger than this (default: ${DEFAULT_MAX_BUNDLE_BYTES}).` },
+};
+
+const VERIFY_FLAGS: Record<VerifierKind, Record<string, FlagSpec>> = {
+  key: {
+    ...VERIFY_COMMON,
+    'public-key': { type: 'string', metavar: 'PEM', help: 'The public key the model was signed with, PEM.' },
+    ...HASH_FLAGS,
+  },
+  kms: {
+    ...VERIFY_COMMON,
+    'kms-key': { type: 'string', metavar: 'ARN', help: 'AWS KMS key whose public key verifies the bundle.' },
+    'region': { type: 'string', metavar: 'REGION', help: 'AWS region (default: from the ARN or the environment).' },
+    ...HASH_FLAGS,
+  },
+  certificate: {
+    ...VERIFY_COMMON,
+    'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Trust anchor certificate(s) (one PEM file per flag; required).' },
+    ...HASH_FLAGS,
+  },
+};
+
+const PUBKEY_FLAGS: Record<string, FlagSpec> = {
+  'private-key': { type: 'string', metavar: 'PEM', help: 'Print the public key of this PEM private key.' },
+  ...PASSWORD_FLAGS,
+  'kms-key': { type: 'string', metavar: 'ARN', help: 'Print the public key of this AWS KMS key.' },
+  'region': { type: 'string', metavar: 'REGION', help: 'AWS region for --kms-key.' },
+  'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'Print the public key of this PKCS #11 key.' },
+  'json': { type: 'boolean', help: 'Print {"publicKey", "keyHint"} as JSON.' },
+  'help': { type: 'boolean', help: 'Show this help.' },
+};
+
+const USAGE = `Usage: modelseal <command> [options]
+
+Sign and verify ML models in the OpenSSF Model Signing (OMS) v1.0 format.
+
+Commands:
+  digest MODEL_PATH                          Print the model's OMS root digest.
+  sign key|pkcs11-key|kms|certificate MODEL_PATH --signature OUT ...
+                                             Hash and sign a model, write a Sigstore bundle.
+  sign aws-signer (MODEL_PATH | --digest sha256:ROOT) --profile NAME --signature OUT
+                                             Co-sign a model's root digest with AWS Signer (Notation JWS).
+  verify key|kms|certificate MODEL_PATH --signature SIG ...
+                                             Verify a model against a bundle.
+  verify aws-signer (MODEL_PATH | --digest sha256:ROOT) --signature JWS --trusted-root PEM --profile-arn ARN
+                                             Verify an AWS Signer co-signature, including revocation.
+  pubkey --private-key PEM | --kms-key ARN | --pkcs11-uri URI
+                                             Print a signing key's public key (SPKI PEM).
+${ATTEST_USAGE_LINES}
+${STORE_USAGE_LINES}
+${POLICY_USAGE_LINES}
+
+Run 'modelseal <command> --help' for the options of a command.
+Exit codes: 0 success, 1 verification failed (or policy not met, write-once conflict), 2 bad usage or unreadable input.`;
+
+/**
+ * Runs the CLI with `argv` (without the node and script paths) and returns the exit code.
+ *
+ * Never calls `process.exit`, so tests can run it in-process.
+ */
+export async function main(
+  argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
+): Promise<number> {
+  const json = argv.includes('--json');
+  const command = argv[0];
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.stdout.write(USAGE + '\n');
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '--version' || command === 'version') {
+      io.stdout.write(`modelseal ${version()}\n`);
+      return 0;
+    }
+    switch (command) {
+      case 'digest':
+        return await digestCommand(argv.slice(1), io);
+      case 'sign':
+        return await signCommand(argv.slice(1), io);
+      case 'verify':
+        return await verifyCommand(argv.slice(1), io);
+      case 'pubkey':
+        return await pubkeyCommand(argv.slice(1), io);
+      case 'publish':
+        return await commands.store().publishCommand(argv.slice(1), io);
+      case 'fetch':
+        return await commands.store().fetchCommand(argv.slice(1), io);
+      case 'ref':
+        return await commands.store().refCommand(argv.slice(1), io);
+      case 'attest':
+        return await commands.attest().attestCommand(argv.slice(1), io, version());
+      case 'policy':
+        return await commands.policy().policyCommand(argv.slice(1), io);
+      case 'check':
+        return await commands.policy().checkCommand(argv.slice(1), io);
+      case 'revoke':
+        return await commands.policy().revokeCommand(argv.slice(1), io);
+      default:
+        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check or revoke (see modelseal --help)`);
+    }
+  } catch (e) {
+    return report(e, io, json, command ?? '');
+  }
+}
+
+function report(e: unknown, io: CliIo, json: boolean, command: string): number {
+  let code: number;
+  let kind: string;
+  let message: string;
+  if (e instanceof VerificationError) {
+    code = 1;
+    kind = 'verification';
+    message = e.message;
+  } else if (e instanceof UsageError) {
+    code = 2;
+    kind = 'usage';
+    message = e.message;
+  } else {
+    code = 2;
+    kind = 'error';
+    message = `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
+  }
+  if (json) {
+    io.stdout.write(JSON.stringify({ ok: false, command, error: { kind, message } }) + '\n');
+  } else {
+    const what = command === 'verify' && code === 1 ? 'Verification failed' : command === 'sign' ? 'Signing failed' : 'modelseal';
+    io.stderr.write(`${what}: ${message}\n`);
+  }
+  return code;
+}
+
+async function digestCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv, HASH_FLAGS, 'digest');
+  if (args.flags.help) {
+    return printHelp(io.stdout, 'digest MODEL_PATH [options]', 'Hash a model and print its OMS root digest (hex SHA-256).', HASH_FLAGS);
+  }
+  const modelPath = onePositional(args, 'digest', 'MODEL_PATH');
+  const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
+  let manifest;
+  try {
+    manifest = await hashModel(modelPath, { ...hashOptionsFrom(args), onProgress: bar.onProgress });
+  } finally {
+    bar.done();
+  }
+  const root = rootDigest(manifest.resources);
+  if (args.flags.json) {
+    io.stdout.write(JSON.stringify({ ok: true, command: 'digest', modelPath, rootDigest: formatRootDigest(root), resources: manifest.resources, serialization: manifest.serialization }) + '\n');
+  } else {
+    io.stdout.write(`${formatRootDigest(root)}\n`);
+  }
+  return 0;
+}
+
+async function signCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const kind = argv[0];
+  if (kind === undefined || kind === '--help' || kind === '-h') {
+    io.stdout.write(`Usage: modelseal sign ${SIGNER_KINDS.join('|')} MODEL_PATH [options]\n\nRun 'modelseal sign <method> --help' for the options of a method.\n`);
+    return kind === undefined ? 2 : 0;
+  }
+  if (kind === 'aws-signer') {
+    return commands.notation().signAwsSignerCommand(argv.slice(1), io);
+  }
+  if (!(SIGNER_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`sign: unknown signing method "${kind}"; expected one of ${SIGNER_KINDS.join(', ')}`);
+  }
+  const specs = { ...SIGN_FLAGS[kind as SignerKind], ...COSIGN_FLAGS };
+  const args = parseArgs(argv.slice(1), specs, `sign ${kind}`);
+  if (args.flags.help) {
+    return printHelp(io.stdout, `sign ${kind} MODEL_PATH [options]`, 'Hash MODEL_PATH and sign it, writing an OMS (Sigstore bundle v0.3) signature.', specs);
+  }
+  if (args.flags['from-bundle'] !== undefined) {
+    return commands.policy().cosignCommand(kind as SignerKind, args, io);
+  }
+  const modelPath = onePositional(args, `sign ${kind}`, 'MODEL_PATH');
+  const signaturePath = (args.flags.signature as string | undefined) ?? 'model.sig';
+  const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args, io));
+  const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
+  let result;
+  try {
+    result = await signModel(modelPath, signer, { ...hashOptionsFrom(args), signaturePath, onProgress: bar.onProgress });
+  } finally {
+    bar.done();
+    await signer.close?.();
+  }
+  if (args.flags.json) {
+    io.stdout.write(JSON.stringify({
+      ok: true,
+      command: 'sign',
+      method: kind,
+      modelPath,
+      signature: signaturePath,
+      rootDigest: formatRootDigest(result.rootDigest),
+      resources: result.manifest.resources.length,
+      keyHint: result.keyHint,
+    }) + '\n');
+  } else {
+    io.stdout.write(`Signing succeeded: ${signaturePath} (${formatRootDigest(result.rootDigest)}, ${result.manifest.resources.length} files)\n`);
+  }
+  return 0;
+}
+
+async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const kind = argv[0];
+  if (kind === undefined || kind === '--help' || kind === '-h') {
+    io.stdout.write(`Usage: modelseal verify ${VERIFIER_KINDS.join('|')} MODEL_PATH --signature SIG [options]\n\nRun 'modelseal verify <method> --help' for the options of a method.\n`);
+    return kind === undefined ? 2 : 0;
+  }
+  if (kind === 'aws-signer') {
+    return commands.notation().verifyAwsSignerCommand(argv.slice(1), io);
+  }
+  if (!(VERIFIER_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`verify: unknown verification method "${kind}"; expected one of ${VERIFIER_KINDS.join(', ')}`);
+  }
+  const specs = VERIFY_FLAGS[kind as VerifierKind];
+  const args = parseArgs(argv.slice(1), specs, `verify ${kind}`);
+  if (args.flags.help) {
+    return printHelp(io.stdout, `verify ${kind} MODEL_PATH --signature SIG [options]`, 'Verify MODEL_PATH against an OMS signature. Fails closed.', specs);
+  }
+  const modelPath = onePositional(args, `verify ${kind}`, 'MODEL_PATH');
+  const signaturePath = args.flags.signature as string | undefined;
+  if (!signaturePath) {
+    throw new UsageError(`verify ${kind} needs --signature SIG`);
+  }
+  const maxBundleBytes = parseSize(args.flags['max-bundle-size'] as string | undefined);
+  let trust: VerificationTrust;
+  if (kind === 'certificate') {
+    const files = (args.flags['certificate-chain'] as string[] | undefined) ?? [];
+    if (files.length === 0) {
+      throw new UsageError('verify certificate needs --certificate-chain with the trusted CA certificate(s)');
+    }
+    const anchors: X509Certificate[] = [];
+    for (const f of files) {
+      anchors.push(...await readCertificateFile(f));
+    }
+    trust = { trustAnchors: anchors };
+  } else {
+    trust = { publicKey: await verificationKey(kind as 'key' | 'kms', keyFlagsFrom(args, io)) };
+  }
+  const bar = progressBar(io.stderr, 'verifying', args.flags.json === true);
+  let result;
+  try {
+    result = await verifyModel(modelPath, signaturePath, trust, {
+      ...hashOptionsFrom(args),
+      ignoreUnsignedFiles: args.flags['ignore-unsigned-files'] === true,
+      maxBundleBytes,
+      onProgress: bar.onProgress,
+    });
+  } finally {
+    bar.done();
+  }
+  if (args.flags.json) {
+    io.stdout.write(JSON.stringify({
+      ok: true,
+      command: 'verify',
+      method: result.method,
+      modelPath,
+      signature: signaturePath,
+      rootDigest: formatRootDigest(result.rootDigest),
+      subjectName: result.statement.subjectName,
+      predicateType: result.statement.predicateType,
+      resources: result.resourceCount,
+      keyHint: result.keyHint,
+      curve: result.curve,
+      ...(result.certificateSubject ? { certificateSubject: result.certificateSubject } : {}),
+      unsignedFiles: result.unsignedFiles,
+      warnings: result.warnings,
+    }) + '\n');
+  } else {
+    for (const w of result.warnings) {
+      io.stderr.write(`warning: ${w}\n`);
+    }
+    if (result.unsignedFiles.length > 0) {
+      io.stderr.write(`warning: ${result.unsignedFiles.length} unsigned file(s) accepted: ${result.unsignedFiles.join(', ')}\n`);
+    }
+    io.stdout.write(`Verification succeeded: ${modelPath} (${formatRootDigest(result.rootDigest)}, ${result.resourceCount} files)\n`);
+  }
+  return 0;
+}
+
+async function pubkeyCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv, PUBKEY_FLAGS, 'pubkey');
+  if (args.flags.help) {
+    return printHelp(io.stdout, 'pubkey --private-key PEM | --kms-key ARN | --pkcs11-uri URI', 'Print the public key (SPKI PEM) of a signing key.', PUBKEY_FLAGS);
+  }
+  if (args.positionals.length > 0) {
+    throw new UsageError(`pubkey takes no positional arguments; got ${args.positionals.join(' ')}`);
+  }
+  const key = await publicKeyFromFlags(keyFlagsFrom(args, io));
+  const pem = publicKeyPem(key);
+  if (args.flags.json) {
+    io.stdout.write(JSON.stringify({ ok: true, command: 'pubkey', publicKey: pem, keyHint: keyHint(key) }) + '\n');
+  } else {
+    io.stdout.write(pem);
+  }
+  return 0;
+}
+
+
+function parseSize(value: string | undefined): number {
+  if (value === undefined) {
+    return DEFAULT_MAX_BUNDLE_BYTES;
+  }
+  const m = /^(\d+)\s*([KMG]i?B?)?$/i.exec(value.trim());
+  if (!m) {
+    throw new UsageError(`--max-bundle-size ${JSON.stringify(value)} is not a size; expected bytes, or a number with KiB, MiB or GiB`);
+  }
+  const unit = (m[2] ?? '').toUpperCase()[0];
+  const mult = unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : 1;
+  const n = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(`--max-bundle-size ${JSON.stringify(value)} must be a positive size`);
+  }
+  return n;
+}
+
+/** The package version, read from the nearest package.json named modelseal (works from src/ and from assets/). */
+function version(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const file = path.join(dir, 'package.json');
+    try {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'modelseal') {
+        return pkg.version ?? '0.0.0';
+      }
+    } catch {
+      // not here; look one level up
+    }
+    dir = path.dirname(dir);
+  }
+  return '0.0.0';
+}
