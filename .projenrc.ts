@@ -104,15 +104,27 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'ajv-formats@^3',
     '@marcbachmann/cel-js@^8',
     '@cyclonedx/cyclonedx-library@^10',
+    // X.509 path validation and RFC 3161 timestamps (3.x: 4.x is ESM-only, which the CommonJS type-check and jest
+    // cannot load without rewriting every import; docs/ARCHITECTURE.md)
+    'pkijs@^3.4.3',
+    'asn1js@^3.0.6',
+    // BLAKE3: a prebuilt native module (kept external to the bundle, loaded on first use), and a WASM build bundled as
+    // the fallback where the native one is missing (docs/SIGNING.md "Hash algorithms")
+    '@napi-rs/blake-hash@^1.3.6',
+    'hash-wasm@^4.13.0',
+    // Sigstore keyless verification, offline (the 3.x line: @sigstore/verify 4 needs Node 22)
+    '@sigstore/verify@^3',
+    '@sigstore/bundle@^4',
+    '@sigstore/protobuf-specs',
     // optional native module for the PKCS#11 signer (kept external to the bundle)
     'pkcs11js@^2.1.7',
     // tests
     'aws-sdk-client-mock@^4',
     '@noble/curves@^2',
     '@noble/hashes@^2',
-    '@sigstore/verify@^3',
-    '@sigstore/bundle@^4',
-    '@sigstore/protobuf-specs',
+    // test certificates with exact dates and extensions (a builder, never a validator; tests only)
+    '@peculiar/x509@^2.2.0',
+    'reflect-metadata@^0.2.2',
     // IAM policy simulator for the tests only (AGPL-3.0: a devDependency, never bundled or shipped) and its
     // action/resource/condition-key data (MIT)
     '@cloud-copilot/iam-simulate@^0.1.173',

@@ -18,7 +18,11 @@ import { parseBundle } from '../engine/bundle';
 import { CODE_SIGNING_EKU, verifyCertificateChain } from '../engine/certificates';
 import { verifyStatementBundle, VerifiedStatement } from '../engine/cosign';
 import { keyHint } from '../engine/keys';
+import type { SigstoreTrust } from '../engine/sigstore-keyless';
 import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE } from '../engine/statement';
+import { certificateCheckTimes, VerificationTrust } from '../engine/verify';
+import { describeIdentityRule, describeSubjectAltNames, subjectAltNames } from '../engine/x509-identity';
+import { toPkijs } from '../engine/x509-path';
 import { verifyNotationSignature } from '../signers/aws-signer';
 import { kmsPublicKey } from '../signers/kms';
 import { fetchAttestationSet } from '../store/attestation-set';
@@ -30,7 +34,12 @@ export interface CheckOptions {
   readonly kmsClient?: KMSClient;
   /** AWS Signer client for Notation revocation checks (tests inject a mock). @default - a client per profile's region */
   readonly signerClient?: SignerClient;
-  /** The verification instant for Notation signatures. @default new Date() */
+  /**
+   * The verifier's current time: for Notation signatures, and for certificates of bundles without a trusted RFC 3161
+   * timestamp (the time rule of docs/SIGNING.md).
+   *
+   * @default new Date()
+   */
   readonly now?: Date;
 }
 
@@ -176,7 +185,13 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
     notes.push(`${r.key}: not counted: ${r.reason}`);
   }
   const keys = await resolveKeys(policy, opts, reasons);
-  const certIdentities = policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'certificate' ? [{ signer: s.name, identity: k.identity }] : [])));
+  const context: IdentifyContext = {
+    keys,
+    certs: policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'certificate' ? [{ signer: s.name, identity: k.identity }] : []))),
+    sigstores: policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'sigstore' ? [{ signer: s.name, trust: k.trust }] : []))),
+    timestampAuthorities: policy.timestampAuthorities,
+    now: opts.now ?? new Date(),
+  };
   const awsSigners = policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'awsSigner' ? [{ signer: s.name, key: k }] : [])));
 
   const record = (obj: StoredObject, kind: ObjectGroup, id: Identified, counted: boolean, reason = id.reason): SignatureFinding => {
@@ -196,9 +211,9 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
     }
     return f;
   };
-  const identifySafely = (obj: StoredObject): Identified => {
+  const identifySafely = async (obj: StoredObject): Promise<Identified> => {
     try {
-      return identify(obj, keys, certIdentities);
+      return await identify(obj, context);
     } catch (e) {
       if (e instanceof VerificationError || e instanceof UsageError) {
         return { reason: e.message };
@@ -215,7 +230,7 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
   // Model signatures.
   const modelSigners = new Set<string>();
   for (const obj of set.bundles) {
-    const id = identifySafely(obj);
+    const id = await identifySafely(obj);
     if (!id.statement || !id.signer) {
       record(obj, 'bundle', id, false);
       continue;
@@ -279,7 +294,7 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
   // Attestations.
   const verifiedAttestations: { obj: StoredObject; signer: string; statement: VerifiedStatement }[] = [];
   for (const obj of set.attestations) {
-    const id = identifySafely(obj);
+    const id = await identifySafely(obj);
     if (!id.statement || !id.signer) {
       record(obj, 'attestation', id, false);
       continue;
@@ -303,7 +318,7 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
   // Revocations.
   const revocations: RevocationResult[] = [];
   for (const obj of set.revocations) {
-    const id = identifySafely(obj);
+    const id = await identifySafely(obj);
     const ignore = (why: string, extra: Partial<RevocationResult> = {}) => {
       record(obj, 'revocation', id, false, why);
       revocations.push({ key: obj.key, ...(id.signer ? { by: id.signer } : {}), ...(id.keyHint ? { keyHint: id.keyHint } : {}), ...extra, status: 'ignored', ignoredBecause: why });
@@ -387,53 +402,70 @@ async function resolveKeys(policy: TrustPolicy, opts: CheckOptions, reasons: str
   return byHint;
 }
 
+/** What {@link identify} matches objects against. */
+interface IdentifyContext {
+  readonly keys: Map<string, KnownKey>;
+  readonly certs: readonly { signer: string; identity: CertificateIdentity }[];
+  readonly sigstores: readonly { signer: string; trust: SigstoreTrust }[];
+  readonly timestampAuthorities: readonly X509Certificate[];
+  readonly now: Date;
+}
+
 /** Finds which policy signer an object is from and verifies it; throws VerificationError when it does not verify. */
-function identify(obj: StoredObject, keys: Map<string, KnownKey>, certs: { signer: string; identity: CertificateIdentity }[]): Identified {
+async function identify(obj: StoredObject, ctx: IdentifyContext): Promise<Identified> {
   const bundle = parseBundle(obj.body, obj.key);
   const predicateType = predicateTypeOf(bundle.payload);
   const base = predicateType !== undefined ? { predicateType } : {};
   const m = bundle.material;
+  const verifyAs = async (signer: string, trust: VerificationTrust, what: string, hint: string): Promise<Identified> => {
+    try {
+      const statement = await verifyStatementBundle(obj.body, trust, { source: obj.key, at: ctx.now });
+      const stamped = statement.signedAt.length > 0 && m.kind !== 'certificate' ? `, timestamped ${statement.signedAt.map((d) => d.toISOString()).join(', ')}` : '';
+      return { ...base, signer, keyHint: hint, statement, reason: `verified: signed by ${signer} (${what}${stamped})` };
+    } catch (e) {
+      if (e instanceof VerificationError || e instanceof UsageError) {
+        return { ...base, signer, keyHint: hint, reason: `signature by ${signer}'s ${what} does not verify (tampered?): ${e.message}` };
+      }
+      throw e;
+    }
+  };
+  const tsa = ctx.timestampAuthorities.length > 0 ? { timestampAuthorities: ctx.timestampAuthorities } : {};
   if (m.kind === 'publicKey') {
     const hint = m.hint ?? keyHint(m.rawKey!);
-    const known = keys.get(hint);
+    const known = ctx.keys.get(hint);
     if (!known) {
       return { ...base, keyHint: hint, reason: `unknown key ${hint}: no signer in the policy has this key` };
     }
     if (known.signers.size > 1) {
       return { ...base, keyHint: hint, reason: `key ${hint} belongs to several signers (${[...known.signers].join(', ')}); it counts for none of them` };
     }
-    const signer = [...known.signers][0];
-    try {
-      const statement = verifyStatementBundle(obj.body, { publicKey: known.key }, { source: obj.key });
-      return { ...base, signer, keyHint: hint, statement, reason: `verified: signed by ${signer} (key ${hint})` };
-    } catch (e) {
-      if (e instanceof VerificationError || e instanceof UsageError) {
-        return { ...base, signer, keyHint: hint, reason: `signature by ${signer}'s key ${hint} does not verify (tampered?): ${e.message}` };
-      }
-      throw e;
-    }
+    return verifyAs([...known.signers][0], { publicKey: known.key, ...tsa }, `key ${hint}`, hint);
   }
   if (m.kind === 'x509CertificateChain') {
-    let chainOk = false;
+    // The same time rule as the signature check: the bundle's trusted timestamps, else now.
+    const times = await certificateCheckTimes(bundle, tsa, obj.key, ctx.now);
+    const chainFailures: string[] = [];
     const mismatches: string[] = [];
-    const matched: { signer: string; identity: CertificateIdentity; leaf: X509Certificate }[] = [];
-    for (const c of certs) {
+    const matched: { signer: string; identity: CertificateIdentity }[] = [];
+    for (const c of ctx.certs) {
       try {
-        verifyCertificateChain(m.certificates, c.identity.trustAnchors);
-      } catch {
+        for (const at of times.times) {
+          await verifyCertificateChain(m.certificates, c.identity.trustAnchors, { at, atSource: times.atSource });
+        }
+      } catch (e) {
+        chainFailures.push(`${c.signer}: ${(e as Error).message}`);
         continue;
       }
-      chainOk = true;
-      const leaf = new X509Certificate(m.certificates[0]);
-      const why = identityMismatch(leaf, c.identity);
+      const why = identityMismatch(new X509Certificate(m.certificates[0]), c.identity);
       if (why) {
         mismatches.push(`${c.signer}: ${why}`);
       } else {
-        matched.push({ signer: c.signer, identity: c.identity, leaf });
+        matched.push(c);
       }
     }
-    if (!chainOk) {
-      return { ...base, reason: 'unknown certificate: its chain does not lead to any trust anchor in the policy' };
+    if (chainFailures.length === ctx.certs.length) {
+      const detail = chainFailures.length ? `: ${chainFailures.join('; ')}` : '';
+      return { ...base, reason: `unknown certificate: its chain is accepted by no certificate identity in the policy${detail}` };
     }
     const names = [...new Set(matched.map((x) => x.signer))];
     if (names.length === 0) {
@@ -442,78 +474,71 @@ function identify(obj: StoredObject, keys: Map<string, KnownKey>, certs: { signe
     if (names.length > 1) {
       return { ...base, reason: `certificate identity matches several signers (${names.join(', ')}); it counts for none of them` };
     }
-    const { signer, identity, leaf } = matched[0];
-    const hint = keyHint(leaf.publicKey);
-    try {
-      const statement = verifyStatementBundle(obj.body, { trustAnchors: identity.trustAnchors }, { source: obj.key });
-      return { ...base, signer, keyHint: hint, statement, reason: `verified: signed by ${signer} (certificate ${identity.field} ${identity.value})` };
-    } catch (e) {
-      if (e instanceof VerificationError || e instanceof UsageError) {
-        return { ...base, signer, keyHint: hint, reason: `signature by ${signer}'s certificate does not verify (tampered?): ${e.message}` };
-      }
-      throw e;
+    const { signer, identity } = matched[0];
+    const hint = keyHint(new X509Certificate(m.certificates[0]).publicKey);
+    return verifyAs(signer, { trustAnchors: identity.trustAnchors, ...tsa }, `certificate ${identity.field} ${identity.value}`, hint);
+  }
+  // Sigstore keyless: every sigstore identity of the policy is tried; exactly one signer may match.
+  const failures: string[] = [];
+  const matched: Identified[] = [];
+  for (const sg of ctx.sigstores) {
+    const hint = keyHint(new X509Certificate(m.certificate).publicKey);
+    const r = await verifyAs(sg.signer, { sigstore: sg.trust }, `Sigstore identity ${describeIdentityRule(sg.trust.identity)} (issuer ${sg.trust.issuer})`, hint);
+    if (r.statement) {
+      matched.push(r);
+    } else {
+      failures.push(r.reason);
     }
   }
-  return { ...base, reason: 'Sigstore keyless bundles are not supported by the trust policy (no Fulcio/Rekor trust root offline)' };
+  const names = [...new Set(matched.map((x) => x.signer!))];
+  if (names.length === 1) {
+    return matched[0];
+  }
+  if (names.length > 1) {
+    return { ...base, reason: `Sigstore identity matches several signers (${names.join(', ')}); it counts for none of them` };
+  }
+  return { ...base, reason: ctx.sigstores.length === 0
+    ? 'Sigstore keyless bundle: the policy names no sigstore signer'
+    : `Sigstore keyless bundle of no policy signer: ${failures.join('; ')}` };
 }
 
-/** Why a verified leaf certificate does not carry the identity, or undefined when it does. */
+/**
+ * Why a verified leaf certificate does not carry the identity, or undefined when it does. Names are compared exactly
+ * with the values parsed from the certificate (its subjectAltName GeneralNames, its subject's CN attributes).
+ */
 export function identityMismatch(leaf: X509Certificate, identity: CertificateIdentity): string | undefined {
   if (!(leaf.keyUsage ?? []).includes(CODE_SIGNING_EKU)) {
     return `certificate ${leaf.subject.replace(/\n/g, ', ')} lacks the code-signing extended key usage`;
   }
-  const sans = parseSubjectAltNames(leaf.subjectAltName);
+  const sans = subjectAltNames(leaf);
+  const cns = subjectCommonNames(leaf);
   let ok: boolean;
   switch (identity.field) {
     case 'email':
       ok = sans.some((s) => s.type === 'email' && s.value === identity.value);
       break;
     case 'uri':
-      ok = sans.some((s) => s.type === 'URI' && s.value === identity.value);
+      ok = sans.some((s) => s.type === 'uri' && s.value === identity.value);
       break;
     case 'subjectAlternativeName':
       ok = sans.some((s) => s.value === identity.value);
       break;
     case 'commonName':
-      ok = subjectCommonNames(leaf.subject).includes(identity.value);
+      ok = cns.includes(identity.value);
       break;
   }
   if (ok) {
     return undefined;
   }
-  const have = identity.field === 'commonName'
-    ? `CN ${JSON.stringify(subjectCommonNames(leaf.subject).join(', '))}`
-    : `subject alternative names ${JSON.stringify(leaf.subjectAltName ?? '')}`;
+  const have = identity.field === 'commonName' ? `CN ${JSON.stringify(cns.join(', '))}` : describeSubjectAltNames(sans);
   return `certificate has ${have}, not ${identity.field} ${JSON.stringify(identity.value)}`;
 }
 
-/** Parses node's `subjectAltName` text (`DNS:a, email:b, URI:"c,d"`): values with special characters are JSON-quoted. */
-function parseSubjectAltNames(text: string | undefined): { type: string; value: string }[] {
-  const out: { type: string; value: string }[] = [];
-  if (!text) {
-    return out;
-  }
-  const re = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null && m[0] !== '') {
-    out.push({ type: m[1], value: unquote(m[2]) });
-  }
-  return out;
-}
-
-function subjectCommonNames(subject: string): string[] {
-  return subject.split('\n').filter((l) => l.startsWith('CN=')).map((l) => unquote(l.slice(3)));
-}
-
-function unquote(v: string): string {
-  if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) {
-    try {
-      return JSON.parse(v) as string;
-    } catch {
-      return v;
-    }
-  }
-  return v;
+/** The values of the subject's commonName (2.5.4.3) attributes, as the DER holds them. */
+function subjectCommonNames(cert: X509Certificate): string[] {
+  return toPkijs(cert).subject.typesAndValues
+    .filter((t) => t.type === '2.5.4.3')
+    .map((t) => String((t.value as { valueBlock: { value: unknown } }).valueBlock.value));
 }
 
 /** The predicate type of a statement, for the report; undefined when the payload is not a statement at all. */

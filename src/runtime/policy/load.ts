@@ -17,6 +17,8 @@ import { TRUST_POLICY_SCHEMA } from './schema';
 import { UsageError } from '../codec/errors';
 import { parseCertificates } from '../engine/certificates';
 import { keyHint, loadPublicKey } from '../engine/keys';
+import { readTrustedRoot, shippedTrustedRoot, SigstoreTrust, SigstoreTrustedRoot } from '../engine/sigstore-keyless';
+import { anchoredRegExp } from '../engine/x509-identity';
 
 /** A problem with a policy document, located by JSON pointer (`/signers/0/publicKey`; `/` is the document). */
 export interface PolicyIssue {
@@ -46,7 +48,9 @@ export type PolicyKey =
   | { readonly kind: 'publicKey'; readonly source: string; readonly key: KeyObject; readonly hint: string }
   | { readonly kind: 'kms'; readonly source: string; readonly keyArn: string }
   | { readonly kind: 'certificate'; readonly source: string; readonly identity: CertificateIdentity }
-  | { readonly kind: 'awsSigner'; readonly source: string; readonly profileArn: string; readonly trustedRoots: readonly X509Certificate[] };
+  | { readonly kind: 'awsSigner'; readonly source: string; readonly profileArn: string; readonly trustedRoots: readonly X509Certificate[] }
+  /** Sigstore keyless: the identity and issuer the Fulcio certificate must name, checked against a trusted root. */
+  | { readonly kind: 'sigstore'; readonly source: string; readonly trust: SigstoreTrust };
 
 /** A named signer and every key it may sign with. */
 export interface PolicySigner {
@@ -86,6 +90,8 @@ export interface TrustPolicy {
   readonly require: PolicyRequirement;
   readonly attestations: readonly PolicyAttestation[];
   readonly revokers: readonly string[];
+  /** Trusted RFC 3161 timestamp authority certificates (empty: timestamps are not verified, certificates are checked now). */
+  readonly timestampAuthorities: readonly X509Certificate[];
 }
 
 /** Raw document shapes (after schema validation). */
@@ -100,6 +106,7 @@ interface RawSigner {
   certificate?: RawCertificate;
   certificates?: RawCertificate[];
   awsSigner?: { profileArn: string; trustedRoot: string };
+  sigstore?: { identity?: string; identityRegex?: string; issuer: string; trustedRoot?: string };
 }
 interface RawCondition { name: string; expression: string; message?: string }
 interface RawPolicy {
@@ -108,6 +115,7 @@ interface RawPolicy {
   require: RawRequirement;
   attestations?: { predicateType: string; signers?: string[] | RawRequirement; conditions?: RawCondition[] }[];
   revokers?: string[];
+  timestampAuthorities?: string[];
 }
 
 let validator: ReturnType<Ajv2020['compile']> | undefined;
@@ -222,6 +230,15 @@ export async function resolvePolicyDocument(doc: unknown, baseDir: string, sourc
   for (const [i, s] of raw.signers.entries()) {
     signers.push({ name: s.name, keys: await loadSignerKeys(s, `/signers/${i}`, baseDir, issues) });
   }
+  const timestampAuthorities: X509Certificate[] = [];
+  for (const [i, value] of (raw.timestampAuthorities ?? []).entries()) {
+    try {
+      const { data, source: from } = await readKeySource(value, baseDir, 'timestamp authority certificate');
+      timestampAuthorities.push(...parseCertificates(data, from));
+    } catch (e) {
+      issues.push({ path: `/timestampAuthorities/${i}`, message: (e as Error).message });
+    }
+  }
   // One key under two names would let a single party satisfy "ci and compliance" alone.
   const owners = new Map<string, string>();
   signers.forEach((s, i) => s.keys.forEach((k) => {
@@ -245,6 +262,7 @@ export async function resolvePolicyDocument(doc: unknown, baseDir: string, sourc
     require,
     attestations,
     revokers: raw.revokers ?? [],
+    timestampAuthorities,
   };
 }
 
@@ -351,6 +369,29 @@ async function loadSignerKeys(s: RawSigner, at: string, baseDir: string, issues:
       keys.push({ kind: 'awsSigner', source, profileArn: s.awsSigner.profileArn, trustedRoots: parseCertificates(data, source) });
     } catch (e) {
       issues.push({ path: `${at}/awsSigner/trustedRoot`, message: (e as Error).message });
+    }
+  }
+  if (s.sigstore !== undefined) {
+    const sg = s.sigstore;
+    const identity = sg.identity !== undefined ? { exact: sg.identity } : { regex: sg.identityRegex! };
+    let ok = true;
+    if (identity.regex !== undefined) {
+      try {
+        anchoredRegExp(identity.regex);
+      } catch (e) {
+        ok = false;
+        issues.push({ path: `${at}/sigstore/identityRegex`, message: `is not a valid regular expression: ${(e as Error).message}` });
+      }
+    }
+    let trustedRoot: SigstoreTrustedRoot | undefined;
+    try {
+      trustedRoot = sg.trustedRoot === undefined ? shippedTrustedRoot() : await readTrustedRoot(path.resolve(baseDir, sg.trustedRoot));
+    } catch (e) {
+      ok = false;
+      issues.push({ path: `${at}/sigstore/trustedRoot`, message: (e as Error).message });
+    }
+    if (ok && trustedRoot) {
+      keys.push({ kind: 'sigstore', source: trustedRoot.source, trust: { trustedRoot, identity, issuer: sg.issuer } });
     }
   }
   return keys;
