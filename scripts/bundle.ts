@@ -5,11 +5,12 @@
  * - `assets/modelseal-cli.js.map`: its source map, with the sources, so every byte traces back to a file;
  * - `assets/modelseal-cli.cdx.json`: a CycloneDX 1.6 SBOM of what the bundle contains: every npm package esbuild put
  *   bytes of into it (from esbuild's metafile), with name, version, license and package URL read from the package's
- *   own package.json, and the bundle's SHA-256; native addons kept out of the bundle (pkcs11js) are listed as optional.
+ *   own package.json, and the bundle's SHA-256; native addons kept out of the bundle (pkcs11js, @napi-rs/blake-hash) are listed as optional.
  *   It is validated against the CycloneDX 1.6 schema before it is written.
  *
  * The construct library never bundles at a user's synth: the build runner ships the file this writes.
- * pkcs11js is a native addon esbuild cannot bundle; it stays external and is loaded only by the PKCS#11 signer.
+ * pkcs11js and @napi-rs/blake-hash are native addons esbuild cannot bundle; they stay external and are loaded only when
+ * used (the PKCS#11 signer; BLAKE3, which falls back to the bundled WebAssembly build without it).
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -26,6 +27,12 @@ const outfile = path.join(root, 'assets', 'modelseal-cli.js');
 // Shared with bench/hash-bench.js, so the benchmark measures the CLI exactly as it ships. Minified: start-up is
 // dominated by compiling the bundle (the AWS SDK clients, CEL, the CycloneDX schemas), and every command pays it.
 const options = JSON.parse(fs.readFileSync(path.join(__dirname, 'esbuild-cli.json'), 'utf8')) as BuildOptions;
+
+/** What each native addon kept out of the bundle is for (the SBOM says so). */
+const EXTERNAL_USES: Record<string, string> = {
+  'pkcs11js': 'PKCS#11 signing',
+  '@napi-rs/blake-hash': 'BLAKE3 hashing; without it the bundled WebAssembly BLAKE3 is used',
+};
 
 // assets/ holds only what this build writes: nothing stale (an old code cache, a previous map) can ship.
 fs.rmSync(path.join(root, 'assets'), { recursive: true, force: true });
@@ -94,7 +101,7 @@ function bundleSbom(metafile: Metafile, bytes: Buffer): string {
     const c = component(readPackage(path.join(root, 'node_modules', name)), CDX.Enums.ComponentType.Library);
     c.scope = CDX.Enums.ComponentScope.Optional;
     c.properties.add(new CDX.Models.Property('modelseal:bundled', 'false'));
-    c.description = 'Native addon kept out of the bundle; loaded only when used (PKCS#11 signing).';
+    c.description = `Native addon kept out of the bundle; loaded only when used (${EXTERNAL_USES[name] ?? 'see docs/ARCHITECTURE.md'}).`;
     bom.components.add(c);
   }
   const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6));

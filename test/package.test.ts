@@ -125,13 +125,18 @@ describe('bundled CLI provenance (assets/)', () => {
       expect(c.purl.endsWith(`@${c.version}`)).toBe(true);
       expect(c.licenses?.length).toBeGreaterThan(0);
     }
-    // the native addon kept out of the bundle is listed, as optional
-    expect(sbom.components).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'pkcs11js', scope: 'optional' })]));
+    // the native addons kept out of the bundle are listed, as optional
+    expect(sbom.components).toEqual(expect.arrayContaining([
+      expect.objectContaining({ name: 'pkcs11js', scope: 'optional' }),
+      expect.objectContaining({ group: '@napi-rs', name: 'blake-hash', scope: 'optional' }),
+    ]));
   });
 
   test('package.json engines are no looser than any bundled package needs', () => {
-    const min = (range: string) => (/>=\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(range) ?? []).slice(1).map((n) => Number(n ?? 0));
     const cmp = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+    // the lowest Node version a range admits: over `||` alternatives, each bounded below by `>=`, `^`, `~` or a bare version
+    const lowest = (alt: string) => (/(?:>=|\^|~)?\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(alt) ?? []).slice(1).map((n) => Number(n ?? 0));
+    const min = (range: string) => range.split('||').map(lowest).filter((v) => v.length === 3).sort((a, b) => cmp(a, b))[0] ?? [];
     const ours = min(PKG.engines.node);
     const needs = (sbom.components as { name: string; scope?: string; properties?: { name: string; value: string }[] }[])
       .filter((c) => c.scope !== 'optional' && c.name !== 'cyclonedx-library') // only its JSON schemas are bundled

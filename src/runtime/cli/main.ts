@@ -49,8 +49,8 @@ const SIGNATURE_OUT: Record<string, FlagSpec> = {
   signature: { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
 };
 
-const SIGN_FLAGS = Object.fromEntries(SIGNER_KINDS.map((kind) => [kind, { ...SIGNATURE_OUT, ...SIGNER_KEY_FLAGS[kind], ...HASH_ALGORITHM_FLAGS, ...HASH_FLAGS }])) as
-  Record<SignerKind, Record<string, FlagSpec>>;
+const SIGN_FLAGS = Object.fromEntries(SIGNER_KINDS.map((kind) =>
+  [kind, { ...SIGNATURE_OUT, ...SIGNER_KEY_FLAGS[kind], ...HASH_ALGORITHM_FLAGS, ...HASH_FLAGS }])) as Record<SignerKind, Record<string, FlagSpec>>;
 
 const VERIFY_TIMESTAMP: Record<string, FlagSpec> = {
   'timestamp-authority-cert': {

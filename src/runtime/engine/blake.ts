@@ -57,7 +57,7 @@ let native: { module?: NativeBlake; path?: string; error?: string } | undefined;
 /** The package name of the native BLAKE3 module (external to the bundle). */
 export const NATIVE_BLAKE3_PACKAGE = '@napi-rs/blake-hash';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-require-imports, import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library (the native one stays external) */
 function loadNative(): NonNullable<typeof native> {
   if (!native) {
     try {
@@ -126,7 +126,7 @@ export async function createHasher(algorithm: string): Promise<StreamHasher> {
 /** hash-wasm's BLAKE3 (it compiles its WebAssembly once per process and reuses it for every instance). */
 async function wasmHasher(): Promise<StreamHasher> {
   // only the BLAKE3 build of hash-wasm (21 KiB, its WebAssembly inlined) is bundled
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
   const m = require('hash-wasm/dist/blake3.umd.min.js') as { createBLAKE3(bits?: number): Promise<WasmHasher> };
   const h = await m.createBLAKE3(256);
   h.init();

@@ -109,7 +109,9 @@ export async function verifyCertificateChain(
  * @param what names the certificate file in errors
  * @throws UsageError (a signing error: exit 2, nothing written) naming the certificate and the rule it breaks
  */
-export async function checkSigningCertificate(leaf: X509Certificate, chain: readonly X509Certificate[], what: string, now = new Date()): Promise<void> {
+export async function checkSigningCertificate(
+  leaf: X509Certificate, chain: readonly X509Certificate[], what: string, now = new Date(),
+): Promise<void> {
   const others = chain.filter((c) => !c.raw.equals(leaf.raw));
   const selfSigned = chain.filter((c) => issuedBy(c, c));
   const tops = others.filter((c) => !others.some((d) => !d.raw.equals(c.raw) && issuedBy(c, d)));

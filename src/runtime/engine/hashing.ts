@@ -107,15 +107,15 @@ interface ModelRoot {
  *   `allowSymlinks` is not set, a symlink that leaves the model or loops (always), or a special file.
  */
 export async function hashModel(modelPath: string, opts: ModelHashOptions = {}): Promise<Manifest> {
+  const algorithm = opts.algorithm ?? 'sha256';
+  if (!isHashAlgorithm(algorithm)) {
+    throw new UsageError(`hash algorithm ${JSON.stringify(algorithm)} is not an OMS algorithm; expected one of ${HASH_ALGORITHMS.join(', ')}`);
+  }
   const root = await resolveModelRoot(modelPath, opts.allowSymlinks ?? false);
   const ignores = collectIgnores(root, opts);
   const files = await walkModel(root, ignores, opts.allowSymlinks ?? false);
   if (files.length === 0) {
     throw new UsageError(`model ${root.root} has no files to hash after exclusions (ignored: ${ignores.join(', ') || 'none'})`);
-  }
-  const algorithm = opts.algorithm ?? 'sha256';
-  if (!isHashAlgorithm(algorithm)) {
-    throw new UsageError(`hash algorithm ${JSON.stringify(algorithm)} is not an OMS algorithm; expected one of ${HASH_ALGORITHMS.join(', ')}`);
   }
   const jobs = files.map((f) => ({ absPath: f.absPath, start: 0, end: -1, size: f.size }));
   const digests = await runJobs(jobs, algorithm, opts, (err, job) => new UsageError(`cannot read ${job.absPath}: ${err.message}`));
@@ -577,14 +577,18 @@ function progressReporter(total: number, onProgress: HashOptions['onProgress']):
 }
 
 /** Hashes jobs one after another on the calling thread, with reused buffers. */
-async function hashOnThisThread(jobs: readonly HashJob[], algorithm: HashAlgorithm, progress: ProgressReporter, mapError: ErrorMapper): Promise<string[]> {
+async function hashOnThisThread(
+  jobs: readonly HashJob[], algorithm: HashAlgorithm, progress: ProgressReporter, mapError: ErrorMapper,
+): Promise<string[]> {
   const doubleBuffered = algorithm === 'blake3';
   const buffers = doubleBuffered ? [Buffer.allocUnsafe(BLAKE3_CHUNK_SIZE), Buffer.allocUnsafe(BLAKE3_CHUNK_SIZE)] : [Buffer.allocUnsafe(CHUNK_SIZE)];
   const digests: string[] = [];
   for (const job of jobs) {
     try {
       const hasher = await createHasher(algorithm);
-      digests.push(doubleBuffered ? await hashRangeDoubleBuffered(job, hasher, buffers, progress) : await hashRangeHere(job, hasher, buffers[0], progress));
+      digests.push(doubleBuffered
+        ? await hashRangeDoubleBuffered(job, hasher, buffers, progress)
+        : await hashRangeHere(job, hasher, buffers[0], progress));
     } catch (err) {
       throw mapError(err as Error, job);
     }
@@ -657,7 +661,11 @@ type WorkerMessage =
  * other workers idle at the end); each worker takes the next job when it finishes one.
  */
 function hashOnWorkers(
-  jobs: readonly HashJob[], count: number, hashing: { algorithm: HashAlgorithm; blake3Native?: string }, progress: ProgressReporter, mapError: ErrorMapper,
+  jobs: readonly HashJob[],
+  count: number,
+  hashing: { algorithm: HashAlgorithm; blake3Native?: string },
+  progress: ProgressReporter,
+  mapError: ErrorMapper,
 ): Promise<string[]> {
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b].size - jobs[a].size || a - b);
   const digests: string[] = new Array(jobs.length);

@@ -79,7 +79,7 @@ export interface VerifiedKeyless {
   readonly integratedTimes: Date[];
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-require-imports, import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library */
 const sigstore = () => ({
   bundle: require('@sigstore/bundle') as typeof SigstoreBundle,
   specs: require('@sigstore/protobuf-specs') as typeof ProtobufSpecs,
@@ -117,7 +117,7 @@ export async function readTrustedRoot(file: string): Promise<SigstoreTrustedRoot
   return checkTrustedRoot(doc, file, false, createHash('sha256').update(data).digest('hex'));
 }
 
-function checkTrustedRoot(doc: unknown, source: string, shipped: boolean, sha256: string): SigstoreTrustedRoot {
+function checkTrustedRoot(doc: unknown, source: string, isShipped: boolean, sha256: string): SigstoreTrustedRoot {
   if (!isJsonObject(doc) || doc.mediaType !== TRUSTED_ROOT_MEDIA_TYPE) {
     throw new UsageError(
       `Sigstore trusted root ${source} is not a trusted root: mediaType is ${JSON.stringify(isJsonObject(doc) ? doc.mediaType : undefined)}; expected "${TRUSTED_ROOT_MEDIA_TYPE}"`);
@@ -139,7 +139,7 @@ function checkTrustedRoot(doc: unknown, source: string, shipped: boolean, sha256
     }
   }
   const newest = starts.length ? new Date(Math.max(...starts.map((d) => d.getTime()))) : undefined;
-  return { json: doc, source, shipped, sha256, ...(newest ? { newestKeyStart: newest } : {}) };
+  return { json: doc, source, shipped: isShipped, sha256, ...(newest ? { newestKeyStart: newest } : {}) };
 }
 
 /**

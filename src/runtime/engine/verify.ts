@@ -403,8 +403,9 @@ export async function verifyModel(
     const first = bad[0];
     const got = actual[resources.indexOf(first)].digest;
     const more = bad.length > 1 ? ` (and ${bad.length - 1} more: ${bad.slice(1, 6).map((r) => r.name).join(', ')}${bad.length > 6 ? ', …' : ''})` : '';
+    const alg = serialization.hash_type;
     throw new VerificationError(
-      `file ${first.name} does not match the signature: signed sha256:${first.digest}, on disk sha256:${got}${more}`);
+      `file ${first.name} does not match the signature: signed ${alg}:${first.digest}, on disk ${alg}:${got}${more}`);
   }
   return { ...verified, resourceCount: resources.length, unsignedFiles: unsigned };
 }

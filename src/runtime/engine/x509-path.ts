@@ -92,7 +92,7 @@ export interface ValidatedPath {
 
 let loaded: typeof Pkijs | undefined;
 
-/* eslint-disable @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-require-imports, import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library */
 /**
  * pkijs, loaded on first use (commands that never read a certificate do not pay for it at start-up), with its crypto
  * engine set to Node's WebCrypto explicitly, so that no environment (a jest sandbox) can give it another.
@@ -100,7 +100,8 @@ let loaded: typeof Pkijs | undefined;
 export function pkijs(): typeof Pkijs {
   if (!loaded) {
     const m = require('pkijs') as typeof Pkijs;
-    m.setEngine('nodejs-webcrypto', new m.CryptoEngine({ name: 'nodejs-webcrypto', crypto: webcrypto as unknown as ConstructorParameters<typeof m.CryptoEngine>[0]['crypto'] }));
+    const crypto = webcrypto as unknown as ConstructorParameters<typeof m.CryptoEngine>[0]['crypto'];
+    m.setEngine('nodejs-webcrypto', new m.CryptoEngine({ name: 'nodejs-webcrypto', crypto }));
     loaded = m;
   }
   return loaded;

@@ -497,9 +497,12 @@ async function identify(obj: StoredObject, ctx: IdentifyContext): Promise<Identi
   if (names.length > 1) {
     return { ...base, reason: `Sigstore identity matches several signers (${names.join(', ')}); it counts for none of them` };
   }
-  return { ...base, reason: ctx.sigstores.length === 0
-    ? 'Sigstore keyless bundle: the policy names no sigstore signer'
-    : `Sigstore keyless bundle of no policy signer: ${failures.join('; ')}` };
+  return {
+    ...base,
+    reason: ctx.sigstores.length === 0
+      ? 'Sigstore keyless bundle: the policy names no sigstore signer'
+      : `Sigstore keyless bundle of no policy signer: ${failures.join('; ')}`,
+  };
 }
 
 /**

@@ -104,7 +104,8 @@ export async function requestTimestamp(url: string, signature: Buffer, opts: Tim
   if (!tst.nonce || !Buffer.from(tst.nonce.valueBlock.valueHexView).equals(nonce)) {
     return fail('the response does not echo the request\'s nonce (a replayed or misrouted answer)');
   }
-  if (tst.messageImprint.hashAlgorithm.algorithmId !== SHA256_OID || !Buffer.from(tst.messageImprint.hashedMessage.valueBlock.valueHexView).equals(imprint)) {
+  const echoed = Buffer.from(tst.messageImprint.hashedMessage.valueBlock.valueHexView);
+  if (tst.messageImprint.hashAlgorithm.algorithmId !== SHA256_OID || !echoed.equals(imprint)) {
     return fail('the response timestamps another message imprint than the one requested');
   }
   const anchors = opts.trustedAuthorities && opts.trustedAuthorities.length > 0 ? opts.trustedAuthorities : parsed.certificates;
