@@ -94,7 +94,8 @@ interface ModelRoot {
  * Hashes a model on disk into an OMS `files` manifest.
  *
  * One resource per regular file, named by its POSIX path relative to the model root (`.` when the model is a
- * single file, as the reference does), digest SHA-256 in hex, sorted the way the reference sorts paths
+ * single file, as the reference does), digest in hex with `opts.algorithm` (sha256 by default, blake2b or blake3;
+ * engine/blake.ts), sorted the way the reference sorts paths
  * (component by component, by code point). The serialization records `ignore_paths` as POSIX paths relative to
  * the model root: the default git paths (unless `ignoreGitPaths` is false), every user ignore path that lies
  * inside the model, and the signature file when it lies inside the model.
@@ -103,8 +104,9 @@ interface ModelRoot {
  * directory (so `model/README.md`, not `README.md`, when signing `model`); paths outside the model are ignored
  * and not recorded. Use `modelIgnorePaths` for paths relative to the model root.
  *
- * @throws UsageError for a missing model, an empty model (no files after exclusions), a symlink when
- *   `allowSymlinks` is not set, a symlink that leaves the model or loops (always), or a special file.
+ * @throws UsageError for an algorithm OMS does not register, a missing model, an empty model (no files after
+ *   exclusions), a symlink when `allowSymlinks` is not set, a symlink that leaves the model or loops (always), or a
+ *   special file.
  */
 export async function hashModel(modelPath: string, opts: ModelHashOptions = {}): Promise<Manifest> {
   const algorithm = opts.algorithm ?? 'sha256';
@@ -173,12 +175,14 @@ export async function listModelShards(modelPath: string, shardSize: number, opts
  *
  * Supports the `files` method (names are POSIX paths relative to the model root, or `.` for a single-file
  * model) and the `shards` method (names `path:start:end`, hashing bytes [start, end)). The order is never
- * changed, so {@link rootDigest} of the result is comparable with the payload's subject digest. Symlinks are
+ * changed, so {@link rootDigest} of the result is comparable with the payload's subject digest. The payload's
+ * `hash_type` (sha256, blake2b or blake3) is the algorithm; BLAKE3 shards are refused, as the reference never
+ * produces them. Symlinks are
  * followed only when the payload's `allow_symlinks` is true, and never out of the model. This only hashes what
  * is listed: compare the names with {@link listModelFiles} / {@link listModelShards} to catch extra files.
  *
  * @throws VerificationError for a name that is not a canonical relative path (absolute, `..`, empty or `.`
- *   segments), a duplicate name, a malformed shard name, an unsupported hash type, a listed file that is
+ *   segments), a duplicate name, a malformed shard name, an unsupported hash type or BLAKE3 shards, a listed file that is
  *   missing or not a regular file, a forbidden or escaping symlink, or a shard beyond the end of its file.
  */
 export async function hashResources(
