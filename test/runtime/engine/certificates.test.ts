@@ -1,7 +1,6 @@
 import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { VerificationError } from '../../../src/runtime/codec/errors';
 import { keyUsageBits, parseCertificates, verifyCertificateChain } from '../../../src/runtime/engine/certificates';
 import { keyHint } from '../../../src/runtime/engine/keys';
 import { signModel } from '../../../src/runtime/engine/sign';
@@ -9,20 +8,13 @@ import { verifyModel } from '../../../src/runtime/engine/verify';
 import { CertificateSigner } from '../../../src/runtime/signers/certificate';
 import { cleanup, ecKey, makeModel, tempDir } from '../../fixtures/models';
 import { makePki, Pki, PkiOptions } from '../../fixtures/pki';
+import { verificationFailure } from '../../helpers/failures';
 import { describeVectors, readVector } from '../../helpers/vectors';
 
 const certs = (...files: string[]) => files.flatMap((f) => parseCertificates(fs.readFileSync(f), f));
 const der = (...files: string[]) => certs(...files).map((c) => c.raw);
 
-async function chainError(fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(VerificationError);
-    return (e as Error).message;
-  }
-  throw new Error('expected chain verification to fail');
-}
+const chainError = (fn: () => Promise<unknown>): Promise<string> => verificationFailure(fn());
 
 describe('certificate signing', () => {
   let dir: string;

@@ -5,7 +5,6 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { VerificationError } from '../../../src/runtime/codec/errors';
 import {
   readTrustedRoot, shippedTrustedRoot, SHIPPED_TRUSTED_ROOT_DATE, SHIPPED_TRUSTED_ROOT_SHA256, SigstoreTrust, SigstoreTrustedRoot,
   trustedRootAgeWarning,
@@ -13,6 +12,7 @@ import {
 import { verifyModel } from '../../../src/runtime/engine/verify';
 import { anchoredRegExp, matchesIdentity } from '../../../src/runtime/engine/x509-identity';
 import { cleanup, tempDir } from '../../fixtures/models';
+import { verificationFailure as failure } from '../../helpers/failures';
 import { describeVectors, vectorPath } from '../../helpers/vectors';
 
 const IDENTITY = 'stefanb@us.ibm.com';
@@ -30,15 +30,6 @@ const VECTORS: readonly [string, string, string, string[], string][] = [
   ['v1.1.0-sigstore', mt('v1.1.0-sigstore', 'model.sig'), mt('v1.1.0-sigstore'), [], '2025-10-10T02:12:20.000Z'],
 ];
 
-async function failure(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(VerificationError);
-    return (e as Error).message;
-  }
-  throw new Error('expected verification to fail');
-}
 
 describeVectors('Sigstore keyless, offline', () => {
   let root: SigstoreTrustedRoot;

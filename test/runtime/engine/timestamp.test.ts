@@ -8,7 +8,7 @@ import * as path from 'path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { UsageError, VerificationError } from '../../../src/runtime/codec/errors';
+import { UsageError } from '../../../src/runtime/codec/errors';
 import { parseBundle } from '../../../src/runtime/engine/bundle';
 import { signModel } from '../../../src/runtime/engine/sign';
 import { verifyTimestamp } from '../../../src/runtime/engine/timestamp';
@@ -18,18 +18,10 @@ import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { requestTimestamp, TimestampingSigner } from '../../../src/runtime/signers/tsa-client';
 import { cleanup, ecKey, makeModel, tempDir } from '../../fixtures/models';
 import { daysFromNow, intermediateCa, Issued, rootCa, signingLeaf, tsaLeaf } from '../../fixtures/x509';
+import { verificationFailure as failure } from '../../helpers/failures';
 import { LocalTsa, opensslResponder, pkijsResponder, startTsa, timestampRequest } from '../../helpers/tsa';
 import { describeVectors, readVector } from '../../helpers/vectors';
 
-async function failure(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(VerificationError);
-    return (e as Error).message;
-  }
-  throw new Error('expected verification to fail');
-}
 
 let dir: string;
 let model: string;

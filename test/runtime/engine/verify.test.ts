@@ -1,7 +1,6 @@
 import { KeyObject, sign, X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { VerificationError } from '../../../src/runtime/codec/errors';
 import { buildBundle, serializeBundle } from '../../../src/runtime/engine/bundle';
 import { rootDigest } from '../../../src/runtime/engine/hashing';
 import { loadPublicKey } from '../../../src/runtime/engine/keys';
@@ -11,20 +10,12 @@ import { verifyBundle, verifyModel, VerificationTrust } from '../../../src/runti
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { bundleFor, cleanup, ecKey, makeModel, statementOf, tempDir } from '../../fixtures/models';
 import { makePki } from '../../fixtures/pki';
+import { verificationFailure as failure } from '../../helpers/failures';
 import { CA_CERT, describeVectors, readVector, SIGNING_KEY_PUB, V110_ROOT, vectorPath } from '../../helpers/vectors';
 
 const mt = (...p: string[]) => vectorPath('model-transparency', ...p);
 const spec = (...p: string[]) => vectorPath('spec', 'test-vectors', 'v1.0', ...p);
 
-async function failure(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(VerificationError);
-    return (e as Error).message;
-  }
-  throw new Error('expected verification to fail');
-}
 
 describeVectors('OMS vectors', () => {
   let key: KeyObject;

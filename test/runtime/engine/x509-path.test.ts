@@ -1,21 +1,12 @@
 import { X509Certificate } from 'crypto';
-import { VerificationError } from '../../../src/runtime/codec/errors';
 import { checkSigningCertificate, verifyCertificateChain } from '../../../src/runtime/engine/certificates';
 import { keyHint } from '../../../src/runtime/engine/keys';
 import { validateCertificatePath } from '../../../src/runtime/engine/x509-path';
 import { daysFromNow, EKU, intermediateCa, issue, Issued, KU, rootCa, signingLeaf, tsaLeaf } from '../../fixtures/x509';
+import { verificationFailure as chainError } from '../../helpers/failures';
 
 const NAME = '"[^"]+" \\(serial [0-9A-F]+\\)';
 
-async function chainError(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(VerificationError);
-    return (e as Error).message;
-  }
-  throw new Error('expected chain verification to fail');
-}
 
 const chain = (...c: Issued[]) => c.map((x) => x.der);
 const anchors = (...c: Issued[]) => c.map((x) => x.cert);
