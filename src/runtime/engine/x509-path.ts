@@ -32,7 +32,10 @@ export const TIME_STAMPING_EKU = '1.3.6.1.5.5.7.3.8';
 /** anyExtendedKeyUsage (RFC 5280 §4.2.1.12). */
 export const ANY_EKU = '2.5.29.37.0';
 
-/** The most certificates a path may be built from (a bundle's chain plus anchors); real PKIs use three or four. */
+/**
+ * The most untrusted certificates (the end entity and the bundle's chain) a path is built from: real PKIs use three
+ * or four, and path building tries every candidate issuer. Trust anchors are not counted (a CA bundle may hold many).
+ */
 export const MAX_PATH_CERTIFICATES = 10;
 
 const OID = {
@@ -149,9 +152,9 @@ export async function validateCertificatePath(
 ): Promise<ValidatedPath> {
   const role = opts.leafRole ?? 'signing certificate';
   const others = dedupe(intermediates.filter((c) => !c.raw.equals(leaf.raw) && !anchors.some((a) => a.raw.equals(c.raw))));
-  if (others.length + anchors.length + 1 > MAX_PATH_CERTIFICATES) {
+  if (others.length + 1 > MAX_PATH_CERTIFICATES) {
     throw new VerificationError(
-      `the certificate chain of ${certificateName(leaf)} offers ${others.length + anchors.length + 1} certificates; at most ${MAX_PATH_CERTIFICATES} are considered`);
+      `the certificate chain of ${certificateName(leaf)} offers ${others.length + 1} certificates; at most ${MAX_PATH_CERTIFICATES} are considered`);
   }
   let path: X509Certificate[];
   if (anchors.some((a) => a.raw.equals(leaf.raw))) {

@@ -18,7 +18,7 @@ import { parseBundle } from '../engine/bundle';
 import { CODE_SIGNING_EKU, verifyCertificateChain } from '../engine/certificates';
 import { verifyStatementBundle, VerifiedStatement } from '../engine/cosign';
 import { keyHint } from '../engine/keys';
-import type { SigstoreTrust } from '../engine/sigstore-keyless';
+import { SigstoreTrust, trustedRootAgeWarning } from '../engine/sigstore-keyless';
 import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE } from '../engine/statement';
 import { certificateCheckTimes, VerificationTrust } from '../engine/verify';
 import { describeIdentityRule, describeSubjectAltNames, subjectAltNames } from '../engine/x509-identity';
@@ -185,6 +185,13 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
     notes.push(`${r.key}: not counted: ${r.reason}`);
   }
   const keys = await resolveKeys(policy, opts, reasons);
+  const trustedRoots = new Set(policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'sigstore' ? [k.trust.trustedRoot] : []))));
+  for (const trustedRoot of trustedRoots) {
+    const old = trustedRootAgeWarning(trustedRoot, opts.now ?? new Date());
+    if (old) {
+      notes.push(old);
+    }
+  }
   const context: IdentifyContext = {
     keys,
     certs: policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'certificate' ? [{ signer: s.name, identity: k.identity }] : []))),

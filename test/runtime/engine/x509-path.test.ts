@@ -139,6 +139,14 @@ describe('certificate path validation (RFC 5280, pkijs + ModelSeal rules)', () =
     expect(await chainError(verifyCertificateChain(chain(leaf, int), anchors(stranger)))).toMatch(/does not lead to a trust anchor/);
   });
 
+  test('many trust anchors (a CA bundle) are fine; more than 10 untrusted certificates in a chain are refused', async () => {
+    const bundleOfRoots = [...await Promise.all(Array.from({ length: 12 }, (_, i) => rootCa(`CN=Other Root ${i}`))), root];
+    await expect(verifyCertificateChain(chain(leaf, int), anchors(...bundleOfRoots))).resolves.toBeDefined();
+    const padding = await Promise.all(Array.from({ length: 10 }, (_, i) => intermediateCa(root, `CN=Spare ${i}`)));
+    expect(await chainError(verifyCertificateChain(chain(leaf, int, ...padding), anchors(root))))
+      .toMatch(/^the certificate chain of "CN=Model Signer" .* offers 12 certificates; at most 10 are considered$/);
+  });
+
   test('fails without trust anchors', async () => {
     expect(await chainError(verifyCertificateChain(chain(leaf, int), [])))
       .toBe('certificate verification needs at least one trust anchor; pass --certificate-chain with the CA certificate(s)');

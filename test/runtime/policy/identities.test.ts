@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { publish, SAMPLE_POLICY, workspace, Workspace, writePolicy } from './fixtures';
 import { cosignBundle } from '../../../src/runtime/engine/cosign';
+import { SHIPPED_TRUSTED_ROOT_DATE } from '../../../src/runtime/engine/sigstore-keyless';
 import { checkStore } from '../../../src/runtime/policy/check';
 import { loadTrustPolicy, validateTrustPolicyFile } from '../../../src/runtime/policy/load';
 import { CertificateSigner } from '../../../src/runtime/signers/certificate';
@@ -58,9 +59,16 @@ describeVectors('sigstore signers: keyless bundles count for the identity and is
     expect(r.signatures[0].reason).toBe('verified: signed by researcher (Sigstore identity "stefanb@us.ibm.com" (issuer https://sigstore.verify.ibm.com/oauth2))');
   });
 
-  test('the shipped trusted root is the default', async () => {
-    const r = await check('    sigstore: { identity: stefanb@us.ibm.com, issuer: "https://sigstore.verify.ibm.com/oauth2" }');
+  test('the shipped trusted root is the default; once it is old, the report says so', async () => {
+    const signer = '    sigstore: { identity: stefanb@us.ibm.com, issuer: "https://sigstore.verify.ibm.com/oauth2" }';
+    const r = await check(signer);
     expect(r.decision).toBe('allow');
+    expect(r.notes).toEqual([]);
+    const file = path.join(dir, 'policy.yaml');
+    const later = new Date(SHIPPED_TRUSTED_ROOT_DATE.getTime() + 365 * 86_400_000);
+    const old = await checkStore(await loadTrustPolicy(file), store, KEYLESS_ROOT, { now: later });
+    expect(old.decision).toBe('allow');
+    expect(old.notes).toEqual([expect.stringMatching(/^the Sigstore trusted root in use is the Sigstore public-good trusted root .*, 365 days old \(over 180\)/)]);
   });
 
   test('an anchored identity regex allows; a partial one does not', async () => {
