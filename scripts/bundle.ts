@@ -46,11 +46,30 @@ const result = buildSync({
   metafile: true,
 });
 
+// `bin/modelseal digest` starts from a bundle of the hashing engine alone: compiling the full CLI first costs about
+// 0.2 s, which the whole-command hashing figure counts (docs/BENCHMARKS.md "BLAKE3"). Same options, same sources.
+const digestFile = path.join(root, 'assets', 'modelseal-digest.js');
+const digestResult = buildSync({
+  ...options,
+  entryPoints: [path.join(root, 'src', 'runtime', 'cli', 'digest-bin.ts')],
+  outfile: digestFile,
+  absWorkingDir: root,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  metafile: true,
+});
+
 const bundle = fs.readFileSync(outfile);
-const sbom = bundleSbom(result.metafile!, bundle);
+const digestBundle = fs.readFileSync(digestFile);
+const missing = [...bundledPackageDirs(digestResult.metafile!)].filter((d) => !bundledPackageDirs(result.metafile!).has(d));
+if (missing.length > 0) {
+  throw new Error(`the digest bundle holds packages the CLI bundle does not (${missing.join(', ')}): the SBOM would not cover them`);
+}
+const sbom = bundleSbom(result.metafile!, bundle, digestBundle);
 fs.writeFileSync(path.join(root, 'assets', 'modelseal-cli.cdx.json'), sbom);
 const packages = (JSON.parse(sbom) as { components: unknown[] }).components.length;
-process.stdout.write(`bundled assets/modelseal-cli.js (${(bundle.length / 1024).toFixed(0)} KiB), its source map and SBOM (${packages} packages)\n`);
+process.stdout.write(`bundled assets/modelseal-cli.js (${(bundle.length / 1024).toFixed(0)} KiB) and modelseal-digest.js ` +
+  `(${(digestBundle.length / 1024).toFixed(0)} KiB), their source maps and the SBOM (${packages} packages)\n`);
 
 interface PackageJson {
   readonly name: string;
@@ -58,12 +77,19 @@ interface PackageJson {
   readonly [k: string]: unknown;
 }
 
-/** The CycloneDX 1.6 SBOM of the bundle, as JSON text. */
-function bundleSbom(metafile: Metafile, bytes: Buffer): string {
+/** The package folders an esbuild output holds bytes of (tree-shaken modules are not in the bundle). */
+function bundledPackageDirs(metafile: Metafile): Set<string> {
   const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined)!;
-  // Only inputs that put bytes into the output: tree-shaken modules are not in the bundle.
-  const packageDirs = new Set(Object.entries(output.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([file]) => packageDirOf(file))
+  return new Set(Object.entries(output.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([file]) => packageDirOf(file))
     .filter((d): d is string => d !== undefined));
+}
+
+/**
+ * The CycloneDX 1.6 SBOM of the CLI bundle, as JSON text. The `digest` bundle, built from a subset of the same
+ * sources and packages, is listed as a file component with its SHA-256.
+ */
+function bundleSbom(metafile: Metafile, bytes: Buffer, digestBytes: Buffer): string {
+  const packageDirs = bundledPackageDirs(metafile);
   // the native addons scripts/esbuild-cli.json keeps out of the bundle (loaded by a computed require, so esbuild never
   // sees the import): the bundle loads them when the feature that needs them is used
   const externals = options.external ?? [];
@@ -97,6 +123,12 @@ function bundleSbom(metafile: Metafile, bytes: Buffer): string {
       main.dependencies.add(c.bomRef);
     }
   }
+  const digestComponent = new CDX.Models.Component(CDX.Enums.ComponentType.File, 'modelseal-digest.js', {
+    bomRef: 'assets/modelseal-digest.js',
+    description: 'The `modelseal digest` command alone (bin/modelseal starts it for digest), built from the same sources; its packages are a subset of the ones listed here.',
+  });
+  digestComponent.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], createHash('sha256').update(digestBytes).digest('hex'));
+  bom.components.add(digestComponent);
   for (const name of [...externals].sort()) {
     const c = component(readPackage(path.join(root, 'node_modules', name)), CDX.Enums.ComponentType.Library);
     c.scope = CDX.Enums.ComponentScope.Optional;

@@ -6,6 +6,8 @@ import type { FlagSpec, ParsedArgs } from './args';
 import { PASSWORD_FLAG_WARNING, PasswordInput, readHiddenLine } from './password';
 import type { ProgressStream } from './progress';
 import type { KeyFlags, SignerKind } from './signers';
+import { UsageError } from '../codec/errors';
+import { blake3FallbackNotice, HashAlgorithm, isHashAlgorithm } from '../engine/blake';
 import { KEY_PASSWORD_ENV } from '../engine/keys';
 
 /** The password flags of every command that loads a private key file. */
@@ -42,6 +44,24 @@ export const TIMESTAMP_FLAGS: Record<string, FlagSpec> = {
 export const HASH_ALGORITHM_FLAGS: Record<string, FlagSpec> = {
   'hash-algorithm': { type: 'string', metavar: 'ALG', help: 'Resource digest algorithm: sha256 (default), blake2b or blake3 (the OMS registry).' },
 };
+
+/**
+ * `--hash-algorithm` (default sha256), checked; warns on `warnings` when BLAKE3 falls back to the WebAssembly build
+ * (unless `--json`).
+ *
+ * @throws UsageError for a name OMS does not register
+ */
+export function hashAlgorithmFrom(args: ParsedArgs, warnings: ProgressStream): HashAlgorithm {
+  const value = (args.flags['hash-algorithm'] as string | undefined) ?? 'sha256';
+  if (!isHashAlgorithm(value)) {
+    throw new UsageError(`--hash-algorithm ${JSON.stringify(value)} is not an OMS hash algorithm; expected sha256, blake2b or blake3`);
+  }
+  const fallback = value === 'blake3' ? blake3FallbackNotice() : undefined;
+  if (fallback && args.flags.json !== true) {
+    warnings.write(`warning: ${fallback}\n`);
+  }
+  return value;
+}
 
 /** The key flags each signing method takes, shared by every command that signs (sign, attest, revoke). */
 export const SIGNER_KEY_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {

@@ -7,17 +7,16 @@ import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FlagSpec, onePositional, parseArgs, ParsedArgs, printHelp } from './args';
-import { COSIGN_FLAGS, HASH_ALGORITHM_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS, SIGNER_KEY_FLAGS } from './flags';
-import type { PasswordInput } from './password';
-import { progressBar, ProgressStream } from './progress';
+import { digestCommand } from './commands/digest';
+import { COSIGN_FLAGS, HASH_ALGORITHM_FLAGS, HASH_FLAGS, hashAlgorithmFrom, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS, SIGNER_KEY_FLAGS } from './flags';
+import { progressBar } from './progress';
+import { CliIo, reportError } from './report';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
 import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 import { formatRootDigest } from '../codec/digest';
-import { UsageError, VerificationError } from '../codec/errors';
-import { blake3FallbackNotice, HashAlgorithm, isHashAlgorithm } from '../engine/blake';
+import { UsageError } from '../codec/errors';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
 import { readCertificateFile } from '../engine/certificates';
-import { hashModel, rootDigest } from '../engine/hashing';
 import { keyHint, publicKeyPem } from '../engine/keys';
 import { signModel } from '../engine/sign';
 import {
@@ -37,13 +36,7 @@ const commands = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** Where the CLI reads and writes; `process.stdout`/`process.stderr`/`process.stdin` by default. */
-export interface CliIo {
-  readonly stdout: ProgressStream;
-  readonly stderr: ProgressStream;
-  /** Where a key password is asked for, when it is a terminal. @default - no prompt */
-  readonly stdin?: PasswordInput;
-}
+export type { CliIo } from './report';
 
 const SIGNATURE_OUT: Record<string, FlagSpec> = {
   signature: { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
@@ -179,60 +172,8 @@ export async function main(
         throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check or revoke (see modelseal --help)`);
     }
   } catch (e) {
-    return report(e, io, json, command ?? '');
+    return reportError(e, io, json, command ?? '');
   }
-}
-
-function report(e: unknown, io: CliIo, json: boolean, command: string): number {
-  let code: number;
-  let kind: string;
-  let message: string;
-  if (e instanceof VerificationError) {
-    code = 1;
-    kind = 'verification';
-    message = e.message;
-  } else if (e instanceof UsageError) {
-    code = 2;
-    kind = 'usage';
-    message = e.message;
-  } else {
-    code = 2;
-    kind = 'error';
-    message = `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
-  }
-  if (json) {
-    io.stdout.write(JSON.stringify({ ok: false, command, error: { kind, message } }) + '\n');
-  } else {
-    const what = command === 'verify' && code === 1 ? 'Verification failed' : command === 'sign' ? 'Signing failed' : 'modelseal';
-    io.stderr.write(`${what}: ${message}\n`);
-  }
-  return code;
-}
-
-const DIGEST_FLAGS: Record<string, FlagSpec> = { ...HASH_ALGORITHM_FLAGS, ...HASH_FLAGS };
-
-async function digestCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, DIGEST_FLAGS, 'digest');
-  if (args.flags.help) {
-    return printHelp(io.stdout, 'digest MODEL_PATH [options]',
-      'Hash a model and print its OMS root digest (SHA-256 over the resource digests, whatever --hash-algorithm).', DIGEST_FLAGS);
-  }
-  const modelPath = onePositional(args, 'digest', 'MODEL_PATH');
-  const algorithm = hashAlgorithmFrom(args, io);
-  const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
-  let manifest;
-  try {
-    manifest = await hashModel(modelPath, { ...hashOptionsFrom(args), algorithm, onProgress: bar.onProgress });
-  } finally {
-    bar.done();
-  }
-  const root = rootDigest(manifest.resources);
-  if (args.flags.json) {
-    io.stdout.write(JSON.stringify({ ok: true, command: 'digest', modelPath, rootDigest: formatRootDigest(root), resources: manifest.resources, serialization: manifest.serialization }) + '\n');
-  } else {
-    io.stdout.write(`${formatRootDigest(root)}\n`);
-  }
-  return 0;
 }
 
 async function signCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -257,7 +198,7 @@ async function signCommand(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const modelPath = onePositional(args, `sign ${kind}`, 'MODEL_PATH');
   const signaturePath = (args.flags.signature as string | undefined) ?? 'model.sig';
-  const algorithm = hashAlgorithmFrom(args, io);
+  const algorithm = hashAlgorithmFrom(args, io.stderr);
   const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args, io));
   const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
   let result;
@@ -405,19 +346,6 @@ async function readCertificates(files: readonly string[]): Promise<X509Certifica
     out.push(...await readCertificateFile(f));
   }
   return out;
-}
-
-/** `--hash-algorithm` (default sha256); warns when BLAKE3 falls back to the WebAssembly build. */
-function hashAlgorithmFrom(args: ParsedArgs, io: CliIo): HashAlgorithm {
-  const value = (args.flags['hash-algorithm'] as string | undefined) ?? 'sha256';
-  if (!isHashAlgorithm(value)) {
-    throw new UsageError(`--hash-algorithm ${JSON.stringify(value)} is not an OMS hash algorithm; expected sha256, blake2b or blake3`);
-  }
-  const fallback = value === 'blake3' ? blake3FallbackNotice() : undefined;
-  if (fallback && args.flags.json !== true) {
-    io.stderr.write(`warning: ${fallback}\n`);
-  }
-  return value;
 }
 
 /** `--trusted-root FILE`, or the root shipped in the package. */

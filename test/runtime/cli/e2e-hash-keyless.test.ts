@@ -24,6 +24,34 @@ function run(script: string, ...args: string[]): { status: number | null; stdout
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+describe('bundled CLI: digest starts from its own bundle', () => {
+  test('bin/modelseal digest loads assets/modelseal-digest.js and not the full CLI; both bundles print the same digest', () => {
+    const model = makeModel(dir);
+    // a preload that reports, at exit, which bundles the process loaded
+    const probe = path.join(dir, 'probe.js');
+    fs.writeFileSync(probe, "process.on('exit', () => process.stderr.write(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('assets')).map((f) => require('path').basename(f)))));\n");
+    const loaded = (script: string, ...args: string[]) => {
+      const r = spawnSync(process.execPath, ['--require', probe, script, ...args], { encoding: 'utf8', cwd: dir });
+      expect(r.status).toBe(0);
+      return { stdout: r.stdout, bundles: JSON.parse(r.stderr) as string[] };
+    };
+    const viaBin = loaded(path.join(REPO_ROOT, 'bin', 'modelseal'), 'digest', model, '--hash-algorithm', 'blake3');
+    expect(viaBin.bundles).toEqual(['modelseal-digest.js']);
+    const viaFull = loaded(bundle, 'digest', model, '--hash-algorithm', 'blake3');
+    expect(viaFull.bundles).toEqual(['modelseal-cli.js']);
+    expect(viaFull.stdout).toBe(viaBin.stdout);
+    expect(loaded(path.join(REPO_ROOT, 'bin', 'modelseal'), '--version').bundles).toEqual(['modelseal-cli.js']);
+  });
+
+  test('the digest bundle reports errors with the CLI\'s exit codes and messages', () => {
+    const r = run(path.join(REPO_ROOT, 'bin', 'modelseal'), 'digest', path.join(dir, 'nowhere'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^modelseal: cannot read model path .*nowhere: ENOENT/);
+    const json = run(path.join(REPO_ROOT, 'bin', 'modelseal'), 'digest', dir, '--hash-algorithm', 'md5', '--json');
+    expect([json.status, JSON.parse(json.stdout)]).toEqual([2, { ok: false, command: 'digest', error: { kind: 'usage', message: '--hash-algorithm "md5" is not an OMS hash algorithm; expected sha256, blake2b or blake3' } }]);
+  });
+});
+
 describe('bundled CLI: BLAKE3', () => {
   test('inside the package the native module is found; a copy of the bundle alone falls back to WebAssembly, with the same digest and a warning', () => {
     const model = makeModel(dir);

@@ -8,11 +8,10 @@
 import { promises as fs } from 'fs';
 import { formatRootDigest, parseRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
-import { isHashAlgorithm } from '../../engine/blake';
 import { attestModelSbom, CYCLONEDX_PREDICATE_TYPE } from '../../sbom/attest';
 import { loadModelCard, loadScanSummary, PackageRef, parseImageReference, parsePackageSpec } from '../../sbom/model-card';
 import { FlagSpec, formatFlags, parseArgs } from '../args';
-import { HASH_ALGORITHM_FLAGS, HASH_FLAGS, keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
+import { HASH_ALGORITHM_FLAGS, HASH_FLAGS, hashAlgorithmFrom, keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
 import { provenanceCommand } from './provenance';
 import type { PasswordInput } from '../password';
 import { progressBar, ProgressStream } from '../progress';
@@ -102,10 +101,8 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
   const image = f['serving-image'] === undefined ? undefined : parseImageReference(f['serving-image'] as string, '--serving-image');
   const scanSummary = f['scan-summary'] === undefined ? undefined : await loadScanSummary(f['scan-summary'] as string);
   const knownDigest = f.digest === undefined ? undefined : parseRootDigest(f.digest, '--digest');
-  const algorithm = f['hash-algorithm'] === undefined ? 'sha256' : f['hash-algorithm'] as string;
-  if (!isHashAlgorithm(algorithm)) {
-    throw new UsageError(`--hash-algorithm ${JSON.stringify(algorithm)} is not an OMS hash algorithm; expected sha256, blake2b or blake3 (the one the model was signed with)`);
-  }
+  // the algorithm the model was signed with: the root digest depends on it
+  const algorithm = hashAlgorithmFrom(args, io.stderr);
 
   const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args, io));
   const hashing = knownDigest === undefined;
