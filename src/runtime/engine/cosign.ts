@@ -13,7 +13,7 @@ import { assertDerSignature, curveOf, hashForCurve, keyHint } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
 import { signPayload } from './sign-statement';
 import type { Signer } from './signer';
-import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE } from './statement';
+import { LEGACY_PREDICATE_TYPE, ParsedStatement, PREDICATE_TYPE } from './statement';
 import { verifyBundle, verifyBundleSignature, VerificationTrust } from './verify';
 import { UsageError, VerificationError } from '../codec/errors';
 import { decodeStatement, subjectDigests } from '../codec/statement';
@@ -40,6 +40,10 @@ export interface VerifiedStatement {
   readonly leafCertificate?: X509Certificate;
   /** Non-fatal notes. */
   readonly warnings: string[];
+  /** The older formats the bundle uses (see `VerifiedBundle.legacyFormats`); empty for current bundles. */
+  readonly legacyFormats: string[];
+  /** For OMS model signatures: the parsed statement (its manifest) as verified. */
+  readonly oms?: ParsedStatement;
 }
 
 /** Options of {@link verifyStatementBundle}. */
@@ -80,6 +84,8 @@ export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, op
       keyHint: v.keyHint,
       ...(bundle.material.kind === 'x509CertificateChain' ? { leafCertificate: new X509Certificate(bundle.material.certificates[0]) } : {}),
       warnings: v.warnings,
+      legacyFormats: v.legacyFormats,
+      oms: v.statement,
     };
   }
   const v = verifyBundleSignature(bundle, trust, source, { at: opts.at });
@@ -94,6 +100,7 @@ export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, op
     keyHint: v.keyHint,
     ...(v.leafCertificate ? { leafCertificate: v.leafCertificate } : {}),
     warnings: v.warnings,
+    legacyFormats: v.legacyFormats,
   };
 }
 
@@ -210,5 +217,6 @@ function verifyWithLeafKey(data: Buffer, source: string): VerifiedStatement {
     keyHint: keyHint(leafKey),
     leafCertificate: leaf,
     warnings: [],
+    legacyFormats: [],
   };
 }

@@ -53,6 +53,12 @@ export interface VerifiedBundle {
   readonly rootDigest: string;
   /** Non-fatal notes (older formats). */
   readonly warnings: string[];
+  /**
+   * The older formats this bundle uses (empty for a current OMS v1.0 bundle): `publicKey.rawBytes` verification
+   * material, the model_signing v0.2 PAE encoding, the `Digests/v0.1` predicate. `verify` accepts them with a
+   * warning; admission decisions count them only when the trust policy allows legacy formats.
+   */
+  readonly legacyFormats: string[];
 }
 
 /** Options of {@link verifyModel}. */
@@ -78,6 +84,8 @@ export interface VerifiedSigner {
   readonly leafCertificate?: X509Certificate;
   /** Non-fatal notes (older formats). */
   readonly warnings: string[];
+  /** The older formats of the bundle's signing layer (see {@link VerifiedBundle.legacyFormats}). */
+  readonly legacyFormats: string[];
 }
 
 /**
@@ -95,6 +103,7 @@ export function verifyBundleSignature(
   }
   const material = bundle.material;
   const warnings: string[] = [];
+  const legacyFormats: string[] = [];
   let publicKey: KeyObject;
   let leafCertificate: X509Certificate | undefined;
 
@@ -129,6 +138,7 @@ export function verifyBundleSignature(
     }
     if (material.hint === undefined) {
       warnings.push(`${source} uses the older verification material format (publicKey.rawBytes); re-sign it to record a key hint`);
+      legacyFormats.push('publicKey.rawBytes verification material (model_signing v1.0.x)');
     }
   } else {
     if (material.kind !== 'x509CertificateChain') {
@@ -153,6 +163,7 @@ export function verifyBundleSignature(
     ok = cryptoVerify(hash, paeCompat(IN_TOTO_PAYLOAD_TYPE, bundle.payload), key, bundle.signature);
     if (ok) {
       warnings.push(`${source} was signed by model_signing v0.2 (legacy PAE encoding); re-sign it`);
+      legacyFormats.push('the model_signing v0.2 PAE encoding');
     }
   }
   if (!ok) {
@@ -166,6 +177,7 @@ export function verifyBundleSignature(
     keyHint: keyHint(publicKey),
     ...(leafCertificate ? { leafCertificate } : {}),
     warnings,
+    legacyFormats,
   };
 }
 
@@ -180,6 +192,7 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
   const statement = parseStatement(bundle.payload);
   const signer = verifyBundleSignature(bundle, trust, source, { at: opts.at, allowLegacyPae: statement.legacy });
   const warnings = [...signer.warnings];
+  const legacyFormats = [...signer.legacyFormats];
   const computed = rootDigest(statement.manifest.resources);
   if (statement.rootDigest !== undefined && statement.rootDigest !== computed) {
     throw new VerificationError(
@@ -187,6 +200,7 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
   }
   if (statement.legacy) {
     warnings.push(`${source} uses the legacy predicate ${statement.predicateType}; re-sign it to get a root digest`);
+    legacyFormats.push(`the legacy predicate ${statement.predicateType}`);
   }
   return {
     statement,
@@ -197,6 +211,7 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
     ...(signer.leafCertificate ? { certificateSubject: signer.leafCertificate.subject.replace(/\n/g, ', ') } : {}),
     rootDigest: computed,
     warnings,
+    legacyFormats,
   };
 }
 
