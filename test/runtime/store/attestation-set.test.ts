@@ -4,7 +4,6 @@ import * as path from 'path';
 import { signModel } from '../../../src/runtime/engine/sign';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { fetchAttestationSet } from '../../../src/runtime/store/attestation-set';
-import { StoreIntegrityError } from '../../../src/runtime/store/errors';
 import { deriveKey } from '../../../src/runtime/store/keys';
 import { LocalStore } from '../../../src/runtime/store/local';
 import { bundleFor, cleanup, ecKey, makeModel, tempDir } from '../../fixtures/models';
