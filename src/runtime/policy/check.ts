@@ -174,17 +174,27 @@ interface Identified {
  * not trustworthy. Store access and availability errors propagate (the question could not be asked).
  */
 export async function checkStore(policy: TrustPolicy, store: ObjectStore, root: string, opts: CheckOptions = {}): Promise<CheckReport> {
+  return (await checkStoreWithSet(policy, store, root, opts)).report;
+}
+
+/**
+ * {@link checkStore}, also returning the attestation set the decision was made on (undefined when it could not be
+ * read intact), so that a caller can take the chosen manifest from it (policy/decision.ts).
+ */
+export async function checkStoreWithSet(
+  policy: TrustPolicy, store: ObjectStore, root: string, opts: CheckOptions = {},
+): Promise<{ report: CheckReport; set?: AttestationSet }> {
   const hex = parseRootDigest(root);
   let set: AttestationSet;
   try {
     set = await fetchAttestationSet(store, hex);
   } catch (e) {
     if (e instanceof VerificationError) {
-      return denyAll(policy, hex, `the store's attestation set for sha256:${hex} failed its integrity check: ${e.message}`);
+      return { report: denyAll(policy, hex, `the store's attestation set for sha256:${hex} failed its integrity check: ${e.message}`) };
     }
     throw e;
   }
-  return checkPolicy(policy, set, opts);
+  return { report: await checkPolicy(policy, set, opts), set };
 }
 
 /**

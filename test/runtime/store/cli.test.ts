@@ -176,7 +176,7 @@ describe('modelseal publish / fetch / ref', () => {
       s3.deny('PutObject');
       c = capture();
       expect(await refCommand(['set', '--store', uri, 'm', '2', root], c.io, deps)).toBe(2);
-      expect(c.out.stderr).toMatch(/S3 denied PutObject on s3:\/\/modelseal-store\/prod\/refs\/m\/2 .*grantPublish/);
+      expect(c.out.stderr).toMatch(/S3 denied PutObject on s3:\/\/modelseal-store\/prod\/refs\/m\/2 .*grantSetRef/);
     } finally {
       s3.restore();
     }
