@@ -44,7 +44,7 @@ describe('modelseal CLI', () => {
     fs.writeFileSync(f, b);
     const v = await run('verify', 'key', model, '--signature', sig, '--public-key', pubFile);
     expect(v.code).toBe(1);
-    expect(v.stderr).toMatch(/^Verification failed: file weights\.bin does not match the signature: /);
+    expect(v.stderr).toMatch(/^Verification failed: \S+ does not match the signature: 1 changed file\(s\): weights\.bin \(signed sha256:/);
   });
 
   test('--json on success and failure', async () => {
@@ -59,7 +59,7 @@ describe('modelseal CLI', () => {
     expect(JSON.parse(bad.stdout)).toEqual({
       ok: false,
       command: 'verify',
-      error: { kind: 'verification', message: `${model} has 1 file(s) the signature does not cover: extra; ignore them with --ignore-paths or accept them with --ignore-unsigned-files` },
+      error: { kind: 'verification', message: `${model} does not match the signature: 1 file(s) the signature does not cover: extra (ignore them with --ignore-paths or accept them with --ignore-unsigned-files)` },
     });
   });
 
