@@ -282,7 +282,8 @@ export class S3Mock {
     this.gate('ListObjectVersions', input.Prefix ?? '');
     this.checkBucket(input.Bucket);
     const prefix = input.Prefix ?? '';
-    const keys = [...new Set([...this.objects.keys(), ...this.olderVersions.keys(), ...this.deleteMarkers])].filter((k) => k.startsWith(prefix)).sort();
+    const keys = [...new Set([...this.objects.keys(), ...this.olderVersions.keys(), ...this.deleteMarkers])]
+      .filter((k) => k.startsWith(prefix)).sort();
     const entries: { key: string; versionId: string; marker: boolean; latest: boolean }[] = [];
     for (const key of keys) {
       const older = this.olderVersions.get(key) ?? 0;
@@ -303,7 +304,8 @@ export class S3Mock {
     const truncated = start + size < entries.length;
     const last = page[page.length - 1];
     return {
-      Versions: page.filter((e) => !e.marker).map((e) => ({ Key: e.key, VersionId: e.versionId, IsLatest: e.latest, Size: this.objects.get(e.key)?.body.length ?? 0 })),
+      Versions: page.filter((e) => !e.marker)
+        .map((e) => ({ Key: e.key, VersionId: e.versionId, IsLatest: e.latest, Size: this.objects.get(e.key)?.body.length ?? 0 })),
       DeleteMarkers: page.filter((e) => e.marker).map((e) => ({ Key: e.key, VersionId: e.versionId, IsLatest: e.latest })),
       IsTruncated: truncated,
       ...(truncated ? { NextKeyMarker: last.key, NextVersionIdMarker: last.versionId } : {}),

@@ -2,9 +2,9 @@
  * Co-signing without the model bytes, and verifying any DSSE-signed in-toto statement (not only OMS model
  * signatures).
  *
- * A co-signer (compliance, a lead data scientist) signs exactly the statement bytes CI signed: the statement's
- * subject is the root digest, which already commits to every file, so the co-signer never needs the tens of GB of
- * model. Before signing, the original bundle's signature must verify, so nobody co-signs a forged statement.
+ * A co-signer (compliance, a lead data scientist) signs exactly the statement bytes CI signed: the statement is the
+ * manifest (every file's name and digest, the serialization options) and its subject the root digest over the file
+ * contents, so the co-signer agrees to exactly that manifest and never needs the tens of GB of model. Before signing, the original bundle's signature must verify, so nobody co-signs a forged statement.
  */
 import { verify as cryptoVerify, KeyObject, X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';

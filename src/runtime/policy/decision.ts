@@ -111,13 +111,18 @@ export async function verifyModelAgainstPolicy(
   const chosen = manifestForDecision(report, set);
   if (chosen === undefined) {
     return {
-      ok: false, root, rootFrom, report,
+      ok: false,
+      root,
+      rootFrom,
+      report,
       failure: `the signatures that met the policy for ${formatRootDigest(root)} bind only the root digest (AWS Signer), not a manifest; `
         + 'publish an OMS bundle of a policy signer so the files can be checked by name',
     };
   }
   try {
-    const files = await verifyModelFiles(modelPath, chosen.manifest, { workers: opts.workers, onProgress: opts.onProgress, ...(knownDigests ? { knownDigests } : {}) });
+    const files = await verifyModelFiles(modelPath, chosen.manifest, {
+      workers: opts.workers, onProgress: opts.onProgress, ...(knownDigests ? { knownDigests } : {}),
+    });
     return { ok: true, root, rootFrom, report, resources: files.resourceCount };
   } catch (e) {
     if (e instanceof ModelMismatchError) {

@@ -18,8 +18,8 @@ import { ContentCheckedStore } from './base';
 import { isStoreError, StoreAccessError, StoreConflictError, StoreIntegrityError, StoreUnavailableError } from './errors';
 import { contentAddress, MAX_OBJECT_BYTES, sha256Hex, validateKey, validatePrefix } from './keys';
 import type { PutOutcome } from './types';
-import { UsageError, VerificationError } from '../codec/errors';
 import { STORE_FOLDERS } from '../../shared/store-layout';
+import { UsageError, VerificationError } from '../codec/errors';
 import { BUNDLE_MEDIA_TYPE } from '../engine/bundle';
 
 /** Options of {@link S3Store}. */

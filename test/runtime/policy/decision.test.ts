@@ -10,12 +10,13 @@ import * as path from 'path';
 import { publish, SAMPLE_POLICY, workspace, Workspace, writePolicy } from './fixtures';
 import { formatRootDigest } from '../../../src/runtime/codec/digest';
 import { cosignBundle } from '../../../src/runtime/engine/cosign';
-import { manifestDigest } from '../../../src/runtime/engine/manifest';
 import { hashModel } from '../../../src/runtime/engine/hashing';
 import { keyHint } from '../../../src/runtime/engine/keys';
+import { manifestDigest } from '../../../src/runtime/engine/manifest';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from '../../../src/runtime/engine/pae';
 import { signManifest } from '../../../src/runtime/engine/sign';
 import { signStatement } from '../../../src/runtime/engine/sign-statement';
+import type { Signer } from '../../../src/runtime/engine/signer';
 import { buildStatement, parseStatement } from '../../../src/runtime/engine/statement';
 import type { Manifest } from '../../../src/runtime/engine/types';
 import { checkStore, checkStoreWithSet } from '../../../src/runtime/policy/check';
@@ -59,6 +60,11 @@ function renamed(): Manifest {
 }
 
 const hex = (m: Manifest) => `sha256:${manifestDigest(m)}`;
+
+/** A co-signature of the ci-signed statement (verified with ci's key first), as bundle text. */
+async function cosignText(signer: Signer): Promise<string> {
+  return (await cosignBundle(Buffer.from(ws.ciBundle), signer, { trust: { publicKey: ws.keys.ci.publicKey } })).bundleText;
+}
 
 describe('issue 10 #1: signers agree on a manifest, not on a root digest', () => {
   test('the same digests under other file names make the same root but another manifest: signatures never add up', async () => {
@@ -154,7 +160,7 @@ describe('issue 10 #1: signers agree on a manifest, not on a root digest', () =>
 describe('issue 10 #2: verify policy ties the decision to the bytes', () => {
   async function cosigned() {
     await publish(ws, ws.ciBundle);
-    await publish(ws, (await cosignBundle(Buffer.from(ws.ciBundle), ws.keys.compliance.signer, { trust: { publicKey: ws.keys.ci.publicKey } })).bundleText);
+    await publish(ws, await cosignText(ws.keys.compliance.signer));
   }
 
   test('the files on disk match the chosen manifest: exit 0, naming the root and the manifest', async () => {
@@ -282,7 +288,7 @@ describe('issue 10 #3: nobody who can merely write to the store can veto a diges
 describe('issue 10 #4: ref get --policy', () => {
   test('a reference squatted by another publisher is visibly not trusted', async () => {
     await publish(ws, ws.ciBundle);
-    await publish(ws, (await cosignBundle(Buffer.from(ws.ciBundle), ws.keys.compliance.signer, { trust: { publicKey: ws.keys.ci.publicKey } })).bundleText);
+    await publish(ws, await cosignText(ws.keys.compliance.signer));
     const policyFile = writePolicy(ws, SAMPLE_POLICY);
     expect((await runCli('ref', 'set', '--store', ws.storeDir, 'fraud', '7', ws.root)).code).toBe(0);
     const good = await runCli('ref', 'get', '--store', ws.storeDir, 'fraud', '7', '--policy', policyFile);
@@ -316,7 +322,7 @@ describe('issue 10 #5: a delete marker cannot hide a revocation on S3', () => {
         return key;
       };
       await put(ws.ciBundle);
-      await put((await cosignBundle(Buffer.from(ws.ciBundle), ws.keys.compliance.signer, { trust: { publicKey: ws.keys.ci.publicKey } })).bundleText);
+      await put(await cosignText(ws.keys.compliance.signer));
       const p = await policy();
       expect(await checkStore(p, store, ws.root)).toMatchObject({ decision: 'allow', manifest: hex(signed) });
       const rev = await put((await signRevocation(ws.root, ws.keys.compliance.signer, { reason: 'data leak' })).bundleText);
@@ -373,10 +379,12 @@ require: { allOf: [lead, security] }
     fs.writeFileSync(ws.keys.compliance.pubFile, createPublicKey(leafKey).export({ type: 'spki', format: 'pem' }));
     const p = await policy(SAMPLE_POLICY.replace('allOf: [ci, compliance]', 'allOf: [ci, compliance, lead]').replace('revokers: [compliance]', 'revokers: [lead]')
       .replace('signers:\n', 'signers:\n  - name: lead\n    certificate: { trustAnchor: pki/root.pem, commonName: leaf }\n'));
-    const certSigner = await CertificateSigner.fromFiles({ privateKey: pki.leafKey, signingCertificate: pki.leafCert, certificateChain: [pki.intCert] });
+    const certSigner = await CertificateSigner.fromFiles({
+      privateKey: pki.leafKey, signingCertificate: pki.leafCert, certificateChain: [pki.intCert],
+    });
     await publish(ws, ws.ciBundle);
-    await publish(ws, (await cosignBundle(Buffer.from(ws.ciBundle), new LocalKeySigner(leafKey), { trust: { publicKey: ws.keys.ci.publicKey } })).bundleText);
-    const certKey = await publish(ws, (await cosignBundle(Buffer.from(ws.ciBundle), certSigner, { trust: { publicKey: ws.keys.ci.publicKey } })).bundleText);
+    await publish(ws, await cosignText(new LocalKeySigner(leafKey)));
+    const certKey = await publish(ws, await cosignText(certSigner));
     const r = await checkStore(p, ws.store, ws.root);
     expect(r.decision).toBe('deny');
     expect(r.reasons).toContain(`${certKey}: its key ${keyHint(leafKey)} matches several signers of the policy (lead, compliance); one key must identify one party (failing closed)`);

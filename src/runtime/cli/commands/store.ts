@@ -9,8 +9,8 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { formatRootDigest, parseRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
-import { fetchAttestationSet } from '../../store/attestation-set';
 import type { checkStore } from '../../policy/check';
+import { fetchAttestationSet } from '../../store/attestation-set';
 import { isStoreError, StoreConflictError, StoreNotFoundError } from '../../store/errors';
 import { deriveKey, DerivedKey, MAX_OBJECT_BYTES, parseRefBody, refBody, refKey } from '../../store/keys';
 import { LocalStore } from '../../store/local';
@@ -258,8 +258,17 @@ export async function refCommand(argv: readonly string[], io: StoreCommandIo, de
       const allowed = report.decision === 'allow';
       if (args.flags.json) {
         io.stdout.write(JSON.stringify({
-          ok: allowed, command: 'ref get', store: store.uri, name, version, key, digest: formatRootDigest(root),
-          decision: report.decision, manifest: report.manifest ?? null, policy: report.policy, reasons: report.reasons,
+          ok: allowed,
+          command: 'ref get',
+          store: store.uri,
+          name,
+          version,
+          key,
+          digest: formatRootDigest(root),
+          decision: report.decision,
+          manifest: report.manifest ?? null,
+          policy: report.policy,
+          reasons: report.reasons,
         }) + '\n');
       } else if (allowed) {
         io.stdout.write(`${formatRootDigest(root)}\n`);
