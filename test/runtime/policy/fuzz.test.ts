@@ -5,7 +5,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as fc from 'fast-check';
-import { CorpusEntry, fuzzContext, FuzzContext, replay, TARGET_NAMES, targets } from '../../helpers/fuzz-decision';
+import { statementManifestDigest } from '../../../src/runtime/engine/manifest';
+import { parseStatement } from '../../../src/runtime/engine/statement';
+import { CorpusEntry, fuzzContext, FuzzContext, mutateJson, replay, TARGET_NAMES, targets } from '../../helpers/fuzz-decision';
 
 const CORPUS = path.join(__dirname, '..', '..', 'fixtures', 'fuzz-corpus');
 /** Cases per target in the unit suite: a few hundred in all, a few seconds. */
@@ -36,5 +38,17 @@ describe('fuzz corpus: every input that ever failed', () => {
 
   test.each(files)('%s still passes', async (file) => {
     await replay(ctx, JSON.parse(fs.readFileSync(path.join(CORPUS, file), 'utf8')) as CorpusEntry);
+  });
+});
+
+describe('the corpus entries for issue 10 are real attacks', () => {
+  test('each mutated statement keeps the root digest and changes the manifest: only counting per manifest denies it', () => {
+    for (const file of ['statement-issue10-rename.json', 'statement-issue10-lookalike-name.json']) {
+      const entry = JSON.parse(fs.readFileSync(path.join(CORPUS, file), 'utf8')) as CorpusEntry;
+      const text = mutateJson(ctx.statement, entry.input as Parameters<typeof mutateJson>[1]);
+      const parsed = parseStatement(Buffer.from(text));
+      expect(parsed.rootDigest).toBe(ctx.root);
+      expect(statementManifestDigest(parsed, JSON.parse(text))).not.toBe(ctx.manifest);
+    }
   });
 });
