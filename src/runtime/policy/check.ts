@@ -1,6 +1,7 @@
 /**
- * The trust-policy decision: given everything the store holds for a root digest, is it signed by the parties the
- * policy demands, accompanied by the evidence it demands, and not revoked?
+ * The trust-policy decision: given everything the store holds for a root digest, did the parties the policy demands
+ * sign one and the same manifest (engine/manifest.ts: names, digests and serialization options; the root digest binds
+ * only the contents), is it accompanied by the evidence the policy demands, and is it not revoked by a revoker?
  *
  * Fails closed throughout. An object that does not verify, a key the policy does not know, a statement about
  * another digest, a CEL error: none of them ever counts toward a requirement, and each is reported with its reason.
