@@ -113,6 +113,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@sigstore/verify@^3',
     '@sigstore/bundle@^4',
     '@sigstore/protobuf-specs',
+    // property-based tests of the decision path (unit suite: a small budget; scripts/fuzz-decision.ts: the long run)
+    'fast-check@^4',
     // IAM policy simulator for the tests only (AGPL-3.0: a devDependency, never bundled or shipped) and its
     // action/resource/condition-key data (MIT)
     '@cloud-copilot/iam-simulate@^0.1.173',

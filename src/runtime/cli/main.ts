@@ -96,6 +96,8 @@ Commands:
                                              Verify a model against a bundle.
   verify aws-signer (MODEL_PATH | --digest sha256:ROOT) --signature JWS --trusted-root PEM --profile-arn ARN
                                              Verify an AWS Signer co-signature, including revocation.
+  verify policy MODEL_PATH --store URI --policy FILE [--digest sha256:ROOT]
+                                             Decide as check does, then verify the files against the chosen manifest.
   pubkey --private-key PEM | --kms-key ARN | --pkcs11-uri URI
                                              Print a signing key's public key (SPKI PEM).
 ${ATTEST_USAGE_LINES}
@@ -260,8 +262,11 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
   if (kind === 'aws-signer') {
     return commands.notation().verifyAwsSignerCommand(argv.slice(1), io);
   }
+  if (kind === 'policy') {
+    return commands.policy().verifyPolicyCommand(argv.slice(1), io);
+  }
   if (!(VERIFIER_KINDS as readonly string[]).includes(kind)) {
-    throw new UsageError(`verify: unknown verification method "${kind}"; expected one of ${VERIFIER_KINDS.join(', ')}`);
+    throw new UsageError(`verify: unknown verification method "${kind}"; expected one of ${[...VERIFIER_KINDS, 'aws-signer', 'policy'].join(', ')}`);
   }
   const specs = VERIFY_FLAGS[kind as VerifierKind];
   const args = parseArgs(argv.slice(1), specs, `verify ${kind}`);
