@@ -441,11 +441,11 @@ export class TemplateSimulator {
         case 'Fn::Split': return String(this.resolveNode(v[1])).split(v[0]);
         case 'Fn::GetAZs': return AZS;
         case 'Fn::Sub': return this.resolveSub(v);
+        case 'Fn::Base64': return Buffer.from(String(this.resolveNode(v)), 'utf8').toString('base64');
         case 'Fn::ImportValue':
         case 'Fn::If':
         case 'Fn::FindInMap':
         case 'Fn::Cidr':
-        case 'Fn::Base64':
           throw new Error(`TemplateSimulator: ${k} is not supported (resolve it in the helper before relying on it): ${JSON.stringify(node)}`);
         default:
       }

@@ -12,7 +12,7 @@ import {
   chunkCount, encodeHeader, SEALED_INDEX, SEALED_MAGIC, SEALED_SUFFIX, TAG_BYTES,
 } from '../../../src/runtime/sealing/format';
 import { sealModel } from '../../../src/runtime/sealing/seal';
-import { readSealedIndex, unsealModel } from '../../../src/runtime/sealing/unseal';
+import { readSealedIndex } from '../../../src/runtime/sealing/unseal';
 import { cleanup, tempDir } from '../../fixtures/models';
 import { runCli } from '../../helpers/cli';
 
