@@ -75,8 +75,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     configFilePath: 'jest.config.json',
     jestConfig: {
       // ESM-only runtime dependencies (@noble/*) must be transformed too
-      transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann)/)'],
+      transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann|cborg)/)'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // cborg exports an `import` condition only, which jest's CommonJS resolver does not try
+      moduleNameMapper: { '^cborg$': '<rootDir>/node_modules/cborg/cborg.js' },
       setupFiles: ['<rootDir>/test/setup-env.ts'],
       // says once per run what is skipped when ../shared is absent (test/helpers/vectors.ts)
       globalSetup: '<rootDir>/test/global-setup.ts',
@@ -113,6 +115,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@sigstore/verify@^3',
     '@sigstore/bundle@^4',
     '@sigstore/protobuf-specs',
+    // the Nitro Enclave tests: CBOR / COSE_Sign1 attestation documents made and checked by the KMS mock (ESM-only)
+    'cborg@^6',
     // IAM policy simulator for the tests only (AGPL-3.0: a devDependency, never bundled or shipped) and its
     // action/resource/condition-key data (MIT)
     '@cloud-copilot/iam-simulate@^0.1.173',
