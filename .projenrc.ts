@@ -137,9 +137,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
 project.package.addField('allowScripts', { 'pkcs11js': true, '@parcel/watcher': false, 'esbuild': false, '@swc/core': false });
 project.package.addField('bin', { modelseal: 'bin/modelseal' });
 // The bundled runtime (assets/: the CLI, its source map and SBOM), the bin shim, the docs the README links to and the
-// published JSON Schemas ship in the npm package.
+// published JSON Schemas and the enclave image recipe (enclave/: Dockerfile and start-up scripts) ship in the npm package.
 project.npmignore?.exclude('examples/', 'bench/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/');
-project.npmignore?.include('/assets/', '/bin/', '/docs/', '/schemas/');
+project.npmignore?.include('/assets/', '/bin/', '/docs/', '/schemas/', '/enclave/');
 
 // The default build (and CI) packages the JavaScript target only; package-all adds Python and Java, outside it.
 project.packageTask.reset();
