@@ -211,6 +211,11 @@ project.addTask('docs:deployment', {
   exec: 'ts-node --project tsconfig.dev.json scripts/deployment-doc.ts',
 });
 
+project.addTask('bench:seal', {
+  description: 'Sealed-weights benchmark: seal and modelseal unseal throughput and peak RSS on a large file',
+  exec: 'node bench/seal-bench.js',
+});
+
 project.addTask('bench', {
   description: 'Hashing benchmark: modelseal digest vs openssl dgst -sha256',
   exec: 'node bench/hash-bench.js',
