@@ -22,8 +22,19 @@ interface Family {
 
 /** vCPUs per size name. */
 export const SIZE_VCPUS: Readonly<Record<string, number>> = {
-  'medium': 1, 'large': 2, 'xlarge': 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32, '9xlarge': 36, '12xlarge': 48,
-  '16xlarge': 64, '18xlarge': 72, '24xlarge': 96, '32xlarge': 128, '48xlarge': 192,
+  'medium': 1,
+  'large': 2,
+  'xlarge': 4,
+  '2xlarge': 8,
+  '4xlarge': 16,
+  '8xlarge': 32,
+  '9xlarge': 36,
+  '12xlarge': 48,
+  '16xlarge': 64,
+  '18xlarge': 72,
+  '24xlarge': 96,
+  '32xlarge': 128,
+  '48xlarge': 192,
 };
 
 const S_C5 = ['large', 'xlarge', '2xlarge', '4xlarge', '9xlarge', '12xlarge', '18xlarge', '24xlarge'];

@@ -184,7 +184,9 @@ describe('EnclaveServingTier', () => {
     const lb = Object.entries<any>(sgs).find(([id]) => id.startsWith('ServingLoadBalancerSecurityGroup'))![1];
     expect(lb.Properties.SecurityGroupIngress).toBeUndefined();
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      IpProtocol: 'tcp', FromPort: 8443, ToPort: 8443,
+      IpProtocol: 'tcp',
+      FromPort: 8443,
+      ToPort: 8443,
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ServingLoadBalancerSecurityGroup'), 'GroupId'] },
     });
     const host = Object.entries<any>(sgs).find(([id]) => id.startsWith('ServingHostSecurityGroup'))![1];

@@ -94,8 +94,13 @@ export function enclaveCallRows(sim: TemplateSimulator, pcr8: string): DeployCal
     }
     // every instance the group launches: EC2 takes the instance role for it
     add({
-      resourceId: id, resourceType: 'AWS::AutoScaling::AutoScalingGroup', operation: 'runtime', caller: 'EC2 (instance profile)',
-      principal: sim.service('ec2.amazonaws.com'), action: 'sts:AssumeRole', resource: host.arn,
+      resourceId: id,
+      resourceType: 'AWS::AutoScaling::AutoScalingGroup',
+      operation: 'runtime',
+      caller: 'EC2 (instance profile)',
+      principal: sim.service('ec2.amazonaws.com'),
+      action: 'sts:AssumeRole',
+      resource: host.arn,
     });
   }
   for (const [type, actions] of [

@@ -36,6 +36,8 @@ export class EnclaveKmsMock {
   /** Who the next calls come from (the IAM principal whose credentials the SDK would sign with). */
   public caller: SimPrincipal;
   public readonly calls: DecidedCall[] = [];
+  /** The weights key's ARN, as the resolved template names it. */
+  public readonly keyArn: string;
   private readonly stub = mockClient(KMSClient);
   private readonly masterKey = randomBytes(32);
 
@@ -51,9 +53,6 @@ export class EnclaveKmsMock {
     this.stub.on(EncryptCommand).callsFake((input: EncryptCommandInput) => this.encrypt(input));
     this.stub.on(DecryptCommand).callsFake((input: DecryptCommandInput) => this.decrypt(input));
   }
-
-  /** The weights key's ARN, as the resolved template names it. */
-  public readonly keyArn: string;
 
   public restore(): void {
     this.stub.restore();

@@ -18,8 +18,8 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html#KMS-Decrypt-response-CiphertextForRecipient
  */
 import { constants, createCipheriv, createDecipheriv, createHash, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, sign, verify, X509Certificate, type KeyObject } from 'crypto';
-import { encodeTlv } from '../../src/runtime/codec/der';
 import { testCa, TestCa } from './test-ca';
+import { encodeTlv } from '../../src/runtime/codec/der';
 
 type Cborg = typeof import('cborg', { with: { 'resolution-mode': 'import' } });
 let cborg: Cborg | undefined;
@@ -88,7 +88,9 @@ export interface VerifiedAttestation {
  * @param trustedRoot the root the chain must end at
  * @param maxAgeMs how old the document may be
  */
-export function verifyAttestationDocument(doc: Uint8Array, trustedRoot: X509Certificate, now = new Date(), maxAgeMs = 5 * 60_000): VerifiedAttestation {
+export function verifyAttestationDocument(
+  doc: Uint8Array, trustedRoot: X509Certificate, now = new Date(), maxAgeMs = 5 * 60_000,
+): VerifiedAttestation {
   const { decode, encode } = cbor();
   const fail = (why: string): never => {
     throw Object.assign(new Error(`Invalid attestation document: ${why}`), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });

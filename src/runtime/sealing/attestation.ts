@@ -7,8 +7,8 @@
  * policy can demand a measurement with a CEL condition such as
  * `predicate.enclave.pcrs.PCR8 == '<96 hex>'`.
  */
-import { promises as fs } from 'fs';
 import { createHash } from 'crypto';
+import { promises as fs } from 'fs';
 import { SEALED_ALGORITHM, SEALED_FORMAT, SealedIndex } from './format';
 import { formatRootDigest } from '../codec/digest';
 import { UsageError } from '../codec/errors';
@@ -98,7 +98,9 @@ export function buildEnclaveSealStatement(opts: EnclaveSealStatementOptions): Re
     predicateType: ENCLAVE_SEAL_PREDICATE_TYPE,
     predicate: {
       plaintext: { rootDigest: opts.index.rootDigest, files: opts.index.files.length, bytes: opts.index.files.reduce((n, f) => n + f.size, 0) },
-      sealed: { rootDigest: formatRootDigest(opts.sealedRootDigest), format: SEALED_FORMAT, algorithm: SEALED_ALGORITHM, chunkSize: opts.index.chunkSize },
+      sealed: {
+        rootDigest: formatRootDigest(opts.sealedRootDigest), format: SEALED_FORMAT, algorithm: SEALED_ALGORITHM, chunkSize: opts.index.chunkSize,
+      },
       weightsKey: { keyArn: opts.index.keyArn, encryptedDataKeySha256: createHash('sha256').update(edk).digest('hex') },
       enclave: { hashAlgorithm: 'SHA384', pcrs: { ...opts.enclave.pcrs } },
     },

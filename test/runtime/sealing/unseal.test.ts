@@ -193,7 +193,8 @@ describe('modelseal unseal fails closed (exit 1, no plaintext left)', () => {
     const bytes = fs.readFileSync(file);
     const { header, chunks } = chunkLayout(file);
     const doc = JSON.parse(bytes.subarray(SEALED_MAGIC.length + 4, header).toString('utf8'));
-    fs.writeFileSync(file, Buffer.concat([encodeHeader({ ...doc, size: CHUNK }).bytes, bytes.subarray(chunks[0].offset, chunks[0].offset + chunks[0].length)]));
+    const first = bytes.subarray(chunks[0].offset, chunks[0].offset + chunks[0].length);
+    fs.writeFileSync(file, Buffer.concat([encodeHeader({ ...doc, size: CHUNK }).bytes, first]));
     const index = JSON.parse(fs.readFileSync(path.join(sealedDir, SEALED_INDEX), 'utf8'));
     index.files.find((f: { name: string }) => f.name === 'shards/model-00001.safetensors').size = CHUNK;
     fs.writeFileSync(path.join(sealedDir, SEALED_INDEX), JSON.stringify(index));

@@ -185,7 +185,8 @@ export async function unsealCommand(argv: readonly string[], io: SealingCommandI
   const bar = progressBar(io.stderr, 'unsealing', f.json === true);
   let result;
   try {
-    result = await unsealModel(sealedDir, outDir, { dataKey, ...(expected === undefined ? {} : { expectedRootDigest: expected }), onProgress: bar.onProgress });
+    const pin = expected === undefined ? {} : { expectedRootDigest: expected };
+    result = await unsealModel(sealedDir, outDir, { dataKey, ...pin, onProgress: bar.onProgress });
   } finally {
     dataKey.fill(0);
     bar.done();
