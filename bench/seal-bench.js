@@ -4,7 +4,8 @@
 // Creates one synthetic model of BENCH_SEAL_GIB GiB (default 2) in one file under .bench/ (gitignored; reused when
 // present), then, with a warm page cache (one warm-up run, then the best of BENCH_RUNS, default 3):
 //   - seals it (the engine bundled from src/runtime/sealing into .bench/seal-direct.js; the data key from a file, so
-//     KMS is not in the measurement) at chunk sizes of 1 MiB (the default) and 4 MiB;
+//     KMS is not in the measurement): two passes (hash, then seal) at 1 MiB chunks, and one pass with the root digest
+//     given (as `seal-weights --digest` runs) at chunk sizes of 1 MiB (the default) and 4 MiB;
 //   - unseals it with the real CLI (`modelseal unseal`, bundled into .bench/modelseal-cli.js);
 //   - runs `openssl dgst -sha256` over the same file as the single-core hashing reference;
 // and prints wall time, throughput and peak RSS (GNU time) of each process, and the load average before and after (the
@@ -68,10 +69,17 @@ function main() {
 
   const before = load();
   const rows = [];
+  let root;
+  rows.push(best('seal, 1 MiB chunks, two passes', () => {
+    clean(sealed(MIB));
+    const r = runOnce(process.execPath, [path.join(BENCH, 'seal-direct.js'), MODEL, sealed(MIB), keyFile, String(MIB)]);
+    root = r.out;
+    return r;
+  }));
   for (const chunk of [MIB, 4 * MIB]) {
-    rows.push(best(`seal, ${chunk / MIB} MiB chunks`, () => {
+    rows.push(best(`seal, ${chunk / MIB} MiB chunks, one pass (--digest)`, () => {
       clean(sealed(chunk));
-      return runOnce(process.execPath, [path.join(BENCH, 'seal-direct.js'), MODEL, sealed(chunk), keyFile, String(chunk)]);
+      return runOnce(process.execPath, [path.join(BENCH, 'seal-direct.js'), MODEL, sealed(chunk), keyFile, String(chunk), root]);
     }));
   }
   for (const chunk of [MIB, 4 * MIB]) {
