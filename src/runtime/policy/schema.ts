@@ -107,6 +107,10 @@ export const TRUST_POLICY_SCHEMA = {
       description: 'Trusted RFC 3161 timestamp authority certificates (roots, or the TSA certificates themselves), PEM: paths or inline. '
         + 'With them, a key or certificate bundle\'s timestamps are verified and its certificates are checked at the timestamp\'s time instead of now.',
     },
+    allowLegacyFormats: {
+      type: 'boolean',
+      description: 'Count model signatures and attestations in the older formats `verify` accepts with a warning (publicKey.rawBytes material, the Digests/v0.1 predicate, the v0.2 PAE). Default false: only current OMS v1.0 bundles count.',
+    },
   },
   $defs: {
     signerName,
