@@ -141,7 +141,7 @@ describe.each(HASH_ALGORITHMS)('models hashed with %s', (algorithm) => {
       fs.writeFileSync(file, changed);
       const err = await verifyModel(model, sig, { publicKey: k.publicKey }).then(() => undefined, (e: Error) => e);
       expect(err).toBeInstanceOf(VerificationError);
-      expect(err!.message).toMatch(new RegExp(`^file ${name.replace('.', '\\.')} does not match the signature: signed ${algorithm}:`));
+      expect(err!.message).toMatch(new RegExp(`^${model} does not match the signature: 1 changed file\\(s\\): ${name.replace('.', '\\.')} \\(signed ${algorithm}:[0-9a-f]+, on disk ${algorithm}:[0-9a-f]+\\)$`));
       fs.writeFileSync(file, original);
     }
   });
