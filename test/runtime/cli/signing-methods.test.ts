@@ -142,7 +142,7 @@ describeVectors('issue 11 table: the reference vectors through the CLI', () => {
     fs.appendFileSync(path.join(copy, 'signme-2'), '!');
     const flipped = await runCli('verify', 'sigstore', copy, '--signature', path.join(copy, 'model.sig'), ...identity);
     expect(flipped.code).toBe(1);
-    expect(flipped.stderr).toMatch(/^Verification failed: file signme-2 does not match the signature/);
+    expect(flipped.stderr).toMatch(/^Verification failed: \S+ does not match the signature: 1 changed file\(s\): signme-2 \(signed sha256:/);
   });
 
   test('verify sigstore needs one identity form and an issuer (exit 2)', async () => {
