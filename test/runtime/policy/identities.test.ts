@@ -8,6 +8,7 @@ import { publish, SAMPLE_POLICY, workspace, Workspace, writePolicy } from './fix
 import { cosignBundle } from '../../../src/runtime/engine/cosign';
 import { SHIPPED_TRUSTED_ROOT_DATE } from '../../../src/runtime/engine/sigstore-keyless';
 import { checkStore } from '../../../src/runtime/policy/check';
+import { verifyModelAgainstPolicy } from '../../../src/runtime/policy/decision';
 import { loadTrustPolicy, validateTrustPolicyFile } from '../../../src/runtime/policy/load';
 import { CertificateSigner } from '../../../src/runtime/signers/certificate';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
@@ -175,6 +176,11 @@ describe('certificate identities and the time rule in check', () => {
     const withoutTsa = await check(LEAD);
     expect(withoutTsa.decision).toBe('deny');
     expect(withoutTsa.notes.join('\n')).toMatch(/it expired on/);
+    // verify policy makes the same decision (then checks the files against the chosen manifest)
+    const stampedPolicy = await loadTrustPolicy(writePolicy(ws, `${LEAD}timestampAuthorities: [tsa-root.pem]\n`));
+    expect(await verifyModelAgainstPolicy(ws.model, stampedPolicy, ws.store, { workers: 1 })).toMatchObject({ ok: true, root: ws.root });
+    const nowPolicy = await loadTrustPolicy(writePolicy(ws, LEAD));
+    expect(await verifyModelAgainstPolicy(ws.model, nowPolicy, ws.store, { workers: 1 })).toMatchObject({ ok: false, report: { decision: 'deny' } });
     const otherRoot = await rootCa('CN=Other TSA Root');
     writePem(ws.dir, 'other-tsa', otherRoot);
     const wrongTsa = await check(`${LEAD}timestampAuthorities: [other-tsa.pem]\n`);
