@@ -22,7 +22,7 @@ import type * as ProtobufSpecs from '@sigstore/protobuf-specs';
 import type * as SigstoreVerify from '@sigstore/verify';
 import type { ParsedBundle } from './bundle';
 import { describeIdentityRule, describeSubjectAltNames, fulcioIssuer, IdentityRule, matchesIdentity, subjectAltNames, SubjectAltName } from './x509-identity';
-import { certificateName } from './x509-path';
+import { certificateName, validateCertificatePath } from './x509-path';
 import { UsageError, VerificationError } from '../codec/errors';
 import { isJsonObject } from '../codec/json';
 import { parseRfc3339 } from '../codec/time';
@@ -242,4 +242,44 @@ export async function verifyKeylessBundle(
   }
   const integratedTimes = parsed.verificationMaterial.tlogEntries.map((t) => new Date(Number(t.integratedTime) * 1000));
   return { certificate, subjectAltNames: sans, issuer, integratedTimes };
+}
+
+/**
+ * Whether a Fulcio certificate was issued to `trust`'s identity and issuer by a certificate authority of its trusted
+ * root, without the rest of the bundle: the chain is checked at the middle of the certificate's own (short) validity,
+ * not at a verified time. For attributing a keyless record that does not verify as a whole (a damaged revocation),
+ * never for accepting a signature: only Fulcio can issue a certificate naming the identity, so the identity's owner
+ * made it.
+ */
+export async function issuedByFulcioTo(certificate: X509Certificate, trust: SigstoreTrust): Promise<boolean> {
+  let issuer: string | undefined;
+  try {
+    issuer = fulcioIssuer(certificate);
+  } catch {
+    return false;
+  }
+  if (issuer !== trust.issuer || !subjectAltNames(certificate).some((s) => matchesIdentity(s.value, trust.identity))) {
+    return false;
+  }
+  const cas = (trust.trustedRoot.json.certificateAuthorities as { certChain?: { certificates?: { rawBytes?: string }[] } }[] | undefined) ?? [];
+  const anchors: X509Certificate[] = [];
+  for (const ca of cas) {
+    for (const c of ca.certChain?.certificates ?? []) {
+      try {
+        anchors.push(new X509Certificate(Buffer.from(c.rawBytes ?? '', 'base64')));
+      } catch {
+        // an unreadable CA certificate anchors nothing
+      }
+    }
+  }
+  const from = new Date(certificate.validFrom).getTime();
+  const to = new Date(certificate.validTo).getTime();
+  try {
+    await validateCertificatePath(certificate, [], anchors, {
+      at: new Date(from + Math.floor((to - from) / 2)), atSource: 'the middle of its validity', purpose: 'codeSigning',
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }

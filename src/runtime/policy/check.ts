@@ -22,7 +22,7 @@ import { CODE_SIGNING_EKU, verifyCertificateChain } from '../engine/certificates
 import { verifyStatementBundle, VerifiedStatement } from '../engine/cosign';
 import { keyHint } from '../engine/keys';
 import { statementManifestDigest } from '../engine/manifest';
-import { SigstoreTrust, trustedRootAgeWarning } from '../engine/sigstore-keyless';
+import { issuedByFulcioTo, SigstoreTrust, trustedRootAgeWarning } from '../engine/sigstore-keyless';
 import { certificateCheckTimes, VerificationTrust } from '../engine/verify';
 import { describeIdentityRule, describeSubjectAltNames, subjectAltNames } from '../engine/x509-identity';
 import { toPkijs } from '../engine/x509-path';
@@ -507,7 +507,14 @@ async function evaluateRevocations(
       if (m.kind === 'publicKey') {
         return revokerOfHint(m.hint ?? (m.rawKey ? keyHint(m.rawKey) : undefined));
       }
-      if (m.kind !== 'x509CertificateChain') {
+      if (m.kind === 'certificate') {
+        // keyless: a Fulcio certificate issued to a revoker's identity (its owner made the record)
+        const fulcio = new X509Certificate(m.certificate);
+        for (const sg of trust.sigstores.filter((x) => revokers.has(x.signer))) {
+          if (await issuedByFulcioTo(fulcio, sg.trust)) {
+            return sg.signer;
+          }
+        }
         return undefined;
       }
       const leaf = new X509Certificate(m.certificates[0]);

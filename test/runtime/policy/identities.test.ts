@@ -2,6 +2,7 @@
  * Trust policies and issue 11: the sigstore signer kind (keyless bundles, offline), certificate identities matched on
  * parsed subject alternative names, and the time rule (`timestampAuthorities`) applied by `check` as by `verify`.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { publish, SAMPLE_POLICY, workspace, Workspace, writePolicy } from './fixtures';
@@ -95,6 +96,25 @@ describeVectors('sigstore signers: keyless bundles count for the identity and is
     const r = await check('    publicKey: researcher.pub.pem');
     expect(r.decision).toBe('deny');
     expect(r.notes.join('\n')).toMatch(/Sigstore keyless bundle: the policy names no sigstore signer/);
+  });
+
+  test('a keyless record under revocations/ that cannot be used denies when Fulcio issued it to a revoker\'s identity, and is ignored otherwise', async () => {
+    // a keyless model signature misplaced as a revocation: rejected by the store layout, attributed by its certificate
+    const body = readVector('model-transparency', 'v1.1.0-sigstore', 'model.sig');
+    const hint = deriveKey(body).signer;
+    const key = `revocations/sha256/${KEYLESS_ROOT}/${hint}/${createHash('sha256').update(body).digest('hex')}.json`;
+    await store.put(key, body);
+    const withRevoker = (identity: string) => `${policyWith(`    sigstore: { identity: ${identity}, issuer: "https://sigstore.verify.ibm.com/oauth2", trustedRoot: trusted_root.json }`)}revokers: [researcher]\n`;
+    const file = path.join(dir, 'policy.yaml');
+    fs.writeFileSync(file, withRevoker('stefanb@us.ibm.com'));
+    const r = await checkStore(await loadTrustPolicy(file), store, KEYLESS_ROOT);
+    expect(r.decision).toBe('deny');
+    expect(r.revocations).toEqual([expect.objectContaining({ key, by: 'researcher', status: 'honoured' })]);
+    expect(r.reasons).toEqual([expect.stringMatching(new RegExp(`^sha256:${KEYLESS_ROOT} has a revocation object ${key} attributable to revoker researcher that cannot be used`))]);
+    fs.writeFileSync(file, withRevoker('someone-else@us.ibm.com'));
+    const other = await checkStore(await loadTrustPolicy(file), store, KEYLESS_ROOT);
+    expect(other.revocations).toEqual([expect.objectContaining({ key, status: 'ignored' })]);
+    expect(other.reasons.filter((x) => /revocation/.test(x))).toEqual([]);
   });
 
   test('policy validate: the regex must compile, exactly one identity form, an issuer, a readable trusted root', async () => {
