@@ -139,7 +139,10 @@ describeVectors('issue 11 table: the reference vectors through the CLI', () => {
     expect(noLog.stderr).toMatch(/TLOG_INCLUSION_PROMISE_ERROR .*does not verify with the log keys of the trusted root/);
     const copy = p('v1.1.0-sigstore');
     fs.cpSync(mt('v1.1.0-sigstore'), copy, { recursive: true });
-    fs.appendFileSync(path.join(copy, 'signme-2'), '!');
+    const file = path.join(copy, 'signme-2');
+    const bytes = fs.readFileSync(file);
+    bytes[0] ^= 0x01;
+    fs.writeFileSync(file, bytes);
     const flipped = await runCli('verify', 'sigstore', copy, '--signature', path.join(copy, 'model.sig'), ...identity);
     expect(flipped.code).toBe(1);
     expect(flipped.stderr).toMatch(/^Verification failed: \S+ does not match the signature: 1 changed file\(s\): signme-2 \(signed sha256:/);
