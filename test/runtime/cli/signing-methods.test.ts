@@ -193,30 +193,30 @@ describe('timestamps through the CLI', () => {
     const k = ecKey('P-256');
     fs.writeFileSync(p('k.pem'), k.pem);
     writePem(dir, 'tsa-root', tsaRoot);
-    const root = `sha256:${'a'.repeat(64)}`;
+    const digest = `sha256:${'a'.repeat(64)}`;
     const stamped = (file: string) => (JSON.parse(fs.readFileSync(file, 'utf8')).verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []).length;
 
     const store = p('store');
-    const rv = await runCli('revoke', '--store', store, '--reason', 'withdrawn', '--private-key', p('k.pem'), root,
+    const rv = await runCli('revoke', '--store', store, '--reason', 'withdrawn', '--private-key', p('k.pem'), digest,
       '--timestamp-url', tsa.url, '--timestamp-authority-cert', p('tsa-root.pem'), '--json');
     expect(rv).toMatchObject({ code: 0, stderr: '' });
     expect(stamped(path.join(store, JSON.parse(rv.stdout).key))).toBe(1);
 
     const card = path.join(__dirname, '..', '..', 'fixtures', 'sbom', 'model-card.yaml');
     const at = await runCli('attest', 'sbom', 'key', model, '--model-card', card, '--private-key', p('k.pem'), '--signature', p('sbom.sig'),
-      '--digest', root, '--timestamp-url', tsa.url, '--timestamp-authority-cert', p('tsa-root.pem'));
+      '--digest', digest, '--timestamp-url', tsa.url, '--timestamp-authority-cert', p('tsa-root.pem'));
     expect(at).toMatchObject({ code: 0, stderr: '' });
     expect(stamped(p('sbom.sig'))).toBe(1);
 
     const gone = await startTsa(pkijsResponder({ tsa: await tsaLeaf(tsaRoot) }), { maxRequests: 1, maxMs: 10_000 });
     await gone.close();
     const store2 = p('store2');
-    const failedRevoke = await runCli('revoke', '--store', store2, '--reason', 'withdrawn', '--private-key', p('k.pem'), root, '--timestamp-url', gone.url);
+    const failedRevoke = await runCli('revoke', '--store', store2, '--reason', 'withdrawn', '--private-key', p('k.pem'), digest, '--timestamp-url', gone.url);
     expect(failedRevoke.code).not.toBe(0);
     expect(failedRevoke.stderr).toMatch(new RegExp(`timestamp authority ${gone.url.replace(/[.]/g, '\\.')}: request failed: `));
     expect(fs.existsSync(store2) ? fs.readdirSync(store2, { recursive: true }).filter((f) => String(f).endsWith('.json')) : []).toEqual([]);
     const failedAttest = await runCli('attest', 'sbom', 'key', model, '--model-card', card, '--private-key', p('k.pem'), '--signature', p('sbom2.sig'),
-      '--digest', root, '--timestamp-url', gone.url);
+      '--digest', digest, '--timestamp-url', gone.url);
     expect(failedAttest.code).not.toBe(0);
     expect(failedAttest.stderr).toMatch(/request failed: .*; no bundle was written/);
     expect(fs.existsSync(p('sbom2.sig'))).toBe(false);
