@@ -74,8 +74,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     passWithNoTests: false,
     configFilePath: 'jest.config.json',
     jestConfig: {
-      // ESM-only runtime dependencies (@noble/*) must be transformed too
-      transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann)/)'],
+      // ESM-only runtime dependencies (@noble/*, CEL, pkijs and its ASN.1 libraries) must be transformed too
+      transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann|pkijs|asn1js|bytestreamjs|@peculiar)/)'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       setupFiles: ['<rootDir>/test/setup-env.ts'],
       // says once per run what is skipped when ../shared is absent (test/helpers/vectors.ts)
@@ -104,6 +104,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'ajv-formats@^3',
     '@marcbachmann/cel-js@^8',
     '@cyclonedx/cyclonedx-library@^10',
+    // the verifier service (`modelseal serve`): HTTP server, JSON logs, Prometheus metrics, the bounded decision cache
+    'fastify@^5.12',
+    'pino@^10',
+    'prom-client@^15',
+    'lru-cache@^11',
+    // `modelseal tls init`: X.509 certificates (CA and serving certificate) from Node's WebCrypto keys
+    'pkijs@^4',
+    'asn1js@^4',
     // optional native module for the PKCS#11 signer (kept external to the bundle)
     'pkcs11js@^2.1.7',
     // tests
@@ -120,6 +128,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // admission tests: Kubernetes OpenAPI validation of core objects (4.x: 5.x needs a newer Node), and a kubectl
     // layer for the EKS wiring tests only (the library itself depends on no layer package)
     'kubernetes-models@^4.5.1',
+    // load generator of bench/verifier-load.js (loopback only; not bundled)
+    'autocannon@^9',
     '@aws-cdk/lambda-layer-kubectl-v35@^2.2.2',
   ],
   // every example writes cdk.out/ (CDK) or dist/ (cdk8s) beside its own cdk.json / cdk8s.yaml
@@ -132,6 +142,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // scripts only re-check or download them, so they stay off.
 project.package.addField('allowScripts', { 'pkcs11js': true, '@parcel/watcher': false, 'esbuild': false, '@swc/core': false });
 project.package.addField('bin', { modelseal: 'bin/modelseal' });
+// fastify bundles light-my-request (its inject(), unused by the verifier); 6.8 moved to cookie 2, which declares
+// Node >= 22. 6.6.0 (cookie 1, Node >= 18) keeps every bundled package within our engines (test/package.test.ts).
+project.package.addField('overrides', { 'light-my-request': '6.6.0' });
 // The bundled runtime (assets/: the CLI, its source map and SBOM), the bin shim, the docs the README links to and the
 // published JSON Schemas ship in the npm package.
 project.npmignore?.exclude('examples/', 'bench/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/');
