@@ -158,7 +158,8 @@ export class DecisionEngine {
       decision = {
         digest,
         allowed,
-        reasons: allowed ? [] : report.reasons.length > 0 ? [...report.reasons] : ['denied by the trust policy'],
+        // a denial also says what was found and did not count (a signature that does not verify, an unknown key)
+        reasons: allowed ? [] : [...(report.reasons.length > 0 ? report.reasons : ['denied by the trust policy']), ...report.notes],
         manifest: allowed ? manifestOfReport(report) : null,
         policy: loaded.digest,
         source: 'store',
