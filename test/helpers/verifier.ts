@@ -203,6 +203,8 @@ export function request(url: string, opts: RequestOptions): Promise<HttpResult> 
       headers: body === undefined ? {} : { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) },
       timeout: opts.timeoutMs ?? 10_000,
     }, (res) => {
+      // read now: a keep-alive agent takes the socket back once the response ends
+      const peer = (res.socket as import('tls').TLSSocket | null)?.getPeerCertificate?.();
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (text += c));
@@ -213,7 +215,6 @@ export function request(url: string, opts: RequestOptions): Promise<HttpResult> 
         } catch {
           parsed = undefined;
         }
-        const peer = (res.socket as import('tls').TLSSocket).getPeerCertificate?.();
         resolve({ status: res.statusCode ?? 0, body: parsed, text, headers: res.headers, ...(peer?.fingerprint256 ? { peerFingerprint: peer.fingerprint256 } : {}) });
       });
     });

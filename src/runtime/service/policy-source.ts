@@ -94,7 +94,9 @@ export class PolicySource {
       const policy = await loadTrustPolicy(this.file);
       next = { policy, digest: policyDigest(text, policy), kmsKeyArns: kmsKeyArnsOf(policy), loadedAt: new Date() };
     } catch (e) {
-      this.failure = `trust policy ${this.file} failed to load${this.loaded ? ` (still using ${this.loaded.digest})` : ''}: ${(e as Error).message}`;
+      // one line: it goes into /readyz, logs and denial reasons
+      const why = (e as Error).message.replace(/\s*\n\s*/g, '; ');
+      this.failure = `trust policy ${this.file} failed to load${this.loaded ? ` (still using ${this.loaded.digest})` : ''}: ${why}`;
       this.options.onReload?.('failed', this.failure);
       return 'failed';
     }
