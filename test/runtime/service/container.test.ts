@@ -8,11 +8,12 @@ import * as fs from 'fs';
 import * as https from 'https';
 import * as net from 'net';
 import * as path from 'path';
+import * as tls from 'tls';
 import { Testing } from 'cdk8s';
 import { ModelVerifier, VerifierImage } from '../../../src';
 import { cleanup } from '../../fixtures/models';
 import { CLI_BUNDLE, ensureCliBundle, REPO_ROOT } from '../../helpers/cli-bundle';
-import { admissionReview, modelPod, providerRequest, request, verifierWorld, VerifierWorld } from '../../helpers/verifier';
+import { admissionReview, modelPod, providerRequest, request, SERVICE_NAME, verifierWorld, VerifierWorld } from '../../helpers/verifier';
 
 const DOCKERFILE = fs.readFileSync(path.join(REPO_ROOT, 'src', 'runtime', 'service', 'Dockerfile'), 'utf8');
 const ENTRYPOINT = fs.readFileSync(path.join(REPO_ROOT, 'src', 'runtime', 'service', 'container-entrypoint'), 'utf8');
@@ -135,12 +136,30 @@ describe('the command line ModelVerifier renders, run directly', () => {
     // the construct's default is TLS 1.3 (Gatekeeper's minimum): a TLS 1.2 client is refused
     await expect(request(`${url}/healthz`, { ca, agent: new https.Agent({ maxVersion: 'TLSv1.2' }) })).rejects.toThrow();
 
-    const inflight = request(`${url}/kyverno`, { body: { digest: world.digests.tampered }, ca });
-    await new Promise((r) => setTimeout(r, 5));
-    child.kill('SIGTERM');
-    const answer = await inflight;
+    // a request in flight: its headers and half its body are sent, then SIGTERM, then the rest of the body
+    const body = JSON.stringify({ digest: world.digests.tampered });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const answer = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = https.request(`${url}/kyverno`, {
+        method: 'POST', ca, servername: SERVICE_NAME, agent: false,
+        checkServerIdentity: (_h, cert) => tls.checkServerIdentity(SERVICE_NAME, cert),
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.once('socket', (socket) => socket.once('secureConnect', async () => {
+        await sleep(200);
+        child!.kill('SIGTERM');
+        await sleep(200);
+        req.end(body.slice(10));
+      }));
+      req.write(body.slice(0, 10));
+    });
     expect(answer.status).toBe(200);
-    expect(answer.body.allowed).toBe(false);
+    expect(answer.body).toMatchObject({ allowed: false, reasons: [expect.stringMatching(/missing: ci/), expect.stringMatching(/tampered/)] });
     expect(await exited).toBe(0);
     const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.event === 'decision').length).toBeGreaterThanOrEqual(5);
