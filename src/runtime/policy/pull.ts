@@ -60,7 +60,7 @@ export interface PullResult {
   readonly files: number;
   /** Bytes written. */
   readonly bytes: number;
-  /** The policy signers whose model signatures counted. */
+  /** The policy signers whose model signatures counted, in the policy's order. */
   readonly signers: string[];
 }
 
@@ -114,7 +114,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     }
     throw new VerificationError(`pull of ${opts.digest} into ${dest} failed: ${(e as Error).message}`);
   }
-  const signers = [...new Set(report.signatures.filter((s) => s.kind === 'bundle' && s.counted && s.signer).map((s) => s.signer!))];
+  const signers = [...report.requirements.find((r) => r.name === 'require')?.signedBy ?? []];
   const named = (report as CheckReport & { readonly manifest?: unknown }).manifest;
   return { root, manifest: typeof named === 'string' ? named : null, files: plan.length, bytes, signers };
 }

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { FaultyStore } from './faulty-store';
 import { makeVerifierTls } from '../../../src/runtime/cli/commands/tls';
 import { startVerifier, Verifier } from '../../../src/runtime/service/server';
-import { cleanup } from '../../fixtures/models';
+import { cleanup, ecKey } from '../../fixtures/models';
 import { request, SERVICE_NAME, TWO_PARTY_POLICY, verifierWorld, VerifierWorld, worldOptions } from '../../helpers/verifier';
 
 let world: VerifierWorld;
@@ -148,7 +148,6 @@ describe('policy reload', () => {
     const ask = async () => (await request(`${v.url}/kyverno`, { body: { digest: world.digests.allowed }, ca: world.tls.caPem })).body;
     expect((await ask()).allowed).toBe(true);
     // compliance's key is swapped for ci's: one key under two names is refused, so use a stranger's key
-    const { ecKey } = await import('../../fixtures/models');
     replaceFile(path.join(dir, 'compliance.pub.pem'), ecKey('P-256').pubPem);
     await eventually(async () => (await ask()).allowed === false);
     expect((await ask()).reasons.join()).toMatch(/missing: compliance/);
