@@ -12,6 +12,7 @@
  * ListObjectsV2 pages with a small MaxKeys. Throttling, 409 conflicts and AccessDenied can be injected.
  */
 import { createHash } from 'crypto';
+import { Readable } from 'stream';
 import {
   GetBucketEncryptionCommand,
   GetObjectCommand,
@@ -24,7 +25,6 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Readable } from 'stream';
 
 /** One stored object. */
 export interface MockS3Object {

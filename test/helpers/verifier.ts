@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
 import { Writable } from 'stream';
+import * as tls from 'tls';
 import { makeVerifierTls, TlsMaterial } from '../../src/runtime/cli/commands/tls';
 import { cosignBundle } from '../../src/runtime/engine/cosign';
 import { signModel } from '../../src/runtime/engine/sign';
@@ -52,7 +53,7 @@ export interface VerifierWorld {
   readonly store: LocalStore;
   readonly policyFile: string;
   readonly keys: { readonly ci: WorldKey; readonly compliance: WorldKey };
-  readonly digests: { readonly allowed: string; readonly oneSigner: string; readonly revoked: string; readonly tampered: string; readonly unsigned: string };
+  readonly digests: Readonly<Record<'allowed' | 'oneSigner' | 'revoked' | 'tampered' | 'unsigned', string>>;
   /** Models on disk by digest name. */
   readonly models: Record<'allowed' | 'oneSigner' | 'revoked' | 'tampered', string>;
   readonly tls: TlsMaterial & { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
@@ -117,11 +118,11 @@ export async function verifierWorld(): Promise<VerifierWorld> {
   const material = await makeVerifierTls({ service: 'modelseal-verifier', namespace: 'modelseal-system', days: 2, caDays: 3 });
   const tlsDir = path.join(dir, 'tls');
   fs.mkdirSync(tlsDir);
-  const tls = { ...material, certFile: path.join(tlsDir, 'tls.crt'), keyFile: path.join(tlsDir, 'tls.key'), caFile: path.join(tlsDir, 'ca.crt') };
-  fs.writeFileSync(tls.certFile, material.certPem);
-  fs.writeFileSync(tls.keyFile, material.keyPem, { mode: 0o600 });
-  fs.writeFileSync(tls.caFile, material.caPem);
-  return { dir, storeDir, store, policyFile, keys, digests: digests as VerifierWorld['digests'], models, tls };
+  const files = { ...material, certFile: path.join(tlsDir, 'tls.crt'), keyFile: path.join(tlsDir, 'tls.key'), caFile: path.join(tlsDir, 'ca.crt') };
+  fs.writeFileSync(files.certFile, material.certPem);
+  fs.writeFileSync(files.keyFile, material.keyPem, { mode: 0o600 });
+  fs.writeFileSync(files.caFile, material.caPem);
+  return { dir, storeDir, store, policyFile, keys, digests: digests as VerifierWorld['digests'], models, tls: files };
 }
 
 /** Collected JSON log lines. */
@@ -197,14 +198,14 @@ export function request(url: string, opts: RequestOptions): Promise<HttpResult> 
       method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
       ca: opts.ca,
       servername: SERVICE_NAME,
-      checkServerIdentity: (_host, cert) => require('tls').checkServerIdentity(SERVICE_NAME, cert),
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(SERVICE_NAME, cert),
       ...(opts.agent ? { agent: opts.agent } : { agent: false }),
       ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}),
       headers: body === undefined ? {} : { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) },
       timeout: opts.timeoutMs ?? 10_000,
     }, (res) => {
       // read now: a keep-alive agent takes the socket back once the response ends
-      const peer = (res.socket as import('tls').TLSSocket | null)?.getPeerCertificate?.();
+      const peer = (res.socket as tls.TLSSocket | null)?.getPeerCertificate?.();
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (text += c));
@@ -215,7 +216,8 @@ export function request(url: string, opts: RequestOptions): Promise<HttpResult> 
         } catch {
           parsed = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, body: parsed, text, headers: res.headers, ...(peer?.fingerprint256 ? { peerFingerprint: peer.fingerprint256 } : {}) });
+        const fingerprint = peer?.fingerprint256 ? { peerFingerprint: peer.fingerprint256 } : {};
+        resolve({ status: res.statusCode ?? 0, body: parsed, text, headers: res.headers, ...fingerprint });
       });
     });
     req.on('timeout', () => req.destroy(new Error(`request to ${url} timed out`)));

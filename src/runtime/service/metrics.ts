@@ -46,12 +46,16 @@ export class VerifierMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'modelseal_verifier_' });
     this.decisions = new Counter({
-      name: 'modelseal_verifier_decisions_total', help: 'Admission decisions, by protocol, result and where the answer came from.',
-      labelNames: ['protocol', 'result', 'source'], registers,
+      name: 'modelseal_verifier_decisions_total',
+      help: 'Admission decisions, by protocol, result and where the answer came from.',
+      labelNames: ['protocol', 'result', 'source'],
+      registers,
     });
     this.latency = new Histogram({
-      name: 'modelseal_verifier_decision_duration_seconds', help: 'Time from request to decision, in seconds.',
-      labelNames: ['protocol', 'source'], registers,
+      name: 'modelseal_verifier_decision_duration_seconds',
+      help: 'Time from request to decision, in seconds.',
+      labelNames: ['protocol', 'source'],
+      registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
     });
     this.cacheHits = new Counter({ name: 'modelseal_verifier_cache_hits_total', help: 'Decision-cache hits.', registers });
@@ -75,8 +79,10 @@ export class VerifierMetrics {
     });
     this.kmsFetches = new Counter({ name: 'modelseal_verifier_kms_fetches_total', help: 'KMS GetPublicKey calls.', registers });
     this.badRequests = new Counter({
-      name: 'modelseal_verifier_bad_requests_total', help: 'Requests refused before any decision, by protocol and HTTP status.',
-      labelNames: ['protocol', 'status'], registers,
+      name: 'modelseal_verifier_bad_requests_total',
+      help: 'Requests refused before any decision, by protocol and HTTP status.',
+      labelNames: ['protocol', 'status'],
+      registers,
     });
   }
 

@@ -77,13 +77,13 @@ export interface Verifier {
   readonly kms: KmsKeyCache;
   readonly log: Logger;
   /** Whether `/readyz` answers 200, and why not. */
+  /** Settles when the server has closed. */
+  readonly closed: Promise<void>;
   readiness(): { readonly ready: boolean; readonly reasons: string[] };
   /** Reloads the policy and the TLS files now (SIGHUP). */
   reload(): Promise<void>;
   /** Stops accepting, lets in-flight requests finish (at most `shutdownTimeoutMs`), then closes. Idempotent. */
   shutdown(reason?: string): Promise<void>;
-  /** Settles when the server has closed. */
-  readonly closed: Promise<void>;
 }
 
 /** How often the store (until reached once) and failed KMS keys are tried again, ms. */
@@ -276,9 +276,15 @@ export async function startVerifier(options: VerifierOptions): Promise<Verifier>
   const port = typeof address === 'object' && address ? address.port : options.port;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   log.info({
-    event: 'listening', listen: `${options.host}:${port}`, store: store.uri, policy: policy.state().current?.digest ?? null,
-    cacheTtl: formatDuration(options.allowTtlMs), denyCacheTtl: formatDuration(options.denyTtlMs), deadline: formatDuration(options.deadlineMs),
-    tlsMinVersion: options.tls.minVersion, mutualTls: options.tls.clientCaFile !== undefined,
+    event: 'listening',
+    listen: `${options.host}:${port}`,
+    store: store.uri,
+    policy: policy.state().current?.digest ?? null,
+    cacheTtl: formatDuration(options.allowTtlMs),
+    denyCacheTtl: formatDuration(options.denyTtlMs),
+    deadline: formatDuration(options.deadlineMs),
+    tlsMinVersion: options.tls.minVersion,
+    mutualTls: options.tls.clientCaFile !== undefined,
   }, `modelseal verifier listening on https://${hostForUrl}:${port}`);
 
   let resolveClosed!: () => void;

@@ -25,7 +25,11 @@ export class FileWatch {
   private last: string;
   private closed = false;
 
-  public constructor(private readonly files: readonly string[], private readonly onChange: () => void, private readonly options: FileWatchOptions = {}) {
+  public constructor(
+    private readonly files: readonly string[],
+    private readonly onChange: () => void,
+    private readonly options: FileWatchOptions = {},
+  ) {
     this.last = this.fingerprint();
     for (const dir of new Set(files.map((f) => path.dirname(path.resolve(f))))) {
       try {

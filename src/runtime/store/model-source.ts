@@ -243,7 +243,8 @@ class S3ModelSource implements ModelSource {
       let page: ListObjectsV2CommandOutput | undefined;
       for (let attempt = 1; page === undefined; attempt++) {
         try {
-          page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+          const input = { Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) };
+          page = await this.client.send(new ListObjectsV2Command(input));
         } catch (e) {
           if (!isTransient(e) || attempt >= this.maxAttempts) {
             throw this.failure(e, 'ListObjectsV2', prefix, attempt);

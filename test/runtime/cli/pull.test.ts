@@ -5,6 +5,7 @@
 import { createPublicKey } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { KServeModelLoadVerification, ModelLoadVerification, VerifierImage } from '../../../src';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   };
   for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), bytes);
   const signed = await signModel(dir, world.keys.ci.signer, { workers: 1 });
-  const co = await cosignBundle(Buffer.from(signed.bundleText), world.keys.compliance.signer, { trust: { publicKey: createPublicKey(world.keys.ci.pubPem) } });
+  const co = await cosignBundle(Buffer.from(signed.bundleText), world.keys.compliance.signer, { trust: { publicKey: createPublicKey(world.keys.ci.pubPem) } }); // eslint-disable-line @stylistic/max-len
   for (const text of [signed.bundleText, co.bundleText]) {
     const body = Buffer.from(text);
     await world.store.put(deriveKey(body).key, body);
@@ -227,7 +228,7 @@ describe('from S3, streamed in ranged parts', () => {
   test('an object replaced while it downloads fails on the ETag pin, and DEST is left empty', async () => {
     const s3 = bucketWithModel();
     let parts = 0;
-    s3.stub.on(require('@aws-sdk/client-s3').GetObjectCommand).callsFake((input: any) => {
+    s3.stub.on(GetObjectCommand).callsFake((input: any) => {
       if (input.Key === 'fraud/1/weights.bin' && ++parts === 3) {
         s3.seed('fraud/1/weights.bin', Buffer.concat([big.files['weights.bin'], Buffer.from('!')]));
       }
@@ -244,7 +245,7 @@ describe('from S3, streamed in ranged parts', () => {
     const file = path.join(world.dir, 'model.joblib');
     fs.writeFileSync(file, Buffer.alloc(1000, 9));
     const signed = await signModel(file, world.keys.ci.signer, { workers: 1 });
-    const co = await cosignBundle(Buffer.from(signed.bundleText), world.keys.compliance.signer, { trust: { publicKey: createPublicKey(world.keys.ci.pubPem) } });
+    const co = await cosignBundle(Buffer.from(signed.bundleText), world.keys.compliance.signer, { trust: { publicKey: createPublicKey(world.keys.ci.pubPem) } }); // eslint-disable-line @stylistic/max-len
     for (const text of [signed.bundleText, co.bundleText]) await world.store.put(deriveKey(Buffer.from(text)).key, Buffer.from(text));
     const s3 = S3Mock.create({ bucket: 'models' });
     s3.seed('sklearn/model.joblib', fs.readFileSync(file));

@@ -141,7 +141,10 @@ describe('the command line ModelVerifier renders, run directly', () => {
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const answer = await new Promise<{ status: number; body: any }>((resolve, reject) => {
       const req = https.request(`${url}/kyverno`, {
-        method: 'POST', ca, servername: SERVICE_NAME, agent: false,
+        method: 'POST',
+        ca,
+        servername: SERVICE_NAME,
+        agent: false,
         checkServerIdentity: (_h, cert) => tls.checkServerIdentity(SERVICE_NAME, cert),
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       }, (res) => {

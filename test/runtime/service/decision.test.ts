@@ -24,7 +24,8 @@ afterAll(() => {
 });
 
 function engine(store: FaultyStore, overrides: Partial<ConstructorParameters<typeof DecisionEngine>[0]> = {}): DecisionEngine {
-  return new DecisionEngine({ store, policy: () => policy.state(), allowTtlMs: 60_000, denyTtlMs: 5_000, cacheSize: 100, deadlineMs: 2000, ...overrides });
+  const base = { allowTtlMs: 60_000, denyTtlMs: 5_000, cacheSize: 100, deadlineMs: 2000 };
+  return new DecisionEngine({ store, policy: () => policy.state(), ...base, ...overrides });
 }
 
 const soon = () => Date.now() + 2000;
@@ -95,7 +96,8 @@ test('decisions are keyed by the policy digest: a new policy never reuses the ol
   const source = new PolicySource(`${dir}/policy.yaml`, { pollMs: 0 });
   await source.start();
   try {
-    const e = new DecisionEngine({ store: new FaultyStore(world.store), policy: () => source.state(), allowTtlMs: 60_000, denyTtlMs: 60_000, cacheSize: 100, deadlineMs: 2000 });
+    const ttl = { allowTtlMs: 60_000, denyTtlMs: 60_000 };
+    const e = new DecisionEngine({ store: new FaultyStore(world.store), policy: () => source.state(), ...ttl, cacheSize: 100, deadlineMs: 2000 });
     const before = await e.decide(world.digests.oneSigner, soon());
     expect(before.allowed).toBe(false);
     fs.writeFileSync(`${dir}/policy.yaml`, TWO_PARTY_POLICY.replace('allOf: [ci, compliance]', 'atLeast: 1\n  of: [ci, compliance]'));

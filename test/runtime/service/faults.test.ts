@@ -110,7 +110,8 @@ describe('corrupted objects', () => {
 
   function filesUnder(root: string, prefix: string): string[] {
     const out: string[] = [];
-    const walk = (d: string) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : out.push(path.join(d, e.name))));
+    const walk = (d: string): void => fs.readdirSync(d, { withFileTypes: true })
+      .forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : out.push(path.join(d, e.name))));
     walk(path.join(root, prefix));
     return out;
   }

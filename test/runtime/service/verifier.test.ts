@@ -2,11 +2,12 @@
  * The verifier service end to end: fastify over real HTTPS on loopback, real bundles in a local store, a two-party
  * policy, and all three protocols (issue 12, "Done when").
  */
+import * as https from 'https';
+import { startVerifier, Verifier } from '../../../src/runtime/service/server';
 import { cleanup } from '../../fixtures/models';
 import {
   admissionReview, HttpResult, modelPod, PINNED_IMAGE, providerRequest, request, verifierWorld, VerifierWorld, worldOptions,
 } from '../../helpers/verifier';
-import { startVerifier, Verifier } from '../../../src/runtime/service/server';
 
 let world: VerifierWorld;
 let v: Verifier;
@@ -79,7 +80,7 @@ describe('operations endpoints', () => {
   });
 
   test('TLS 1.2 is the floor by default', async () => {
-    await expect(request(`${v.url}/healthz`, { ca: world.tls.caPem, agent: new (require('https').Agent)({ maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }) }))
+    await expect(request(`${v.url}/healthz`, { ca: world.tls.caPem, agent: new https.Agent({ maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }) }))
       .rejects.toThrow();
   });
 });
@@ -121,7 +122,9 @@ describe('/validate workloads', () => {
 
   test('an unpinned init container of a Deployment is denied', async () => {
     const deployment = {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'models' },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd', namespace: 'models' },
       spec: { template: { metadata: { annotations: { 'modelseal.dev/model-digest': world.digests.allowed } }, spec: { initContainers: [{ name: 'i', image: 'busybox:latest' }], containers: [{ name: 's', image: PINNED_IMAGE }] } } },
     };
     const r = await post('/validate', admissionReview(deployment));
@@ -131,7 +134,9 @@ describe('/validate workloads', () => {
 
   test('a KServe InferenceService with a model and no digest annotation is denied', async () => {
     const isvc = {
-      apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name: 'fraud', namespace: 'models', annotations: {} },
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: 'fraud', namespace: 'models', annotations: {} },
       spec: { predictor: { model: { modelFormat: { name: 'sklearn' }, storageUri: 's3://models/fraud/1/' } } },
     };
     const r = await post('/validate', admissionReview(isvc, { uid: 'u-isvc' }));
@@ -236,8 +241,16 @@ describe('logs and metrics', () => {
     const lines = logs.decisions().slice(before);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
-      level: 'info', event: 'decision', protocol: 'validate', result: 'deny', uid: 'u-log', namespace: 'models', kind: 'Pod',
-      digest: world.digests.revoked, allowed: false, reasons: [expect.stringMatching(/revoked by compliance/)],
+      level: 'info',
+      event: 'decision',
+      protocol: 'validate',
+      result: 'deny',
+      uid: 'u-log',
+      namespace: 'models',
+      kind: 'Pod',
+      digest: world.digests.revoked,
+      allowed: false,
+      reasons: [expect.stringMatching(/revoked by compliance/)],
     });
     expect(typeof lines[0].latencyMs).toBe('number');
     expect(logs.text).not.toContain(secret);

@@ -2,8 +2,8 @@
  * `/validate` reads workloads exactly as the CEL every admission engine renders: the same cases the construct tests
  * evaluate with a real CEL implementation are run through both, and must get the same structural verdict.
  */
-import { workloadValidations, workloadVariables } from '../../../src/k8s/private/workload-rules';
 import { samples } from '../../../src/k8s/private/samples';
+import { workloadValidations, workloadVariables } from '../../../src/k8s/private/workload-rules';
 import { inspectWorkload, structuralReasons } from '../../../src/runtime/service/workload';
 import { evaluatePolicy } from '../../helpers/cel-k8s';
 import { MALFORMED, NOT_MODEL, WELL_FORMED } from '../../k8s/fixtures';

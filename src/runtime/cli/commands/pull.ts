@@ -37,13 +37,13 @@ export interface PullCommandDeps {
 }
 
 const PULL_FLAGS: Record<string, FlagSpec> = {
-  'store': { type: 'string', metavar: 'URI', help: `The attestation store: s3://bucket[/prefix] or file:///path (default: $${STORE_ENV}).` },
-  'policy': { type: 'string', metavar: 'FILE', help: 'The trust policy (required).' },
-  'digest': { type: 'string', metavar: 'sha256:ROOT', help: 'The model\'s root digest, from the pod\'s modelseal.dev/model-digest annotation (required).' },
-  'region': { type: 'string', metavar: 'REGION', help: 'AWS region of the S3 buckets and KMS keys (default: AWS_REGION).' },
-  'concurrency': { type: 'string', metavar: 'N', help: 'Files downloaded at once (default: 4).' },
-  'json': { type: 'boolean', help: 'Print the result as JSON.' },
-  'help': { type: 'boolean', help: 'Show this help.' },
+  store: { type: 'string', metavar: 'URI', help: `The attestation store: s3://bucket[/prefix] or file:///path (default: $${STORE_ENV}).` },
+  policy: { type: 'string', metavar: 'FILE', help: 'The trust policy (required).' },
+  digest: { type: 'string', metavar: 'sha256:ROOT', help: 'The model\'s root digest, from the pod\'s modelseal.dev/model-digest annotation (required).' },
+  region: { type: 'string', metavar: 'REGION', help: 'AWS region of the S3 buckets and KMS keys (default: AWS_REGION).' },
+  concurrency: { type: 'string', metavar: 'N', help: 'Files downloaded at once (default: 4).' },
+  json: { type: 'boolean', help: 'Print the result as JSON.' },
+  help: { type: 'boolean', help: 'Show this help.' },
 };
 
 /** `modelseal pull SOURCE DEST ...`. */
@@ -110,8 +110,15 @@ export async function pullCommand(argv: readonly string[], io: PullCommandIo, de
   }
   if (args.flags.json) {
     io.stdout.write(JSON.stringify({
-      ok: true, command: 'pull', source: modelSource.uri, dest, root: formatRootDigest(result.root), manifest: result.manifest,
-      files: result.files, bytes: result.bytes, signers: result.signers,
+      ok: true,
+      command: 'pull',
+      source: modelSource.uri,
+      dest,
+      root: formatRootDigest(result.root),
+      manifest: result.manifest,
+      files: result.files,
+      bytes: result.bytes,
+      signers: result.signers,
     }) + '\n');
   } else {
     io.stdout.write(`Pulled and verified ${formatRootDigest(result.root)}: ${result.files} files, ${result.bytes} bytes into ${dest} (signed by ${result.signers.join(', ')})\n`);

@@ -128,8 +128,15 @@ export async function tlsCommand(argv: readonly string[], io: TlsCommandIo): Pro
   }
   if (args.flags.json) {
     io.stdout.write(JSON.stringify({
-      ok: true, command: 'tls init', out, files: Object.keys(files), dnsNames: material.dnsNames, secretName, namespace,
-      notAfter: new X509Certificate(material.certPem).validTo, caNotAfter: new X509Certificate(material.caPem).validTo,
+      ok: true,
+      command: 'tls init',
+      out,
+      files: Object.keys(files),
+      dnsNames: material.dnsNames,
+      secretName,
+      namespace,
+      notAfter: new X509Certificate(material.certPem).validTo,
+      caNotAfter: new X509Certificate(material.caPem).validTo,
     }) + '\n');
   } else {
     io.stdout.write([
@@ -158,7 +165,9 @@ export interface VerifierTlsOptions {
 
 /** Makes the CA and the serving certificate (PEM), checked with Node's X.509 parser. */
 export async function makeVerifierTls(opts: VerifierTlsOptions): Promise<TlsMaterial> {
+  // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
   const pkijs: Pkijs = await import('pkijs');
+  // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
   const asn1js: Asn1js = await import('asn1js');
   const subtle = webcrypto.subtle;
   const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as PkiCrypto });
@@ -209,7 +218,8 @@ export async function makeVerifierTls(opts: VerifierTlsOptions): Promise<TlsMate
       ext('2.5.29.14', false, new asn1js.OctetString({ valueHex: ski })),
     ];
   });
-  const leafDer = await build(dnsNames[2], caName, leafKeys.publicKey as unknown as PkiKey, caKeys.privateKey as unknown as PkiKey, opts.days, (ski) => [
+  const caPrivate = caKeys.privateKey as unknown as PkiKey;
+  const leafDer = await build(dnsNames[2], caName, leafKeys.publicKey as unknown as PkiKey, caPrivate, opts.days, (ski) => [
     ext('2.5.29.19', true, new pkijs.BasicConstraints({ cA: false }).toSchema()),
     ext('2.5.29.15', true, keyUsage([0])),
     ext('2.5.29.37', false, new pkijs.ExtKeyUsage({ keyPurposes: ['1.3.6.1.5.5.7.3.1'] }).toSchema()),
