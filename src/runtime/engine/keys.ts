@@ -44,8 +44,19 @@ export function hashForCurve(curve: Curve): CurveHash {
  * Node's SPKI PEM export is byte-identical to Python cryptography's, which is what the reference hashes.
  */
 export function keyHint(key: KeyObject): string {
-  return createHash('sha256').update(publicKeyPem(key)).digest('hex');
+  let hint = HINTS.get(key);
+  if (hint === undefined) {
+    hint = createHash('sha256').update(publicKeyPem(key)).digest('hex');
+    HINTS.set(key, hint);
+  }
+  return hint;
 }
+
+/**
+ * Hints already computed, per KeyObject (immutable): the canonical PEM round trip costs more than the ECDSA
+ * verification it precedes, and the verifier service asks for the hint of the same policy keys on every decision.
+ */
+const HINTS = new WeakMap<KeyObject, string>();
 
 /**
  * The SPKI PEM text of a public key (or of a private key's public half), with the EC point uncompressed.
