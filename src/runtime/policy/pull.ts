@@ -238,7 +238,9 @@ async function downloadAndCheck(source: ModelSource, p: PlannedFile, staging: st
           finishRange();
         }
       }
-      await handle.write(chunk);
+      for (let done = 0; done < chunk.length;) {
+        done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+      }
       progress(chunk.length);
     }
     if (p.file.size === 0 && index === 0 && p.ranges.length > 0) {

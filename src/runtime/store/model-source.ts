@@ -40,7 +40,10 @@ export interface ModelSource {
    * For a single-file model (one resource named `.`): the file name to write it as.
    */
   singleFileName(): string | undefined;
-  /** The bytes of a listed file, in order. Errors are VerificationErrors naming the file. */
+  /**
+   * The bytes of a listed file, in order. A chunk may be a view of a buffer the source reuses: consume it (hash it,
+   * write it) before asking for the next. Errors are VerificationErrors naming the file.
+   */
   read(file: SourceFile): AsyncIterable<Buffer>;
 }
 
@@ -59,6 +62,9 @@ export interface ModelSourceOptions {
   /** Base of a relative local path. @default process.cwd() */
   readonly cwd?: string;
 }
+
+/** Bytes per read of a local file. */
+const LOCAL_CHUNK = 1024 * 1024;
 
 /** The default bytes per ranged GET. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -117,16 +123,25 @@ class LocalModelSource implements ModelSource {
     return this.isFile ? path.basename(this.root) : undefined;
   }
 
+  /** Reads into one reused 1 MiB buffer: each chunk is valid until the next one is asked for (pull writes it first). */
   public async *read(file: SourceFile): AsyncIterable<Buffer> {
-    const stream = fs.createReadStream(this.pathOf(file.name), { highWaterMark: 1024 * 1024 });
+    const where = this.pathOf(file.name);
+    let handle: fs.promises.FileHandle | undefined;
     try {
-      for await (const chunk of stream) {
-        yield chunk as Buffer;
+      handle = await fs.promises.open(where, 'r');
+      const buffer = Buffer.allocUnsafe(LOCAL_CHUNK);
+      for (let position = 0; ;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        if (bytesRead === 0) {
+          return;
+        }
+        position += bytesRead;
+        yield buffer.subarray(0, bytesRead);
       }
     } catch (e) {
-      throw new VerificationError(`cannot read ${this.pathOf(file.name)}: ${(e as Error).message}`);
+      throw new VerificationError(`cannot read ${where}: ${(e as Error).message}`);
     } finally {
-      stream.destroy();
+      await handle?.close();
     }
   }
 
