@@ -224,6 +224,14 @@ project.addTask('bench', {
   description: 'Hashing benchmark: modelseal digest vs openssl dgst -sha256',
   exec: 'node bench/hash-bench.js',
 });
+project.addTask('bench:verifier', {
+  description: 'Verifier load benchmark (autocannon on loopback): cached and uncached decisions per protocol, a 2x burst',
+  exec: 'node bench/verifier-load.js',
+});
+project.addTask('bench:pull', {
+  description: 'modelseal pull of a 1 GiB and a 4 GiB model: throughput, CPU time and peak RSS',
+  exec: 'node bench/pull-bench.js',
+});
 
 // eslint's project service would pick tsconfig.json (jsii's, src/ only) for test files; lint against the dev config.
 const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;

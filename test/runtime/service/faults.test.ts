@@ -77,10 +77,13 @@ describe('store faults', () => {
     expect(took).toBeLessThan(390);
     const a = await request(`${v.url}/validate`, { body: admissionReview(modelPod(world.digests.oneSigner), { uid: 'slow' }), ca: world.tls.caPem });
     expect(a.body.response).toMatchObject({ uid: 'slow', allowed: false, status: { message: expect.stringMatching(/no decision within the 150ms deadline/) } });
+    const g = await request(`${v.url}/gatekeeper`, { body: providerRequest([world.digests.revoked]), ca: world.tls.caPem });
+    expect(g.body.response.items[0].error).toMatch(/no decision within the 150ms deadline/);
+    expect(g.body.response.systemError).toBeUndefined();
     // the store read carried on; its answer fills the cache
     await new Promise((r) => setTimeout(r, 2000));
     expect((await kyverno(v, world.digests.allowed)).body.allowed).toBe(true);
-    expect((await request(`${v.url}/metrics`, { ca: world.tls.caPem })).text).toMatch(/^modelseal_verifier_deadline_exceeded_total [2-9]/m);
+    expect((await request(`${v.url}/metrics`, { ca: world.tls.caPem })).text).toMatch(/^modelseal_verifier_deadline_exceeded_total [3-9]/m);
   });
 
   test('intermittent store errors: every request in a burst gets a decision, and none that failed is an allow', async () => {
