@@ -13,33 +13,14 @@ const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { BENCH, MIB, ROOT, TIME, bundle, runOnce, table } = require('./lib');
+const { BENCH, MIB, ROOT, TIME, bundle, generate, runOnce, table } = require('./lib');
 
-
-const GIB = 1024 * MIB;
 const RUNS = Number(process.env.BENCH_RUNS || 2);
 const CLI = path.join(BENCH, 'modelseal-cli.js');
 const MODELS = [
   { name: '1GiB', files: 4 },
   { name: '4GiB', files: 16 },
 ];
-
-function generate(file, size, seed) {
-  const block = crypto.randomFillSync(Buffer.allocUnsafe(64 * MIB));
-  const fd = fs.openSync(`${file}.tmp`, 'w');
-  try {
-    for (let pos = 0, i = 0; pos < size; i++) {
-      const n = Math.min(block.length, size - pos);
-      block.writeUInt32LE(seed, 0);
-      block.writeUInt32LE(i, 4);
-      fs.writeSync(fd, block, 0, n, pos);
-      pos += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(`${file}.tmp`, file);
-}
 
 /** Runs a command once under /usr/bin/time: wall seconds, CPU seconds (user + system) and peak RSS in MiB. */
 function timed(cmd, args) {

@@ -14,12 +14,13 @@ import { makeVerifierTls, TlsMaterial } from '../../src/runtime/cli/commands/tls
 import { cosignBundle } from '../../src/runtime/engine/cosign';
 import { signModel } from '../../src/runtime/engine/sign';
 import { publishRevocation, signRevocation } from '../../src/runtime/policy/revocation';
-import type { VerifierOptions } from '../../src/runtime/service/server';
+import { startVerifier, Verifier, VerifierOptions } from '../../src/runtime/service/server';
 import { LocalKeySigner } from '../../src/runtime/signers/local';
 import { deriveKey } from '../../src/runtime/store/keys';
 import { LocalStore } from '../../src/runtime/store/local';
 import type { ObjectStore, PutOutcome } from '../../src/runtime/store/types';
-import { ecKey, tempDir } from '../fixtures/models';
+import { cleanup, ecKey, tempDir } from '../fixtures/models';
+import { SAMPLE_POLICY } from '../runtime/policy/fixtures';
 
 /** The Service DNS name the test certificates carry (the ModelVerifier defaults). */
 export const SERVICE_NAME = 'modelseal-verifier.modelseal-system.svc';
@@ -27,18 +28,8 @@ export const SERVICE_NAME = 'modelseal-verifier.modelseal-system.svc';
 /** A pinned image for workloads. */
 export const PINNED_IMAGE = `registry.example/serving@sha256:${'0c'.repeat(32)}`;
 
-/** The two-party trust policy the world's digests are judged by. */
-export const TWO_PARTY_POLICY = `apiVersion: modelseal.dev/v1
-kind: TrustPolicy
-signers:
-  - name: ci
-    publicKey: ci.pub.pem
-  - name: compliance
-    publicKey: compliance.pub.pem
-require:
-  allOf: [ci, compliance]
-revokers: [compliance]
-`;
+/** The two-party trust policy the world's digests are judged by (the trust-policy tests' sample: ci + compliance). */
+export const TWO_PARTY_POLICY = SAMPLE_POLICY;
 
 /** A signer with its files. */
 export interface WorldKey {
@@ -123,6 +114,40 @@ export async function verifierWorld(): Promise<VerifierWorld> {
   fs.writeFileSync(files.keyFile, material.keyPem, { mode: 0o600 });
   fs.writeFileSync(files.caFile, material.caPem);
   return { dir, storeDir, store, policyFile, keys, digests: digests as VerifierWorld['digests'], models, tls: files };
+}
+
+/** A copy of the world's policy and key files in a fresh folder under it, to change; returns the policy file. */
+export function policyCopy(world: VerifierWorld, name: string, text = TWO_PARTY_POLICY): string {
+  const dir = path.join(world.dir, name);
+  fs.mkdirSync(dir);
+  for (const f of ['ci.pub.pem', 'compliance.pub.pem']) fs.copyFileSync(path.join(world.dir, f), path.join(dir, f));
+  const file = path.join(dir, 'policy.yaml');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/**
+ * For a test file that starts several verifiers: builds the world before all tests, shuts every verifier started with
+ * `start` down after each test, and removes the world after all.
+ */
+export function verifiersPerTest(): { world: () => VerifierWorld; start: (overrides?: Partial<VerifierOptions>) => Promise<Verifier> } {
+  let world: VerifierWorld | undefined;
+  const running: Verifier[] = [];
+  beforeAll(async () => {
+    world = await verifierWorld();
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((v) => v.shutdown('test done')));
+  });
+  afterAll(() => world && cleanup(world.dir));
+  return {
+    world: () => world!,
+    start: async (overrides = {}) => {
+      const v = await startVerifier(worldOptions(world!, overrides));
+      running.push(v);
+      return v;
+    },
+  };
 }
 
 /** Collected JSON log lines. */

@@ -7,7 +7,7 @@ import { FaultyStore } from './faulty-store';
 import { DecisionEngine, manifestOfReport } from '../../../src/runtime/service/decision';
 import { PolicySource } from '../../../src/runtime/service/policy-source';
 import { cleanup } from '../../fixtures/models';
-import { TWO_PARTY_POLICY, verifierWorld, VerifierWorld } from '../../helpers/verifier';
+import { policyCopy, TWO_PARTY_POLICY, verifierWorld, VerifierWorld } from '../../helpers/verifier';
 
 let world: VerifierWorld;
 let policy: PolicySource;
@@ -88,19 +88,15 @@ test('the deadline answers a denial; a deadline already past answers at once', a
 });
 
 test('decisions are keyed by the policy digest: a new policy never reuses the old one\'s answers', async () => {
-  const dir = `${world.dir}/decision-policy`;
-  fs.mkdirSync(dir);
-  fs.copyFileSync(`${world.dir}/ci.pub.pem`, `${dir}/ci.pub.pem`);
-  fs.copyFileSync(`${world.dir}/compliance.pub.pem`, `${dir}/compliance.pub.pem`);
-  fs.writeFileSync(`${dir}/policy.yaml`, TWO_PARTY_POLICY);
-  const source = new PolicySource(`${dir}/policy.yaml`, { pollMs: 0 });
+  const policyFile = policyCopy(world, 'decision-policy');
+  const source = new PolicySource(policyFile, { pollMs: 0 });
   await source.start();
   try {
     const ttl = { allowTtlMs: 60_000, denyTtlMs: 60_000 };
     const e = new DecisionEngine({ store: new FaultyStore(world.store), policy: () => source.state(), ...ttl, cacheSize: 100, deadlineMs: 2000 });
     const before = await e.decide(world.digests.oneSigner, soon());
     expect(before.allowed).toBe(false);
-    fs.writeFileSync(`${dir}/policy.yaml`, TWO_PARTY_POLICY.replace('allOf: [ci, compliance]', 'atLeast: 1\n  of: [ci, compliance]'));
+    fs.writeFileSync(policyFile, TWO_PARTY_POLICY.replace('allOf: [ci, compliance]', 'atLeast: 1\n  of: [ci, compliance]'));
     expect(await source.reload()).toBe('loaded');
     const after = await e.decide(world.digests.oneSigner, soon());
     expect(after).toMatchObject({ allowed: true, source: 'store' });

@@ -8,33 +8,20 @@ import { GetPublicKeyCommand } from '@aws-sdk/client-kms';
 import { FaultyStore } from './faulty-store';
 import { cosignBundle } from '../../../src/runtime/engine/cosign';
 import { signModel } from '../../../src/runtime/engine/sign';
-import { startVerifier, Verifier } from '../../../src/runtime/service/server';
+import type { Verifier } from '../../../src/runtime/service/server';
 import { KmsSigner } from '../../../src/runtime/signers/kms';
 import { StoreAccessError, StoreUnavailableError } from '../../../src/runtime/store/errors';
 import { deriveKey } from '../../../src/runtime/store/keys';
 import { LocalStore } from '../../../src/runtime/store/local';
-import { cleanup } from '../../fixtures/models';
 import { KmsMock } from '../../helpers/kms-mock';
-import { admissionReview, HttpResult, modelPod, providerRequest, request, saltedModel, verifierWorld, VerifierWorld, worldOptions } from '../../helpers/verifier';
+import { admissionReview, HttpResult, modelPod, providerRequest, request, saltedModel, verifiersPerTest, VerifierWorld } from '../../helpers/verifier';
 
+const suite = verifiersPerTest();
+const start = suite.start;
 let world: VerifierWorld;
-const running: Verifier[] = [];
-
-beforeAll(async () => {
-  world = await verifierWorld();
+beforeAll(() => {
+  world = suite.world();
 });
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((v) => v.shutdown('test done')));
-});
-
-afterAll(() => cleanup(world.dir));
-
-async function start(overrides: Parameters<typeof worldOptions>[1]): Promise<Verifier> {
-  const v = await startVerifier(worldOptions(world, overrides));
-  running.push(v);
-  return v;
-}
 
 const kyverno = (v: Verifier, digest: string): Promise<HttpResult> => request(`${v.url}/kyverno`, { body: { digest }, ca: world.tls.caPem });
 

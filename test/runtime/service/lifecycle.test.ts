@@ -7,22 +7,15 @@ import * as https from 'https';
 import * as path from 'path';
 import { FaultyStore } from './faulty-store';
 import { makeVerifierTls } from '../../../src/runtime/cli/commands/tls';
-import { startVerifier, Verifier } from '../../../src/runtime/service/server';
-import { cleanup, ecKey } from '../../fixtures/models';
-import { request, SERVICE_NAME, TWO_PARTY_POLICY, verifierWorld, VerifierWorld, worldOptions } from '../../helpers/verifier';
+import { ecKey } from '../../fixtures/models';
+import { LogSink, policyCopy, request, SERVICE_NAME, TWO_PARTY_POLICY, verifiersPerTest, VerifierWorld } from '../../helpers/verifier';
 
+const suite = verifiersPerTest();
+const start = suite.start;
 let world: VerifierWorld;
-const running: Verifier[] = [];
-
-beforeAll(async () => {
-  world = await verifierWorld();
+beforeAll(() => {
+  world = suite.world();
 });
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((v) => v.shutdown('test done')));
-});
-
-afterAll(() => cleanup(world.dir));
 
 /** Polls `check` every 50 ms until it is true (at most `ms`). */
 async function eventually(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
@@ -47,8 +40,7 @@ describe('certificate rotation while serving', () => {
     const keyFile = path.join(dir, 'tls.key');
     fs.writeFileSync(certFile, world.tls.certPem);
     fs.writeFileSync(keyFile, world.tls.keyPem);
-    const v = await startVerifier(worldOptions(world, { tls: { certFile, keyFile, minVersion: 'TLSv1.2' } }));
-    running.push(v);
+    const v = await start({ tls: { certFile, keyFile, minVersion: 'TLSv1.2' } });
     const oldAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     const before = await request(`${v.url}/kyverno`, { body: { digest: world.digests.allowed }, ca: world.tls.caPem, agent: oldAgent });
     expect(before.body.allowed).toBe(true);
@@ -87,26 +79,20 @@ describe('certificate rotation while serving', () => {
     const keyFile = path.join(dir, 'tls.key');
     fs.writeFileSync(certFile, world.tls.certPem);
     fs.writeFileSync(keyFile, world.tls.keyPem);
-    const opts = worldOptions(world, { tls: { certFile, keyFile, minVersion: 'TLSv1.2' } });
-    const v = await startVerifier(opts);
-    running.push(v);
+    const logs = new LogSink();
+    const v = await start({ tls: { certFile, keyFile, minVersion: 'TLSv1.2' }, logStream: logs });
     const other = await makeVerifierTls({ service: 'modelseal-verifier', namespace: 'modelseal-system', days: 2, caDays: 3 });
     replaceFile(certFile, other.certPem);
-    await eventually(() => opts.logStream.lines.some((l) => l.event === 'tls-reload' && l.result === 'failed'));
-    expect(opts.logStream.lines.find((l) => l.event === 'tls-reload')!.msg).toMatch(/TLS certificate reload failed, still serving the previous one: .*do not make a usable TLS context/);
+    await eventually(() => logs.lines.some((l) => l.event === 'tls-reload' && l.result === 'failed'));
+    expect(logs.lines.find((l) => l.event === 'tls-reload')!.msg).toMatch(/TLS certificate reload failed, still serving the previous one: .*do not make a usable TLS context/);
     expect((await request(`${v.url}/healthz`, { ca: world.tls.caPem })).status).toBe(200);
   });
 });
 
 describe('policy reload', () => {
   test('a good policy replaces the old one; a bad one is refused, the old one stays in force and /readyz turns red', async () => {
-    const dir = path.join(world.dir, 'reload');
-    fs.mkdirSync(dir);
-    for (const f of ['ci.pub.pem', 'compliance.pub.pem']) fs.copyFileSync(path.join(world.dir, f), path.join(dir, f));
-    const policyFile = path.join(dir, 'policy.yaml');
-    fs.writeFileSync(policyFile, TWO_PARTY_POLICY);
-    const v = await startVerifier(worldOptions(world, { policyFile }));
-    running.push(v);
+    const policyFile = policyCopy(world, 'reload');
+    const v = await start({ policyFile });
     const ask = async (digest: string) => (await request(`${v.url}/kyverno`, { body: { digest }, ca: world.tls.caPem })).body;
     const first = await ask(world.digests.oneSigner);
     expect(first.allowed).toBe(false);
@@ -138,17 +124,12 @@ describe('policy reload', () => {
   });
 
   test('a changed key file changes the policy digest even when the policy text is the same', async () => {
-    const dir = path.join(world.dir, 'reload-key');
-    fs.mkdirSync(dir);
-    for (const f of ['ci.pub.pem', 'compliance.pub.pem']) fs.copyFileSync(path.join(world.dir, f), path.join(dir, f));
-    const policyFile = path.join(dir, 'policy.yaml');
-    fs.writeFileSync(policyFile, TWO_PARTY_POLICY);
-    const v = await startVerifier(worldOptions(world, { policyFile }));
-    running.push(v);
+    const policyFile = policyCopy(world, 'reload-key');
+    const v = await start({ policyFile });
     const ask = async () => (await request(`${v.url}/kyverno`, { body: { digest: world.digests.allowed }, ca: world.tls.caPem })).body;
     expect((await ask()).allowed).toBe(true);
     // compliance's key is swapped for ci's: one key under two names is refused, so use a stranger's key
-    replaceFile(path.join(dir, 'compliance.pub.pem'), ecKey('P-256').pubPem);
+    replaceFile(path.join(path.dirname(policyFile), 'compliance.pub.pem'), ecKey('P-256').pubPem);
     await eventually(async () => (await ask()).allowed === false);
     expect((await ask()).reasons.join()).toMatch(/missing: compliance/);
   });
@@ -156,8 +137,7 @@ describe('policy reload', () => {
   test('a policy that fails to load at start: the verifier runs, denies everything, and says why', async () => {
     const policyFile = path.join(world.dir, 'broken.yaml');
     fs.writeFileSync(policyFile, 'signers: [');
-    const v = await startVerifier(worldOptions(world, { policyFile }));
-    running.push(v);
+    const v = await start({ policyFile });
     const ready = await request(`${v.url}/readyz`, { ca: world.tls.caPem });
     expect(ready.status).toBe(503);
     expect(ready.body.policy).toBeNull();
@@ -172,8 +152,8 @@ describe('policy reload', () => {
 describe('graceful shutdown', () => {
   test('requests in flight finish with a decision; new connections are refused; shutdown ends', async () => {
     const store = new FaultyStore(world.store, { delayMs: 150 });
-    const opts = worldOptions(world, { store });
-    const v = await startVerifier(opts);
+    const logs = new LogSink();
+    const v = await start({ store, logStream: logs });
     const digests = [world.digests.allowed, world.digests.revoked, world.digests.oneSigner, world.digests.tampered, world.digests.unsigned];
     const inflight = digests.map((digest) => request(`${v.url}/kyverno`, { body: { digest }, ca: world.tls.caPem }));
     // every request is being decided (each check lists four store prefixes; one more listing is the readiness probe)
@@ -186,14 +166,14 @@ describe('graceful shutdown', () => {
     await done;
     expect(Date.now() - t0).toBeLessThan(4000);
     await expect(request(`${v.url}/healthz`, { ca: world.tls.caPem, timeoutMs: 2000 })).rejects.toThrow(/ECONNREFUSED/);
-    expect(opts.logStream.lines.map((l) => l.msg)).toEqual(expect.arrayContaining([
+    expect(logs.lines.map((l) => l.msg)).toEqual(expect.arrayContaining([
       expect.stringMatching(/^shutting down \(SIGTERM\): finishing in-flight requests within 5s$/), 'verifier stopped',
     ]));
   });
 
   test('past the shutdown timeout, connections still busy are closed', async () => {
     const store = new FaultyStore(world.store, { delayMs: 1500 });
-    const v = await startVerifier(worldOptions(world, { store, shutdownTimeoutMs: 300, deadlineMs: 5000 }));
+    const v = await start({ store, shutdownTimeoutMs: 300, deadlineMs: 5000 });
     const slow = request(`${v.url}/kyverno`, { body: { digest: world.digests.allowed }, ca: world.tls.caPem }).catch((e: Error) => e);
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();

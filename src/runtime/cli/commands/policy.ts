@@ -17,7 +17,7 @@ import { cosignBundle } from '../../engine/cosign';
 import { loadPublicKey } from '../../engine/keys';
 import type { VerificationTrust } from '../../engine/verify';
 import { checkStore, CheckReport } from '../../policy/check';
-import { loadTrustPolicy, PolicyError, validateTrustPolicyFile } from '../../policy/load';
+import { loadTrustPolicy, PolicyError, TrustPolicy, validateTrustPolicyFile } from '../../policy/load';
 import { publishRevocation, signRevocation } from '../../policy/revocation';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
@@ -123,15 +123,7 @@ export async function checkCommand(argv: readonly string[], io: PolicyCommandIo,
   if (!policyFile) {
     throw new UsageError('check needs --policy FILE (a trust policy; validate it with `modelseal policy validate`)');
   }
-  let policy;
-  try {
-    policy = await loadTrustPolicy(policyFile);
-  } catch (e) {
-    if (e instanceof PolicyError) {
-      throw new UsageError(`${e.message}\n(run \`modelseal policy validate ${policyFile}\` for details)`);
-    }
-    throw e;
-  }
+  const policy = await loadPolicyFlag(policyFile);
   const store = storeFrom(args, deps);
   const report = await checkStore(policy, store, root, {
     ...(deps.kmsClient ? { kmsClient: deps.kmsClient } : {}),
@@ -144,6 +136,22 @@ export async function checkCommand(argv: readonly string[], io: PolicyCommandIo,
     io.stdout.write(formatReport(report));
   }
   return report.decision === 'allow' ? 0 : 1;
+}
+
+/**
+ * Loads the `--policy FILE` of a command; an invalid policy is a usage error (exit 2) that lists every problem.
+ *
+ * @throws UsageError naming the file and each problem
+ */
+export async function loadPolicyFlag(policyFile: string): Promise<TrustPolicy> {
+  try {
+    return await loadTrustPolicy(policyFile);
+  } catch (e) {
+    if (e instanceof PolicyError) {
+      throw new UsageError(`${e.message}\n(run \`modelseal policy validate ${policyFile}\` for details)`);
+    }
+    throw e;
+  }
 }
 
 /** `modelseal revoke --store URI --reason TEXT <signer options> sha256:ROOT`: signs and publishes a revocation record. */

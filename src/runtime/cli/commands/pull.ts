@@ -10,13 +10,13 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
-import { loadTrustPolicy, PolicyError } from '../../policy/load';
 import { pullModel } from '../../policy/pull';
 import { openModelSource } from '../../store/model-source';
 import { openStore, OpenStoreOptions, STORE_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
 import { FlagSpec, parseArgs, printHelp } from '../args';
 import { progressBar, ProgressStream } from '../progress';
+import { loadPolicyFlag } from './policy';
 
 /** Where the command writes. */
 export interface PullCommandIo {
@@ -77,15 +77,7 @@ export async function pullCommand(argv: readonly string[], io: PullCommandIo, de
     throw new UsageError(`--concurrency ${JSON.stringify(args.flags.concurrency)} must be a whole number from 1 to 64`);
   }
   const region = args.flags.region as string | undefined;
-  let policy;
-  try {
-    policy = await loadTrustPolicy(policyFile);
-  } catch (e) {
-    if (e instanceof PolicyError) {
-      throw new UsageError(`${e.message}\n(run \`modelseal policy validate ${policyFile}\` for details)`);
-    }
-    throw e;
-  }
+  const policy = await loadPolicyFlag(policyFile);
   const store = (deps.openStore ?? openStore)(storeUri, { env, ...(region ? { region } : {}) });
   const modelSource = openModelSource(source, {
     ...(deps.sourceS3Client ? { s3Client: deps.sourceS3Client } : {}),
