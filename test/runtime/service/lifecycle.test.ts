@@ -32,14 +32,19 @@ function replaceFile(file: string, text: string): void {
   fs.renameSync(`${file}.new`, file);
 }
 
+/** A copy of the world's serving certificate and key in a fresh folder, to rotate. */
+function tlsCopy(name: string): { certFile: string; keyFile: string } {
+  const dir = path.join(world.dir, name);
+  fs.mkdirSync(dir);
+  const files = { certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key') };
+  fs.writeFileSync(files.certFile, world.tls.certPem);
+  fs.writeFileSync(files.keyFile, world.tls.keyPem);
+  return files;
+}
+
 describe('certificate rotation while serving', () => {
   test('new connections get the new certificate; a connection opened before keeps working', async () => {
-    const dir = path.join(world.dir, 'rotation');
-    fs.mkdirSync(dir);
-    const certFile = path.join(dir, 'tls.crt');
-    const keyFile = path.join(dir, 'tls.key');
-    fs.writeFileSync(certFile, world.tls.certPem);
-    fs.writeFileSync(keyFile, world.tls.keyPem);
+    const { certFile, keyFile } = tlsCopy('rotation');
     const v = await start({ tls: { certFile, keyFile, minVersion: 'TLSv1.2' } });
     const oldAgent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     const before = await request(`${v.url}/kyverno`, { body: { digest: world.digests.allowed }, ca: world.tls.caPem, agent: oldAgent });
@@ -73,12 +78,7 @@ describe('certificate rotation while serving', () => {
   });
 
   test('a certificate that does not match its key is not loaded: the old one keeps serving', async () => {
-    const dir = path.join(world.dir, 'rotation-bad');
-    fs.mkdirSync(dir);
-    const certFile = path.join(dir, 'tls.crt');
-    const keyFile = path.join(dir, 'tls.key');
-    fs.writeFileSync(certFile, world.tls.certPem);
-    fs.writeFileSync(keyFile, world.tls.keyPem);
+    const { certFile, keyFile } = tlsCopy('rotation-bad');
     const logs = new LogSink();
     const v = await start({ tls: { certFile, keyFile, minVersion: 'TLSv1.2' }, logStream: logs });
     const other = await makeVerifierTls({ service: 'modelseal-verifier', namespace: 'modelseal-system', days: 2, caDays: 3 });
