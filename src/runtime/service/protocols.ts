@@ -106,9 +106,11 @@ export async function validate(body: unknown, decide: Decide, exemptNamespaces: 
   if (!workload.isModel) {
     return answer(true, `${kind || 'the object'} loads no model`, { ...log, allowed: true, reasons: [], source: 'not-a-model' });
   }
-  const reasons = structuralReasons(workload);
+  const structural = structuralReasons(workload);
+  const reasons = [...structural];
   let decision: Decision | undefined;
-  if (workload.digest !== '' && !reasons.some((r) => r.includes('must be sha256:'))) {
+  if (workload.digest !== '' && !structural.some((r) => r.includes('must be sha256:'))) {
+    // decided even when an image is unpinned, so the denial lists every reason at once
     decision = await decide(workload.digest);
     reasons.push(...decision.reasons);
   }
@@ -120,7 +122,7 @@ export async function validate(body: unknown, decide: Decide, exemptNamespaces: 
     allowed,
     reasons,
     manifest: decision?.manifest ?? null,
-    source: decision && structuralReasons(workload).length === 0 ? decision.source : 'structural',
+    source: decision && structural.length === 0 ? decision.source : 'structural',
   };
   if (allowed) {
     const warnings = workload.uri === undefined ? [`modelseal: ${kind} names no model location (modelseal.dev/model-uri)`] : [];
