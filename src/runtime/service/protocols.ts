@@ -91,10 +91,12 @@ export async function validate(body: unknown, decide: Decide, exemptNamespaces: 
   if (operation === 'DELETE' || operation === 'CONNECT') {
     return answer(true, `${operation} is not checked`, { ...base, allowed: true, reasons: [], source: 'not-a-model', ...(requestKind ? { kind: requestKind } : {}) });
   }
-  if (namespace !== undefined && exemptNamespaces.has(namespace)) {
-    return answer(true, `namespace ${namespace} is exempt from model checks (verifier configuration)`,
+  // the namespace the API server put in the request, never the object's own metadata.namespace
+  const requestNamespace = str(request.namespace);
+  if (requestNamespace !== undefined && exemptNamespaces.has(requestNamespace)) {
+    return answer(true, `namespace ${requestNamespace} is exempt from model checks (verifier configuration)`,
       { ...base, allowed: true, reasons: [], source: 'exempt', ...(requestKind ? { kind: requestKind } : {}) },
-      [`modelseal: namespace ${namespace} is exempt from model checks`]);
+      [`modelseal: namespace ${requestNamespace} is exempt from model checks`]);
   }
   if (!isJsonObject(request.object)) {
     const reason = `the AdmissionReview for ${operation || 'this operation'} carries no request.object to check; failing closed`;

@@ -171,6 +171,11 @@ describe('/validate workloads', () => {
     const self = await post('/validate', admissionReview(claim, { namespace: 'models' }));
     expect(self.body.response.allowed).toBe(false);
     expect(self.body.response.status.message).toMatch(/missing: ci, compliance/);
+    // a review without request.namespace is never exempt on the object's say-so
+    const review = admissionReview(claim);
+    delete review.request.namespace;
+    const noNamespace = await post('/validate', review);
+    expect(noNamespace.body.response.allowed).toBe(false);
   });
 
   test('a review without an object for CREATE is denied, not allowed', async () => {
