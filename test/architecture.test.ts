@@ -20,7 +20,7 @@ export const RUNTIME_LAYERS: readonly (readonly string[])[] = [
   ['signers'],
   ['store'],
   ['policy'],
-  ['sbom', 'provenance'],
+  ['sbom', 'provenance', 'sealing'],
   ['service'],
   ['cli'],
 ];

@@ -2,3 +2,5 @@ export * from './signing-key';
 export * from './attestation-store';
 export * from './build-runner';
 export * from './model-admission';
+export * from './weights-key';
+export * from './enclave-serving-tier';

@@ -1,6 +1,7 @@
 /**
  * Pull-and-verify in one pass (`modelseal pull`, the load-time step of docs/ADMISSION.md): decide the digest against
- * the trust policy, take the manifest that met it, then stream every file from the source into DEST while hashing
+ * the trust policy, take the manifest the decision chose (`report.manifest`, via {@link manifestForDecision}; another
+ * manifest over the same root, even one that also met the policy, is never used), then stream every file from the source into DEST while hashing
  * it, and let nothing appear under DEST unless every file matched.
  *
  * DEST is often a mounted volume (an emptyDir at /mnt/models) that cannot itself be replaced, so the files are
@@ -10,13 +11,12 @@
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkPolicy, CheckOptions, CheckReport } from './check';
+import { checkPolicy, CheckOptions } from './check';
+import { manifestForDecision } from './decision';
 import type { TrustPolicy } from './load';
 import { parseRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
-import { parseBundle } from '../engine/bundle';
 import { DEFAULT_GIT_IGNORES, parseShardName, rootDigest } from '../engine/hashing';
-import { parseStatement } from '../engine/statement';
 import type { Manifest } from '../engine/types';
 import { fetchAttestationSet } from '../store/attestation-set';
 import { isStoreError } from '../store/errors';
@@ -89,11 +89,17 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   if (report.decision !== 'allow') {
     throw new VerificationError(`${opts.digest} does not meet the trust policy ${opts.policy.source}: ${report.reasons.join('; ')}`);
   }
-  const manifest = manifestForDecision(report, set);
-  if (rootDigest(manifest.resources) !== root) {
-    throw new VerificationError(`the manifest that met the policy does not hash to ${opts.digest}`);
+  const chosen = manifestForDecision(report, set);
+  const chosenDigest = report.manifest;
+  if (chosen === undefined || chosenDigest === undefined) {
+    throw new VerificationError(`the signatures that met the policy for ${opts.digest} bind only the root digest (AWS Signer), not a manifest; `
+      + 'nothing to check the files against by name: publish an OMS bundle of a policy signer');
   }
-  const plan = await planFiles(opts.source, manifest);
+  const manifest = chosen.manifest;
+  if (rootDigest(manifest.resources) !== root) {
+    throw new VerificationError(`the manifest that met the policy (${chosenDigest}) does not hash to ${opts.digest}`);
+  }
+  const plan = await planFiles(opts.source, manifest, chosenDigest);
 
   const staging = path.join(dest, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
   let bytes = 0;
@@ -115,37 +121,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     throw new VerificationError(`pull of ${opts.digest} into ${dest} failed: ${(e as Error).message}`);
   }
   const signers = [...report.requirements.find((r) => r.name === 'require')?.signedBy ?? []];
-  const named = (report as CheckReport & { readonly manifest?: unknown }).manifest;
-  return { root, manifest: typeof named === 'string' ? named : null, files: plan.length, bytes, signers };
-}
-
-/**
- * The manifest a decision's files are checked against.
- *
- * Today: the statement of every OMS model signature that counted toward the decision; they must all carry the same
- * manifest (resource names, digests and serialization), or the pull refuses to choose. When the decision names the
- * manifest that met the policy (the report's `manifest`), this returns that one.
- *
- * @throws VerificationError when no counted signature carries a manifest, or they disagree
- */
-export function manifestForDecision(report: CheckReport, set: AttestationSet): Manifest {
-  const counted = new Set(report.signatures.filter((s) => s.kind === 'bundle' && s.counted).map((s) => s.key));
-  const manifests = new Map<string, Manifest>();
-  for (const obj of set.bundles) {
-    if (!counted.has(obj.key)) {
-      continue;
-    }
-    const statement = parseStatement(parseBundle(obj.body, obj.key).payload);
-    const m = statement.manifest;
-    manifests.set(JSON.stringify({ r: m.resources.map((r) => [r.name, r.algorithm, r.digest]), s: m.serialization }), m);
-  }
-  if (manifests.size === 0) {
-    throw new VerificationError(`no counted OMS model signature carries a manifest for sha256:${report.root} (only AWS Signer co-signatures counted?); nothing to check the files against`);
-  }
-  if (manifests.size > 1) {
-    throw new VerificationError(`the signatures that met the policy for sha256:${report.root} are over ${manifests.size} different manifests (file names or options differ); refusing to choose one`);
-  }
-  return [...manifests.values()][0];
+  return { root, manifest: chosenDigest, files: plan.length, bytes, signers };
 }
 
 /** One file to download: where it goes and what its bytes must hash to. */
@@ -158,7 +134,7 @@ interface PlannedFile {
 }
 
 /** Lists the source and matches it with the manifest: every listed file signed, every signed file listed. */
-async function planFiles(source: ModelSource, manifest: Manifest): Promise<PlannedFile[]> {
+async function planFiles(source: ModelSource, manifest: Manifest, manifestName: string): Promise<PlannedFile[]> {
   const ser = manifest.serialization;
   if (ser.hash_type !== 'sha256') {
     throw new VerificationError(`the manifest uses hash_type ${JSON.stringify(ser.hash_type)}; pull verifies sha256 only`);
@@ -201,7 +177,7 @@ async function planFiles(source: ModelSource, manifest: Manifest): Promise<Plann
     plan.push({ file, target, ranges });
   }
   if (problems.length > 0) {
-    throw new VerificationError(`${source.uri} does not match the manifest that met the policy: ${problems.join('; ')}`);
+    throw new VerificationError(`${source.uri} does not match the manifest that met the policy (${manifestName}): ${problems.join('; ')}`);
   }
   return plan;
 }

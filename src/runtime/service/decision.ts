@@ -65,15 +65,6 @@ export interface DecisionEngineOptions {
 
 const DIGEST = new RegExp(DIGEST_PATTERN);
 
-/**
- * The manifest a decision names: the report's `manifest` (`sha256:<hex>`) once the check decision carries it, else
- * null. One place to change when the decision's report gains the field.
- */
-export function manifestOfReport(report: CheckReport): string | null {
-  const m = (report as CheckReport & { readonly manifest?: unknown }).manifest;
-  return typeof m === 'string' && m !== '' ? m : null;
-}
-
 /** Decides digests against the store and the loaded policy; see the module comment. */
 export class DecisionEngine {
   private readonly cache: LRUCache<string, Decision>;
@@ -160,7 +151,9 @@ export class DecisionEngine {
         allowed,
         // a denial also says what was found and did not count (a signature that does not verify, an unknown key)
         reasons: allowed ? [] : [...(report.reasons.length > 0 ? report.reasons : ['denied by the trust policy']), ...report.notes],
-        manifest: allowed ? manifestOfReport(report) : null,
+        // the manifest the decision chose (the model files must match it); null when the signatures that met the policy
+        // bind only the root digest (AWS Signer co-signatures without an OMS bundle)
+        manifest: allowed ? report.manifest ?? null : null,
         policy: loaded.digest,
         source: 'store',
       };

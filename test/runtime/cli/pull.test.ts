@@ -13,13 +13,16 @@ import { pullCommand, PullCommandDeps } from '../../../src/runtime/cli/commands/
 import { main } from '../../../src/runtime/cli/main';
 import { UsageError, VerificationError } from '../../../src/runtime/codec/errors';
 import { cosignBundle } from '../../../src/runtime/engine/cosign';
-import { signModel } from '../../../src/runtime/engine/sign';
+import { hashModel, rootDigest } from '../../../src/runtime/engine/hashing';
+import { manifestDigest } from '../../../src/runtime/engine/manifest';
+import { signManifest, signModel } from '../../../src/runtime/engine/sign';
+import type { Manifest } from '../../../src/runtime/engine/types';
 import { STAGING_PREFIX } from '../../../src/runtime/policy/pull';
 import { deriveKey } from '../../../src/runtime/store/keys';
 import { S3Store } from '../../../src/runtime/store/s3';
 import { cleanup } from '../../fixtures/models';
 import { S3Mock } from '../../helpers/s3-mock';
-import { verifierWorld, VerifierWorld } from '../../helpers/verifier';
+import { saltedModel, verifierWorld, VerifierWorld } from '../../helpers/verifier';
 
 let world: VerifierWorld;
 /** A model with a file larger than the part size, signed by both parties, and its files keyed by name. */
@@ -94,7 +97,7 @@ describe('from a local folder, with a local store', () => {
     const r = await pull([world.models.allowed, dest, ...common(), '--digest', world.digests.allowed, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, command: 'pull', root: world.digests.allowed, files: 3, signers: ['ci', 'compliance'], manifest: null });
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, command: 'pull', root: world.digests.allowed, files: 3, signers: ['ci', 'compliance'], manifest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
     expect(tree(dest)).toEqual(['config.json', 'sub/tokenizer.json', 'weights.bin']);
     for (const f of tree(dest)) expect(fs.readFileSync(path.join(dest, f))).toEqual(fs.readFileSync(path.join(world.models.allowed, f)));
   });
@@ -123,7 +126,7 @@ describe('from a local folder, with a local store', () => {
     const dest = freshDest();
     const r = await pull([world.models.allowed, dest, ...common(), '--digest', big.digest]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/does not match the manifest that met the policy: missing from the source: empty.txt$/);
+    expect(r.stderr).toMatch(/does not match the manifest that met the policy \(sha256:[0-9a-f]{64}\): missing from the source: empty.txt$/);
     expect(tree(dest)).toEqual([]);
   });
 
@@ -136,6 +139,42 @@ describe('from a local folder, with a local store', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/config.json does not match the manifest: signed sha256:[0-9a-f]{64}, downloaded sha256:[0-9a-f]{64}/);
     expect(tree(dest)).toEqual([]);
+  });
+
+  test('two manifests over one root both meet the policy: files matching the one the decision did not choose are refused', async () => {
+    // the same file digests under other names make the same root digest but another manifest (issue 10 #1); when
+    // both parties signed both, check chooses the smallest manifest digest, and pull must check the files against it
+    const src = saltedModel(world.dir, 'two-manifests', 'two-manifests');
+    const original = await hashModel(src, { workers: 1 });
+    const renamed: Manifest = { ...original, resources: original.resources.map((r) => (r.name === 'config.json' ? { ...r, name: 'settings.json' } : r)) };
+    for (const m of [original, renamed]) {
+      for (const who of [world.keys.ci, world.keys.compliance]) {
+        const body = Buffer.from((await signManifest('model', m, who.signer)).bundleText);
+        await world.store.put(deriveKey(body).key, body);
+      }
+    }
+    const digest = `sha256:${rootDigest(original.resources)}`;
+    const [chosen, other] = [original, renamed].sort((a, b) => (manifestDigest(a) < manifestDigest(b) ? -1 : 1));
+    // lay the source out as the manifest that was NOT chosen
+    const asOther = path.join(world.dir, 'two-manifests-other');
+    const layOut = (dir: string, m: Manifest) => {
+      fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+      for (const r of m.resources) fs.copyFileSync(path.join(src, r.name === 'settings.json' ? 'config.json' : r.name), path.join(dir, r.name));
+    };
+    layOut(asOther, other);
+    const dest = freshDest();
+    const refused = await pull([asOther, dest, ...common(), '--digest', digest]);
+    expect(refused.code).toBe(1);
+    const [missing, extra] = chosen === original ? ['config.json', 'settings.json'] : ['settings.json', 'config.json'];
+    expect(refused.stderr).toBe(`${asOther} does not match the manifest that met the policy (sha256:${manifestDigest(chosen)}): `
+      + `missing from the source: ${missing}; not covered by the manifest: ${extra}`);
+    expect(tree(dest)).toEqual([]);
+    // laid out as the chosen manifest, the same bytes pass, and the answer names that manifest
+    const asChosen = path.join(world.dir, 'two-manifests-chosen');
+    layOut(asChosen, chosen);
+    const ok = await pull([asChosen, freshDest(), ...common(), '--digest', digest, '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, manifest: `sha256:${manifestDigest(chosen)}` });
   });
 
   test('DEST that is not empty: exit 2 and it is not touched', async () => {

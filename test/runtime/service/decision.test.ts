@@ -4,7 +4,8 @@
  */
 import * as fs from 'fs';
 import { FaultyStore } from './faulty-store';
-import { DecisionEngine, manifestOfReport } from '../../../src/runtime/service/decision';
+import { checkStore } from '../../../src/runtime/policy/check';
+import { DecisionEngine } from '../../../src/runtime/service/decision';
 import { PolicySource } from '../../../src/runtime/service/policy-source';
 import { cleanup } from '../../fixtures/models';
 import { policyCopy, TWO_PARTY_POLICY, verifierWorld, VerifierWorld } from '../../helpers/verifier';
@@ -107,8 +108,10 @@ test('decisions are keyed by the policy digest: a new policy never reuses the ol
   }
 });
 
-test('manifestOfReport reads the manifest the decision names, else null', () => {
-  const base = { decision: 'allow', root: 'ab', policy: 'p', reasons: [], notes: [], signatures: [], requirements: [], attestations: [], revocations: [] } as const;
-  expect(manifestOfReport({ ...base } as never)).toBeNull();
-  expect(manifestOfReport({ ...base, manifest: `sha256:${'cd'.repeat(32)}` } as never)).toBe(`sha256:${'cd'.repeat(32)}`);
+test('an allow names the manifest the check decision chose; a denial names none', async () => {
+  const e = engine(new FaultyStore(world.store));
+  const report = await checkStore(policy.state().current!.policy, world.store, world.digests.allowed);
+  expect(report.manifest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  expect(await e.decide(world.digests.allowed, soon())).toMatchObject({ allowed: true, manifest: report.manifest });
+  expect(await e.decide(world.digests.revoked, soon())).toMatchObject({ allowed: false, manifest: null });
 });

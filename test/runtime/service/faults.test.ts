@@ -126,7 +126,10 @@ describe('corrupted objects', () => {
     const v = await start({ store, storeUri: store.uri });
     const k = await kyverno(v, world.digests.revoked);
     expect(k.body.allowed).toBe(false);
-    expect(k.body.reasons[0]).toMatch(/failed its integrity check/);
+    const object = path.relative(store.root, file).split(path.sep).join('/');
+    expect(k.body.reasons[0]).toMatch(/revocation object (\S+) attributable to revoker compliance that cannot be used/);
+    expect(k.body.reasons[0]).toContain(`object ${object} does not match its content address`);
+    expect(k.body.reasons[0]).toMatch(/failing closed: a revoker's damaged record still revokes$/);
   });
 });
 

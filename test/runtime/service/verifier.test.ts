@@ -3,6 +3,8 @@
  * policy, and all three protocols (issue 12, "Done when").
  */
 import * as https from 'https';
+import { checkStore } from '../../../src/runtime/policy/check';
+import { loadTrustPolicy } from '../../../src/runtime/policy/load';
 import { startVerifier, Verifier } from '../../../src/runtime/service/server';
 import { cleanup } from '../../fixtures/models';
 import {
@@ -12,12 +14,16 @@ import {
 let world: VerifierWorld;
 let v: Verifier;
 let logs: ReturnType<typeof worldOptions>['logStream'];
+/** The manifest the check decision chooses for the allowed digest (`sha256:<hex>`). */
+let chosenManifest: string;
 
 beforeAll(async () => {
   world = await verifierWorld();
   const opts = worldOptions(world);
   logs = opts.logStream;
   v = await startVerifier(opts);
+  chosenManifest = String((await checkStore(await loadTrustPolicy(world.policyFile), world.store, world.digests.allowed)).manifest);
+  expect(chosenManifest).toMatch(/^sha256:[0-9a-f]{64}$/);
 });
 
 afterAll(async () => {
@@ -35,6 +41,7 @@ async function ask(protocol: 'kyverno' | 'gatekeeper' | 'validate', digest: stri
     expect(r.status).toBe(200);
     expect(Object.keys(r.body).sort()).toEqual(['allowed', 'manifest', 'policy', 'reasons']);
     expect(r.body.policy).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(r.body.manifest).toBe(r.body.allowed ? chosenManifest : null);
     return { allowed: r.body.allowed, reasons: r.body.reasons.join('; ') };
   }
   if (protocol === 'gatekeeper') {
@@ -45,7 +52,7 @@ async function ask(protocol: 'kyverno' | 'gatekeeper' | 'validate', digest: stri
     const [item] = r.body.response.items;
     expect(item.key).toBe(digest);
     if (item.error === undefined) {
-      expect(item.value).toEqual({ allowed: true, manifest: null });
+      expect(item.value).toEqual({ allowed: true, manifest: chosenManifest });
     }
     return { allowed: item.error === undefined && item.value?.allowed === true, reasons: item.error ?? '' };
   }
@@ -87,7 +94,7 @@ describe('operations endpoints', () => {
 
 describe.each(PROTOCOLS)('%s', (protocol) => {
   test('a digest attested by ci and compliance is allowed', async () => {
-    expect(await ask(protocol, world.digests.allowed)).toEqual({ allowed: true, reasons: protocol === 'validate' ? expect.stringMatching(/meets the trust policy/) : '' });
+    expect(await ask(protocol, world.digests.allowed)).toEqual({ allowed: true, reasons: protocol === 'validate' ? `model ${world.digests.allowed} meets the trust policy (manifest ${chosenManifest})` : '' });
   });
 
   test.each([
@@ -231,7 +238,7 @@ describe('Gatekeeper batches', () => {
     const keys = [world.digests.allowed, world.digests.revoked, 'not-a-digest', world.digests.allowed];
     const r = await post('/gatekeeper', providerRequest(keys));
     expect(r.body.response.items.map((i: any) => i.key)).toEqual(keys);
-    expect(r.body.response.items[0]).toEqual({ key: keys[0], value: { allowed: true, manifest: null } });
+    expect(r.body.response.items[0]).toEqual({ key: keys[0], value: { allowed: true, manifest: chosenManifest } });
     expect(r.body.response.items[1].error).toMatch(/revoked by compliance/);
     expect(r.body.response.items[2].error).toMatch(/malformed model digest "not-a-digest"/);
     expect(r.body.response.items[3].value.allowed).toBe(true);
@@ -256,9 +263,20 @@ describe('logs and metrics', () => {
       digest: world.digests.revoked,
       allowed: false,
       reasons: [expect.stringMatching(/revoked by compliance/)],
+      manifest: null,
     });
     expect(typeof lines[0].latencyMs).toBe('number');
     expect(logs.text).not.toContain(secret);
+  });
+
+  test('an allow is logged with the manifest the decision chose, in every protocol', async () => {
+    for (const protocol of PROTOCOLS) {
+      const before = logs.decisions().length;
+      expect((await ask(protocol, world.digests.allowed)).allowed).toBe(true);
+      const lines = logs.decisions().slice(before);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ protocol, digest: world.digests.allowed, allowed: true, manifest: chosenManifest });
+    }
   });
 
   test('decisions, cache hits and misses are counted', async () => {

@@ -16,7 +16,7 @@ import { openStore, OpenStoreOptions, STORE_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
 import { FlagSpec, parseArgs, printHelp } from '../args';
 import { progressBar, ProgressStream } from '../progress';
-import { loadPolicyFlag } from './policy';
+import { loadPolicyFile } from './policy';
 
 /** Where the command writes. */
 export interface PullCommandIo {
@@ -77,7 +77,7 @@ export async function pullCommand(argv: readonly string[], io: PullCommandIo, de
     throw new UsageError(`--concurrency ${JSON.stringify(args.flags.concurrency)} must be a whole number from 1 to 64`);
   }
   const region = args.flags.region as string | undefined;
-  const policy = await loadPolicyFlag(policyFile);
+  const policy = await loadPolicyFile(policyFile);
   const store = (deps.openStore ?? openStore)(storeUri, { env, ...(region ? { region } : {}) });
   const modelSource = openModelSource(source, {
     ...(deps.sourceS3Client ? { s3Client: deps.sourceS3Client } : {}),
