@@ -107,7 +107,7 @@ describe('from a local folder, with a local store', () => {
     fs.mkdirSync(dest);
     const r = await pull([...common(), '--digest', world.digests.allowed, world.models.allowed, dest]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Pulled and verified sha256:[0-9a-f]{64}: 3 files, \d+ bytes into .* \(signed by ci, compliance\)\n$/);
+    expect(r.stdout).toMatch(/^Pulled and verified sha256:[0-9a-f]{64}: 3 files, \d+ bytes into .* \(manifest sha256:[0-9a-f]{64}, signed by ci, compliance\)\n$/);
   });
 
   test.each([

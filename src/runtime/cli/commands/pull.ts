@@ -113,7 +113,7 @@ export async function pullCommand(argv: readonly string[], io: PullCommandIo, de
       signers: result.signers,
     }) + '\n');
   } else {
-    io.stdout.write(`Pulled and verified ${formatRootDigest(result.root)}: ${result.files} files, ${result.bytes} bytes into ${dest} (signed by ${result.signers.join(', ')})\n`);
+    io.stdout.write(`Pulled and verified ${formatRootDigest(result.root)}: ${result.files} files, ${result.bytes} bytes into ${dest} (manifest ${result.manifest}, signed by ${result.signers.join(', ')})\n`);
   }
   return 0;
 }
