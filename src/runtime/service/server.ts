@@ -8,6 +8,7 @@
  */
 import * as fs from 'fs';
 import type { Writable } from 'stream';
+import type { TLSSocket } from 'tls';
 import type { KMSClient } from '@aws-sdk/client-kms';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import Fastify, { FastifyReply, FastifyRequest, LogController } from 'fastify';
@@ -241,6 +242,24 @@ export async function startVerifier(options: VerifierOptions): Promise<Verifier>
       }
       return reply.code(200).send(answer.body);
     };
+
+  if (options.tls.clientCaFile !== undefined) {
+    // mutual TLS: a decision only for a client whose certificate chains to --client-ca (Gatekeeper presents its
+    // webhook certificate); checked before the body is read. Probes and metrics stay open to kubelet and Prometheus.
+    app.addHook('onRequest', async (request, reply) => {
+      const protocol = protocolOf(request.url);
+      const socket = request.raw.socket as TLSSocket;
+      if (protocol === undefined || socket.authorized) {
+        return;
+      }
+      const why = socket.getPeerCertificate()?.subject === undefined
+        ? 'no client certificate was presented'
+        : `the client certificate was not accepted (${String(socket.authorizationError)})`;
+      metrics.badRequests.inc({ protocol, status: '403' });
+      log.warn({ event: 'client-refused', protocol, remote: socket.remoteAddress }, `refused ${request.url}: ${why}`);
+      return reply.code(403).send(badRequestBody(protocol, `${why}; this verifier decides only for clients with a certificate issued by its client CA (--client-ca ${options.tls.clientCaFile})`));
+    });
+  }
 
   app.post('/validate', handle('validate', (body, decide) => validate(body, decide, exempt)));
   app.post('/gatekeeper', handle('gatekeeper', (body, decide) => gatekeeper(body, decide, systemError)));

@@ -14,7 +14,12 @@ export interface TlsFiles {
   readonly certFile: string;
   /** PEM private key. */
   readonly keyFile: string;
-  /** PEM CA certificate(s) client certificates must chain to (mutual TLS). @default - no client certificate asked */
+  /**
+   * PEM CA certificate(s) client certificates must chain to (mutual TLS): asked for in every handshake, required on
+   * the decision routes (`/validate`, `/gatekeeper`, `/kyverno`), not on `/healthz`, `/readyz` and `/metrics`.
+   *
+   * @default - no client certificate asked
+   */
   readonly clientCaFile?: string;
   /** Minimum protocol version. */
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
@@ -52,7 +57,10 @@ export function readTlsOptions(files: TlsFiles): TlsOptions {
     ...(ca ? { ca } : {}),
     minVersion: files.minVersion,
     requestCert: ca !== undefined,
-    rejectUnauthorized: ca !== undefined,
+    // the handshake asks for a client certificate but does not refuse a client without one: kubelet's HTTPS probes
+    // (/healthz, /readyz) present none. The decision routes refuse unless the certificate chains to the client CA
+    // (server.ts, requireClientCertificate).
+    rejectUnauthorized: false,
   };
   try {
     createSecureContext(options);

@@ -34,7 +34,7 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   'listen': { type: 'string', metavar: 'HOST:PORT', help: 'Address to listen on (default: 0.0.0.0:8443).' },
   'tls-cert': { type: 'string', metavar: 'FILE', help: 'Serving certificate chain, PEM (required; reloaded when it changes).' },
   'tls-key': { type: 'string', metavar: 'FILE', help: 'Its private key, PEM (required; reloaded when it changes).' },
-  'client-ca': { type: 'string', metavar: 'FILE', help: 'Require client certificates issued by this CA (mutual TLS).' },
+  'client-ca': { type: 'string', metavar: 'FILE', help: 'Mutual TLS: the decision routes require a client certificate issued by this CA (probes and /metrics do not).' },
   'tls-min-version': { type: 'string', metavar: '1.2|1.3', help: 'Minimum TLS version (default: 1.2; Gatekeeper needs 1.3).' },
   'store': { type: 'string', metavar: 'URI', help: `The attestation store: s3://bucket[/prefix] or file:///path (default: $${STORE_ENV}).` },
   'region': { type: 'string', metavar: 'REGION', help: 'AWS region of the S3 store and of KMS keys (default: AWS_REGION).' },
