@@ -185,3 +185,22 @@ describe('mutual TLS (clientCaCertificatePem): the verifier requires Gatekeeper\
     expect(policy.providerName).toBe('modelseal-verifier');
   });
 });
+
+describe('VerifierImage: always pinned by digest', () => {
+  const DIGEST_OF_IMAGE = `sha256:${'4e'.repeat(32)}`;
+
+  test('fromRepositoryDigest renders repository@digest; a bad digest, a tag or a digest in the URI is refused', () => {
+    expect(VerifierImage.fromRepositoryDigest('111122223333.dkr.ecr.eu-west-1.amazonaws.com/modelseal', DIGEST_OF_IMAGE).reference)
+      .toBe(`111122223333.dkr.ecr.eu-west-1.amazonaws.com/modelseal@${DIGEST_OF_IMAGE}`);
+    expect(VerifierImage.fromRepositoryDigest('registry.example:5000/team/modelseal', DIGEST_OF_IMAGE).reference)
+      .toBe(`registry.example:5000/team/modelseal@${DIGEST_OF_IMAGE}`);
+    expect(() => VerifierImage.fromRepositoryDigest('registry.example/modelseal', 'sha256:abc')).toThrow(/digest must be sha256:<64 lowercase hex>, got 'sha256:abc'/);
+    expect(() => VerifierImage.fromRepositoryDigest('registry.example/modelseal', 'latest')).toThrow(/got 'latest'/);
+    expect(() => VerifierImage.fromRepositoryDigest('registry.example/modelseal:1.0', DIGEST_OF_IMAGE)).toThrow(/must not carry a tag, got 'registry.example\/modelseal:1.0'/);
+    expect(() => VerifierImage.fromRepositoryDigest(`registry.example/modelseal@${DIGEST_OF_IMAGE}`, DIGEST_OF_IMAGE)).toThrow(/without a tag or digest/);
+  });
+
+  test('fromRegistry refuses a deploy-time token (a DockerImageAsset\'s imageUri is a tag), naming the way out', () => {
+    expect(() => VerifierImage.fromRegistry('${Token[TOKEN.123]}')).toThrow(/deploy-time token \(a DockerImageAsset's imageUri is repository:tag.*fromRepositoryDigest/);
+  });
+});
