@@ -75,7 +75,7 @@ export class NativeModelPolicy extends Construct {
     const type = 'NativeModelPolicy';
     const verifier = props.verifier;
     if (verifier.requiresClientCertificates) {
-      throw k8sPropError(this, type, 'verifier', `requires client certificates (clientCaCertificatePem), but the API server presents no client certificate to admission webhooks (without an AdmissionConfiguration, which EKS does not expose): every review would be refused; mutual TLS is for GatekeeperModelPolicy`);
+      throw k8sPropError(this, type, 'verifier', 'requires client certificates (clientCaCertificatePem), but the API server presents no client certificate to admission webhooks (without an AdmissionConfiguration, which EKS does not expose): every review would be refused; mutual TLS is for GatekeeperModelPolicy');
     }
     const name = props.name ?? 'modelseal-model-verification';
     checkDnsLabel(this, type, 'name', name);

@@ -18,7 +18,7 @@ import { formatDuration } from './duration';
 import type { DecisionSource, VerifierMetrics } from './metrics';
 import type { LoadedPolicy } from './policy-source';
 import { DIGEST_PATTERN } from '../../shared/admission';
-import { checkStore, CheckReport } from '../policy/check';
+import { checkStore } from '../policy/check';
 import { isStoreError } from '../store/errors';
 import type { ObjectStore } from '../store/types';
 
