@@ -67,14 +67,27 @@ export const STORE_KEY_ENCRYPT_ACTIONS = ['kms:GenerateDataKey'];
 /** KMS actions an S3 client needs to read SSE-KMS objects. */
 export const STORE_KEY_DECRYPT_ACTIONS = ['kms:Decrypt'];
 
-/** S3 actions to publish: create objects, nothing else (no delete, no retention change, no ACL). */
+/**
+ * S3 actions to write to the store: create objects, nothing else (no delete, no retention change, no ACL). The same
+ * action serves `grantPublish` (bundles, attestations, notation), `grantRevoke` (revocations) and `grantSetRef`
+ * (`refs/<model>/`): what differs between them is the key prefix they are granted on.
+ */
 export const STORE_PUBLISH_ACTIONS = ['s3:PutObject'];
 
-/** S3 object actions to read attestations. */
+/**
+ * S3 object actions to read attestations: the current object, and one exact version of it (a version-aware reader
+ * lists the versions of a key and reads each by version id, so a second version or a delete marker cannot hide the
+ * first).
+ */
 export const STORE_READ_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
 
-/** S3 bucket actions to read attestations (listing the digests under a prefix). */
-export const STORE_READ_BUCKET_ACTIONS = ['s3:ListBucket'];
+/**
+ * S3 bucket actions to read attestations, both limited to the store prefixes with `s3:prefix`: listing the keys
+ * under a digest (`ListObjectsV2`) and listing their versions and delete markers (`ListObjectVersions`).
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+ */
+export const STORE_READ_BUCKET_ACTIONS = ['s3:ListBucket', 's3:ListBucketVersions'];
 
 /**
  * S3 actions that would break the append-only promise; the store's bucket policy denies them to every principal.
@@ -89,6 +102,11 @@ export const STORE_DENIED_MUTATIONS = [
   's3:PutLifecycleConfiguration',
   's3:PutObjectLegalHold',
   's3:PutObjectRetention',
+  // replication writes (from a source bucket's replication role) skip the conditional-write and SSE conditions the
+  // upload denials test, so a replication rule elsewhere could write any version under any key
+  's3:ReplicateDelete',
+  's3:ReplicateObject',
+  's3:ReplicateTags',
 ];
 
 /** S3 object actions the build runner needs on its training inputs (read only). */
