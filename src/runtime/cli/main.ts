@@ -11,7 +11,7 @@ import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS
 import type { PasswordInput } from './password';
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
-import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
+import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, SEAL_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 import { formatRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
@@ -28,6 +28,7 @@ const commands = {
   attest: () => require('./commands/attest') as typeof import('./commands/attest'),
   notation: () => require('./commands/notation') as typeof import('./commands/notation'),
   policy: () => require('./commands/policy') as typeof import('./commands/policy'),
+  seal: () => require('./commands/seal') as typeof import('./commands/seal'),
   store: () => require('./commands/store') as typeof import('./commands/store'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -101,6 +102,7 @@ Commands:
 ${ATTEST_USAGE_LINES}
 ${STORE_USAGE_LINES}
 ${POLICY_USAGE_LINES}
+${SEAL_USAGE_LINES}
 
 Run 'modelseal <command> --help' for the options of a command.
 Exit codes: 0 success, 1 verification failed (or policy not met, write-once conflict), 2 bad usage or unreadable input.`;
@@ -147,8 +149,10 @@ export async function main(
         return await commands.policy().checkCommand(argv.slice(1), io);
       case 'revoke':
         return await commands.policy().revokeCommand(argv.slice(1), io);
+      case 'seal':
+        return await commands.seal().sealCommand(argv.slice(1), io);
       default:
-        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check or revoke (see modelseal --help)`);
+        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke or seal (see modelseal --help)`);
     }
   } catch (e) {
     return report(e, io, json, command ?? '');
