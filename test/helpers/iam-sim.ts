@@ -529,6 +529,8 @@ export class TemplateSimulator {
       case 'AWS::EC2::VPCEndpoint.Id': return name;
       case 'AWS::Events::Rule.Arn': return `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/${name}`;
       case 'Custom::AWS.PrefixLists.0.PrefixListId': return 'pl-6da54004';
+      case 'AWS::Route53Resolver::FirewallDomainList.Id': return `rslvr-fdl-${fakeId(id)}`;
+      case 'AWS::Route53Resolver::FirewallRuleGroup.Id': return `rslvr-frg-${fakeId(id)}`;
       default:
         throw new Error(`TemplateSimulator: no fake value for Fn::GetAtt ${a} (add one to test/helpers/iam-sim.ts)`);
     }
