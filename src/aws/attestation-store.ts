@@ -12,6 +12,7 @@ import {
   STORE_READ_OBJECT_ACTIONS,
   SYMMETRIC_KEY_ADMIN_ACTIONS,
 } from './perms';
+import { createAccessLogsBucket, deliverAccessLogs, HARDENED_BUCKET } from '../private/access-logs';
 import { tagRole } from '../private/role-tag';
 import { STORE_PREFIXES } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
@@ -527,40 +528,15 @@ export class AttestationStore extends AttestationStoreBase {
     this.encryptionKey = key;
     tagRole(key, 'store-key');
 
-    const logs = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy,
-      lifecycleRules: [{
-        id: 'ExpireAccessLogs',
-        expiration: Duration.days(logDays),
-        noncurrentVersionExpiration: Duration.days(1),
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
-      }],
-    });
-    Validations.of(logs).acknowledge(
-      { id: 'AwsSolutions-S1', reason: 'This is the server access log target of the attestation store; logging it again would only log the logger.' },
-      { id: 'NIST.800.53.R5-S3BucketLoggingEnabled', reason: 'This is the server access log target of the attestation store; logging it again would only log the logger.' },
-      { id: 'NIST.800.53.R5-S3DefaultEncryptionKMS', reason: 'S3 server access logging delivers only to SSE-S3 buckets; SSE-KMS is not supported on the target bucket.' },
-      { id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason: 'Access logs are operational data kept for a limited period; cross-region replication is a deployment choice, not a library default.' },
-    );
+    const logs = createAccessLogsBucket(this, 'AccessLogs', 'the attestation store', logDays, removalPolicy);
     this.accessLogsBucket = logs;
-    tagRole(logs, 'access-logs');
 
     const bucket = new s3.Bucket(this, 'Resource', {
       bucketName: props.bucketName,
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: key,
       bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...HARDENED_BUCKET,
       objectLockEnabled: true,
       objectLockDefaultRetention: this.retentionMode === AttestationRetentionMode.COMPLIANCE
         ? s3.ObjectLockRetention.compliance(Duration.days(this.retentionDays))
@@ -588,24 +564,7 @@ export class AttestationStore extends AttestationStoreBase {
         `SANDBOX store, not for production: every attestation expires after ${expirationDays} days (sandboxExpirationDays)`);
     }
 
-    // Server access logs are wired by hand, with a bucket policy for the logging service, rather than through
-    // `serverAccessLogsBucket`: without the `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` feature flag that prop
-    // falls back to ACLs, which bucket-owner-enforced ownership disables.
-    const logPrefix = 'attestation-store/';
-    (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
-      destinationBucketName: logs.bucketName,
-      logFilePrefix: logPrefix,
-    };
-    logs.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowServerAccessLogDelivery',
-      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
-      actions: ['s3:PutObject'],
-      resources: [logs.arnForObjects(`${logPrefix}*`)],
-      conditions: {
-        ArnLike: { 'aws:SourceArn': bucket.bucketArn },
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      },
-    }));
+    deliverAccessLogs(bucket, logs, 'attestation-store/');
 
     const everyObject = bucket.arnForObjects('*');
     bucket.addToResourcePolicy(new iam.PolicyStatement({

@@ -50,6 +50,7 @@ import {
 import { PinnedBuildImage } from './private/pinned-image';
 import { RunnerDnsFirewall, runnerDomainNames } from './private/runner-network';
 import { IModelSigningKey } from './signing-key';
+import { createAccessLogsBucket, deliverAccessLogs, HARDENED_BUCKET } from '../private/access-logs';
 import { acknowledgeWildcardResources } from '../private/nag';
 import { tagRole } from '../private/role-tag';
 import { storeObjectArns } from '../private/store-layout';
@@ -730,18 +731,19 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
       t.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PullBuildImage', actions: ECR_PULL_ACTIONS, resources: [imageRepositoryArn] }));
       t.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'GetEcrAuthorizationToken', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
     }
-    if (props.modelSourceBucket) {
-      t.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'ReadTrainingInputs', actions: MODEL_SOURCE_READ_ACTIONS, resources: [props.modelSourceBucket.arnForObjects(`${sourcePrefix}*`)],
-      }));
-      t.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'ListTrainingInputs',
-        actions: ['s3:ListBucket'],
+    // the train build syncs the current inputs; the seal reads their versions
+    const readInputs = (role: iam.Role, sid: string, objectActions: string[], listAction: string) => {
+      if (!props.modelSourceBucket) return;
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: `Read${sid}`, actions: objectActions, resources: [props.modelSourceBucket.arnForObjects(`${sourcePrefix}*`)] }));
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: `List${sid}`,
+        actions: [listAction],
         resources: [props.modelSourceBucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${sourcePrefix}*`] } },
       }));
-      props.modelSourceBucket.encryptionKey?.grantDecrypt(t);
-    }
+      props.modelSourceBucket.encryptionKey?.grantDecrypt(role);
+    };
+    readInputs(t, 'TrainingInputs', MODEL_SOURCE_READ_ACTIONS, 's3:ListBucket');
     const ownStaging = this.stagingBucket.arnForObjects(`${BUILD_ARN_VARIABLE}/*`);
     t.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'StageModelUnderOwnBuild', actions: STAGING_WRITE_ACTIONS, resources: [ownStaging] }));
     // explicit denies: they hold even if someone later attaches a broader policy to the train role
@@ -772,18 +774,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadBuildFacts', actions: CODEBUILD_READ_ACTIONS, resources: [trainProjectArn, sealProjectArn] }));
     r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadStagedModelVersions', actions: VERSION_READ_OBJECT_ACTIONS, resources: [this.stagingBucket.arnForObjects('*')] }));
     r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListStagedModelVersions', actions: ['s3:ListBucketVersions'], resources: [this.stagingBucket.bucketArn] }));
-    if (props.modelSourceBucket) {
-      r.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'ReadTrainingInputVersions', actions: VERSION_READ_OBJECT_ACTIONS, resources: [props.modelSourceBucket.arnForObjects(`${sourcePrefix}*`)],
-      }));
-      r.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'ListTrainingInputVersions',
-        actions: ['s3:ListBucketVersions'],
-        resources: [props.modelSourceBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${sourcePrefix}*`] } },
-      }));
-      props.modelSourceBucket.encryptionKey?.grantDecrypt(r);
-    }
+    readInputs(r, 'TrainingInputVersions', VERSION_READ_OBJECT_ACTIONS, 's3:ListBucketVersions');
     if (this.servingImageRepository && this.signingProfile) {
       r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadServingImageScan', actions: ECR_SCAN_ACTIONS, resources: [this.servingImageRepository.repositoryArn] }));
       r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'CoSignWithAwsSigner', actions: SIGNER_SIGN_ACTIONS, resources: [this.signingProfile.signingProfileArn] }));
@@ -934,45 +925,17 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
    * limits it further to its own build's prefix), no deletes, server access logs to their own bucket.
    */
   private createStaging(removalPolicy: RemovalPolicy): s3.Bucket {
-    const accessLogs = new s3.Bucket(this, 'StagingAccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy,
-      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-    });
-    tagRole(accessLogs, 'access-logs');
-    Validations.of(accessLogs).acknowledge(
-      { id: 'AwsSolutions-S1', reason: 'This is the server access log target of the staging bucket; logging it again would only log the logger.' },
-      { id: 'NIST.800.53.R5-S3BucketLoggingEnabled', reason: 'This is the server access log target of the staging bucket; logging it again would only log the logger.' },
-      { id: 'NIST.800.53.R5-S3DefaultEncryptionKMS', reason: 'S3 server access logging delivers only to SSE-S3 buckets; SSE-KMS is not supported on the target bucket.' },
-      { id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason: 'Access logs are operational data kept for a limited period; cross-region replication is a deployment choice, not a library default.' },
-    );
+    const accessLogs = createAccessLogsBucket(this, 'StagingAccessLogs', 'the staging bucket', 365, removalPolicy);
     const bucket = new s3.Bucket(this, 'Staging', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.encryptionKey,
       bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...HARDENED_BUCKET,
       removalPolicy,
       lifecycleRules: [{ id: 'ExpireOldVersions', noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
     });
     tagRole(bucket, 'model-staging');
-    const logPrefix = 'model-staging/';
-    (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = { destinationBucketName: accessLogs.bucketName, logFilePrefix: logPrefix };
-    accessLogs.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowServerAccessLogDelivery',
-      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
-      actions: ['s3:PutObject'],
-      resources: [accessLogs.arnForObjects(`${logPrefix}*`)],
-      conditions: { ArnLike: { 'aws:SourceArn': bucket.bucketArn }, StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-    }));
+    deliverAccessLogs(bucket, accessLogs, 'model-staging/');
     bucket.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'DenyWritesExceptTrainRole',
       effect: iam.Effect.DENY,

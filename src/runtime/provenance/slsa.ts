@@ -96,9 +96,7 @@ export interface ResourceDescriptor {
  * @throws UsageError for a malformed digest, an unpinned builder image (unless allowed) or an unreadable input directory
  */
 export async function buildProvenance(opts: ProvenanceOptions): Promise<Record<string, unknown>> {
-  if (!isHexDigest(opts.rootDigest)) {
-    throw new UsageError(`provenance: the root digest must be 64 lower-case hex characters, got '${opts.rootDigest}'`);
-  }
+  checkRootDigest(opts.rootDigest);
   if (!opts.buildId.trim()) {
     throw new UsageError('provenance: --build-id must not be empty');
   }
@@ -109,31 +107,26 @@ export async function buildProvenance(opts: ProvenanceOptions): Promise<Record<s
   if (opts.inputDir) {
     dependencies.push(...await inputDescriptors(opts.inputDir, opts.source));
   }
-  return {
-    _type: STATEMENT_TYPE,
-    subject: [{ name: opts.subjectName, digest: { sha256: opts.rootDigest } }],
-    predicateType: SLSA_PROVENANCE_PREDICATE_TYPE,
-    predicate: {
-      buildDefinition: {
-        buildType: MODELSEAL_BUILD_TYPE,
-        externalParameters: {
-          modelName: opts.subjectName,
-          ...(opts.source ? { source: opts.source } : {}),
-          ...(opts.triggerKey ? { triggerKey: opts.triggerKey } : {}),
-        },
-        internalParameters: { builderImage: opts.builderImage },
-        resolvedDependencies: dependencies,
+  return statementOf(opts.rootDigest, opts.subjectName, {
+    buildDefinition: {
+      buildType: MODELSEAL_BUILD_TYPE,
+      externalParameters: {
+        modelName: opts.subjectName,
+        ...(opts.source ? { source: opts.source } : {}),
+        ...(opts.triggerKey ? { triggerKey: opts.triggerKey } : {}),
       },
-      runDetails: {
-        builder: { id: MODELSEAL_BUILDER_ID, builderDependencies: [image] },
-        metadata: {
-          invocationId: opts.buildId,
-          ...(opts.startedOn ? { startedOn: opts.startedOn.toISOString() } : {}),
-          finishedOn: (opts.finishedOn ?? new Date()).toISOString(),
-        },
+      internalParameters: { builderImage: opts.builderImage },
+      resolvedDependencies: dependencies,
+    },
+    runDetails: {
+      builder: { id: MODELSEAL_BUILDER_ID, builderDependencies: [image] },
+      metadata: {
+        invocationId: opts.buildId,
+        ...(opts.startedOn ? { startedOn: opts.startedOn.toISOString() } : {}),
+        finishedOn: (opts.finishedOn ?? new Date()).toISOString(),
       },
     },
-  };
+  });
 }
 
 /** Inputs of {@link buildSealedProvenance}. */
@@ -167,9 +160,7 @@ export interface SealedProvenanceOptions {
  * @see https://slsa.dev/spec/v1.0/provenance
  */
 export function buildSealedProvenance(opts: SealedProvenanceOptions): Record<string, unknown> {
-  if (!isHexDigest(opts.rootDigest)) {
-    throw new UsageError(`provenance: the root digest must be 64 lower-case hex characters, got '${opts.rootDigest}'`);
-  }
+  checkRootDigest(opts.rootDigest);
   const { trainBuild, sealBuild } = opts.facts;
   const builderId = opts.builderId ?? sealBuild?.projectArn;
   if (!builderId) {
@@ -187,53 +178,63 @@ export function buildSealedProvenance(opts: SealedProvenanceOptions): Record<str
       : { uri: `codebuild-image:${sealBuild.image}`, name: 'seal-image', annotations: { note: 'an AWS-managed CodeBuild image, named by CodeBuild' } }] : []),
     ...(opts.facts.cliSha256 ? [{ uri: 'modelseal-cli.js', name: 'modelseal-cli', digest: { sha256: opts.facts.cliSha256 } }] : []),
   ];
-  return {
-    _type: STATEMENT_TYPE,
-    subject: [{ name: opts.subjectName, digest: { sha256: opts.rootDigest } }],
-    predicateType: SLSA_PROVENANCE_PREDICATE_TYPE,
-    predicate: {
-      buildDefinition: {
-        buildType: MODELSEAL_SEALED_BUILD_TYPE,
-        externalParameters: {
-          modelName: opts.subjectName,
-          trainProject: trainBuild.projectArn,
-          ...(opts.facts.source ? { source: opts.facts.source } : {}),
-          ...(triggerKey ? { triggerKey } : {}),
-          ...(opts.facts.servingImage ? { servingImage: opts.facts.servingImage } : {}),
-          ...(trainBuild.overrides.length > 0 ? { overrides } : {}),
-        },
-        internalParameters: {
-          trainImage: trainBuild.image,
-          ...(trainBuild.buildspecSha256 ? { trainBuildspecSha256: trainBuild.buildspecSha256 } : {}),
-          trainBuildNumber: trainBuild.buildNumber,
-          ...(trainBuild.initiator ? { trainInitiator: trainBuild.initiator } : {}),
-          ...(trainBuild.serviceRole ? { trainServiceRole: trainBuild.serviceRole } : {}),
-          ...(trainBuild.resolvedSourceVersion ? { trainResolvedSourceVersion: trainBuild.resolvedSourceVersion } : {}),
-          ...(sealBuild ? { sealBuild: sealBuild.arn } : {}),
-          ...(opts.facts.modelCard ? { modelCard: s3Descriptor(opts.facts.modelCard) } : {}),
-        },
-        resolvedDependencies: dependencies,
+  return statementOf(opts.rootDigest, opts.subjectName, {
+    buildDefinition: {
+      buildType: MODELSEAL_SEALED_BUILD_TYPE,
+      externalParameters: {
+        modelName: opts.subjectName,
+        trainProject: trainBuild.projectArn,
+        ...(opts.facts.source ? { source: opts.facts.source } : {}),
+        ...(triggerKey ? { triggerKey } : {}),
+        ...(opts.facts.servingImage ? { servingImage: opts.facts.servingImage } : {}),
+        ...(trainBuild.overrides.length > 0 ? { overrides } : {}),
       },
-      runDetails: {
-        builder: {
-          id: builderId,
-          builderDependencies,
-          ...(opts.toolVersion ? { version: { modelseal: opts.toolVersion } } : {}),
-        },
-        metadata: {
-          invocationId: trainBuild.arn,
-          startedOn: trainBuild.startTime,
-          ...(trainBuild.endTime ? { finishedOn: trainBuild.endTime } : {}),
-        },
-        byproducts: opts.facts.stagedModel.files.map((o) => s3Descriptor(o)),
+      internalParameters: {
+        trainImage: trainBuild.image,
+        ...(trainBuild.buildspecSha256 ? { trainBuildspecSha256: trainBuild.buildspecSha256 } : {}),
+        trainBuildNumber: trainBuild.buildNumber,
+        ...(trainBuild.initiator ? { trainInitiator: trainBuild.initiator } : {}),
+        ...(trainBuild.serviceRole ? { trainServiceRole: trainBuild.serviceRole } : {}),
+        ...(trainBuild.resolvedSourceVersion ? { trainResolvedSourceVersion: trainBuild.resolvedSourceVersion } : {}),
+        ...(sealBuild ? { sealBuild: sealBuild.arn } : {}),
+        ...(opts.facts.modelCard ? { modelCard: s3Descriptor(opts.facts.modelCard) } : {}),
       },
+      resolvedDependencies: dependencies,
     },
-  };
+    runDetails: {
+      builder: {
+        id: builderId,
+        builderDependencies,
+        ...(opts.toolVersion ? { version: { modelseal: opts.toolVersion } } : {}),
+      },
+      metadata: {
+        invocationId: trainBuild.arn,
+        startedOn: trainBuild.startTime,
+        ...(trainBuild.endTime ? { finishedOn: trainBuild.endTime } : {}),
+      },
+      byproducts: opts.facts.stagedModel.files.map((o) => s3Descriptor(o)),
+    },
+  });
 }
 
 /** An S3 object version as a resource descriptor: `s3://bucket/key`, its SHA-256, its version id and date. */
 function s3Descriptor(o: ResolvedObject): ResourceDescriptor {
   return { uri: o.uri, name: o.name, digest: { sha256: o.sha256 }, annotations: { versionId: o.versionId, lastModified: o.lastModified } };
+}
+
+/** @throws UsageError unless `root` is 64 lower-case hex characters */
+function checkRootDigest(root: string): void {
+  if (!isHexDigest(root)) throw new UsageError(`provenance: the root digest must be 64 lower-case hex characters, got '${root}'`);
+}
+
+/** An in-toto Statement v1 with the SLSA provenance predicate, over one subject (the model and its root digest). */
+function statementOf(rootDigest: string, subjectName: string, predicate: Record<string, unknown>): Record<string, unknown> {
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: subjectName, digest: { sha256: rootDigest } }],
+    predicateType: SLSA_PROVENANCE_PREDICATE_TYPE,
+    predicate,
+  };
 }
 
 /** Builds the sealed provenance statement and signs it into a Sigstore bundle with `signer`. */
