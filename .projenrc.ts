@@ -75,8 +75,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     configFilePath: 'jest.config.json',
     jestConfig: {
       // ESM-only runtime dependencies (@noble/*) must be transformed too
-      transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann)/)'],
+      transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann|cborg)/)'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // cborg exports an `import` condition only, which jest's CommonJS resolver does not try
+      moduleNameMapper: { '^cborg$': '<rootDir>/node_modules/cborg/cborg.js' },
       setupFiles: ['<rootDir>/test/setup-env.ts'],
       // says once per run what is skipped when ../shared is absent (test/helpers/vectors.ts)
       globalSetup: '<rootDir>/test/global-setup.ts',
@@ -114,6 +116,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@sigstore/verify@^3',
     '@sigstore/bundle@^4',
     '@sigstore/protobuf-specs',
+    // property-based tests of the decision path (unit suite: a small budget; scripts/fuzz-decision.ts: the long run)
+    'fast-check@^4',
+    // the Nitro Enclave tests: CBOR / COSE_Sign1 attestation documents made and checked by the KMS mock (ESM-only)
+    'cborg@^6',
     // IAM policy simulator for the tests only (AGPL-3.0: a devDependency, never bundled or shipped) and its
     // action/resource/condition-key data (MIT)
     '@cloud-copilot/iam-simulate@^0.1.173',
@@ -134,9 +140,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
 project.package.addField('allowScripts', { 'pkcs11js': true, '@parcel/watcher': false, 'esbuild': false, '@swc/core': false });
 project.package.addField('bin', { modelseal: 'bin/modelseal' });
 // The bundled runtime (assets/: the CLI, its source map and SBOM), the bin shim, the docs the README links to and the
-// published JSON Schemas ship in the npm package.
+// published JSON Schemas and the enclave image recipe (enclave/: Dockerfile and start-up scripts) ship in the npm package.
 project.npmignore?.exclude('examples/', 'bench/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/');
-project.npmignore?.include('/assets/', '/bin/', '/docs/', '/schemas/');
+project.npmignore?.include('/assets/', '/bin/', '/docs/', '/schemas/', '/enclave/');
 
 // The default build (and CI) packages the JavaScript target only; package-all adds Python and Java, outside it.
 project.packageTask.reset();
@@ -206,6 +212,11 @@ project.addTask('demo', {
 project.addTask('docs:deployment', {
   description: 'Regenerate the deploy-call table of docs/DEPLOYMENT.md from the evaluated simulator rows',
   exec: 'ts-node --project tsconfig.dev.json scripts/deployment-doc.ts',
+});
+
+project.addTask('bench:seal', {
+  description: 'Sealed-weights benchmark: seal and modelseal unseal throughput and peak RSS on a large file',
+  exec: 'node bench/seal-bench.js',
 });
 
 project.addTask('bench', {

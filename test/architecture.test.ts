@@ -21,7 +21,7 @@ export const RUNTIME_LAYERS: readonly (readonly string[])[] = [
   ['signers'],
   ['store'],
   ['policy'],
-  ['sbom', 'provenance'],
+  ['sbom', 'provenance', 'sealing'],
   ['service'],
   ['cli'],
 ];

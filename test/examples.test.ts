@@ -17,6 +17,7 @@ import { EXAMPLES_DIR, exampleContext, synthExampleStack } from './helpers/examp
 import { SimRow, TemplateSimulator, ADMINISTRATOR_ACCESS, ACCOUNT } from './helpers/iam-sim';
 import { expectNagClean } from './helpers/nag';
 import { ModelSealExampleStack } from '../examples/core-stack/modelseal-stack';
+import { ENCLAVE_PCR8, EnclaveServingStack } from '../examples/enclave-serving/enclave-serving-stack';
 import { ModelSealSandboxStack, SANDBOX_EXPIRATION_DAYS, SANDBOX_RETENTION_DAYS } from '../examples/sandbox/sandbox-stack';
 
 /** Every IAM-shaped policy document in a template: IAM policies, key policies, bucket policies, role trust policies. */
@@ -119,6 +120,12 @@ function invariantRows(sim: TemplateSimulator): SimRow[] {
       expect: 'ExplicitlyDenied',
     });
   }
+  // every weights key: no principal decrypts without an attestation, and no administrator makes data keys
+  for (const id of sim.idsOfType('AWS::KMS::Key')) {
+    if (!(sim.props(id).Tags ?? []).some((t: any) => t.Key === 'modelseal:role' && t.Value === 'weights-key')) continue;
+    rows.push({ name: `${id}: nobody decrypts the weights key without an attestation`, principal: admin, action: 'kms:Decrypt', resource: sim.arn(id), expect: 'ExplicitlyDenied' });
+    rows.push({ name: `${id}: an administrator makes no data key`, principal: admin, action: 'kms:GenerateDataKey', resource: sim.arn(id), expect: 'ExplicitlyDenied' });
+  }
   return rows;
 }
 
@@ -126,7 +133,7 @@ describe('examples contract', () => {
   const folders = exampleFolders();
 
   test('every example is its own folder (at most two levels deep) with a cdk.json or cdk8s.yaml', () => {
-    expect(folders.map((f) => f.folder).sort()).toEqual(expect.arrayContaining(['core-stack', 'sandbox']));
+    expect(folders.map((f) => f.folder).sort()).toEqual(expect.arrayContaining(['core-stack', 'sandbox', 'enclave-serving']));
     const loose = fs.readdirSync(EXAMPLES_DIR, { withFileTypes: true }).filter((e) => e.isFile() && e.name !== 'README.md').map((e) => e.name);
     expect(loose).toEqual([]);
     for (const { folder } of folders) expect(folder.split(path.sep).length).toBeLessThanOrEqual(2);
@@ -157,6 +164,8 @@ describe('examples contract', () => {
         // every Object Lock bucket is a tagged store, so every store is checked; each store and key got its rows
         expect(rows.filter((r) => r.name.includes('nobody may')).length).toBe(stores.length * 12);
         expect(rows.filter((r) => r.action === 'kms:Sign').length).toBe(signingKeys.length);
+        const weightsKeys = sim.idsOfType('AWS::KMS::Key').filter((k) => (sim.props(k).Tags ?? []).some((t: any) => t.Value === 'weights-key'));
+        expect(rows.filter((r) => r.action === 'kms:Decrypt' || r.action === 'kms:GenerateDataKey').length).toBe(weightsKeys.length * 2);
         await sim.expectRows(rows);
       }
     });
@@ -292,5 +301,73 @@ describe('examples/sandbox', () => {
 
   test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings', () => {
     expectNagClean(stack);
+  });
+});
+
+describe('examples/enclave-serving', () => {
+  let stack: EnclaveServingStack;
+  let template: any;
+
+  beforeAll(() => {
+    ensureCliBundle(); // the tier ships it as an asset
+    const previous = process.env.CDK_VALIDATION;
+    delete process.env.CDK_VALIDATION;
+    try {
+      const app = new App({ context: exampleContext('enclave-serving') });
+      stack = new EnclaveServingStack(app, 'ModelSealEnclaveServing');
+      template = app.synth().getStackByName('ModelSealEnclaveServing').template;
+    } finally {
+      process.env.CDK_VALIDATION = previous;
+    }
+  });
+
+  test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings', () => {
+    expectNagClean(stack);
+  });
+
+  test('stable logical IDs: the weights key, its alias and the store keep the IDs they were first deployed with', () => {
+    // A replaced weights key cannot decrypt any weights sealed before: never update these values.
+    const pinned: Record<string, string> = {
+      WeightsKey04EA1633: 'AWS::KMS::Key',
+      WeightsKeyAlias5CA52B93: 'AWS::KMS::Alias',
+      SigningKeyEEFC2790: 'AWS::KMS::Key',
+      StoreC1F82936: 'AWS::S3::Bucket',
+      StoreKey7A3C02BD: 'AWS::KMS::Key',
+      StoreAccessLogs087BBF22: 'AWS::S3::Bucket',
+      ServingInstanceRole298257F6: 'AWS::IAM::Role',
+    };
+    for (const [id, type] of Object.entries(pinned)) {
+      expect({ id, type: template.Resources[id]?.Type }).toEqual({ id, type });
+    }
+    expect(template.Resources.WeightsKey04EA1633.DeletionPolicy).toBe('Retain');
+  });
+
+  test('role tags: the weights key says what it is', () => {
+    const roles: Record<string, string> = {};
+    for (const [id, r] of Object.entries<any>(template.Resources)) {
+      if (!['AWS::S3::Bucket', 'AWS::KMS::Key'].includes(r.Type)) continue;
+      roles[id] = (r.Properties.Tags ?? []).find((t: any) => t.Key === 'modelseal:role')?.Value ?? '(none)';
+    }
+    expect(roles).toEqual({
+      WeightsKey04EA1633: 'weights-key',
+      SigningKeyEEFC2790: 'signing-key',
+      StoreC1F82936: 'attestation-store',
+      StoreKey7A3C02BD: 'store-key',
+      StoreAccessLogs087BBF22: 'access-logs',
+      Artifacts82DD59A1: '(none)', // the example's own bucket, not created by a construct
+    });
+  });
+
+  test('the sealed weights must carry the seal build\'s attestation naming the example\'s enclave image', () => {
+    const sim = new TemplateSimulator(template, 'ModelSealEnclaveServing');
+    const script = Buffer.from(sim.props('ServingLaunchTemplate049FC843').LaunchTemplateData.UserData, 'base64').toString('utf8');
+    const encoded = /^echo '([A-Za-z0-9+/=]+)' \| base64 -d > \/etc\/modelseal\/sealed-weights-policy\.json$/m.exec(script)![1];
+    const policy = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+    expect(policy.signers).toEqual([{ name: 'ci', kmsKeyArn: sim.arn('SigningKeyEEFC2790') }]);
+    expect(policy.attestations).toEqual([{
+      predicateType: 'https://modelseal.dev/enclave-seal/v1',
+      signers: ['ci'],
+      conditions: [{ name: 'enclave-image', expression: `predicate.enclave.pcrs.PCR8 == '${ENCLAVE_PCR8}'`, message: 'sealed for another enclave image' }],
+    }]);
   });
 });

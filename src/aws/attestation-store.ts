@@ -17,7 +17,7 @@ import { tagRole } from '../private/role-tag';
 import { STORE_PREFIXES } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
 import { MODEL_NAME_RULE, modelNameProblem } from '../shared/model-name';
-import { STORE_FOLDERS } from '../shared/store-layout';
+import { refFolder, WRITE_AUTHORITIES } from '../shared/store-layout';
 import { STORE_PREFIX_RULE, storePrefixProblem } from '../shared/store-prefix';
 
 /**
@@ -249,12 +249,12 @@ abstract class AttestationStoreBase extends Resource implements IAttestationStor
   }
 
   public grantPublish(grantee: iam.IGrantable): iam.Grant {
-    const put = this.grantObjects(grantee, STORE_PUBLISH_ACTIONS, [STORE_FOLDERS.bundles, STORE_FOLDERS.attestations, STORE_FOLDERS.notation].map((f) => `${f}*`));
+    const put = this.grantObjects(grantee, STORE_PUBLISH_ACTIONS, WRITE_AUTHORITIES.publish.map((f) => `${f}*`));
     return put.combine(this.grantKey(grantee, STORE_KEY_ENCRYPT_ACTIONS));
   }
 
   public grantRevoke(grantee: iam.IGrantable): iam.Grant {
-    const put = this.grantObjects(grantee, STORE_PUBLISH_ACTIONS, [`${STORE_FOLDERS.revocations}*`]);
+    const put = this.grantObjects(grantee, STORE_PUBLISH_ACTIONS, WRITE_AUTHORITIES.revoke.map((f) => `${f}*`));
     return put.combine(this.grantKey(grantee, STORE_KEY_ENCRYPT_ACTIONS));
   }
 
@@ -274,7 +274,7 @@ abstract class AttestationStoreBase extends Resource implements IAttestationStor
       }
       this.refNames.set(grantee, [...held, modelName]);
     }
-    const refs = `${STORE_FOLDERS.refs}${modelName}/`;
+    const refs = refFolder(modelName);
     const put = this.grantObjects(grantee, STORE_PUBLISH_ACTIONS, [`${refs}*`]);
     // IAM's * also matches "/", so refs/<name>/* alone would cover refs/<name>/<sub>/<version>, the references of
     // another model named <name>/<sub>; versions never contain "/", so a Deny on refs/<name>/*/* removes exactly those

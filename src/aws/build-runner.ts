@@ -56,7 +56,7 @@ import { tagRole } from '../private/role-tag';
 import { storeObjectArns } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
 import { MODEL_NAME_RULE, modelNameProblem } from '../shared/model-name';
-import { STORE_FOLDERS } from '../shared/store-layout';
+import { refFolder, WRITE_AUTHORITIES } from '../shared/store-layout';
 
 const TYPE = 'HardenedBuildRunner';
 const PINNED_IMAGE = /^(?<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)@sha256:[a-f0-9]{64}$/;
@@ -1040,8 +1040,8 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     gateway.addToPolicy(statement(VERSION_LIST_ACTIONS, listed));
     gateway.addToPolicy(statement(STAGING_WRITE_ACTIONS, [this.stagingBucket.arnForObjects('*')]));
     gateway.addToPolicy(statement(STORE_PUBLISH_ACTIONS, [
-      ...storeObjectArns(props.store.bucket, props.store.prefix, [STORE_FOLDERS.bundles, STORE_FOLDERS.attestations, STORE_FOLDERS.notation]),
-      props.store.bucket.arnForObjects(`${props.store.prefix}${STORE_FOLDERS.refs}${props.modelName}/*`),
+      ...storeObjectArns(props.store.bucket, props.store.prefix, WRITE_AUTHORITIES.publish),
+      props.store.bucket.arnForObjects(`${props.store.prefix}${refFolder(props.modelName)}*`),
     ]));
 
     const iface = (name: string, service: ec2.IInterfaceVpcEndpointService, statements: iam.PolicyStatement[]) => {
@@ -1179,9 +1179,9 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     acknowledgeWildcardResources(sealPolicy, [this.stagingBucket.arnForObjects('*')],
       'The seal reads the staged model of whichever train build it seals, by exact version; read only.');
     acknowledgeWildcardResources(sealPolicy, [
-      ...storeObjectArns(props.store.bucket, props.store.prefix, [STORE_FOLDERS.bundles, STORE_FOLDERS.attestations, STORE_FOLDERS.notation]),
-      props.store.bucket.arnForObjects(`${props.store.prefix}${STORE_FOLDERS.refs}${props.modelName}/*`),
-      props.store.bucket.arnForObjects(`${props.store.prefix}${STORE_FOLDERS.refs}${props.modelName}/*/*`),
+      ...storeObjectArns(props.store.bucket, props.store.prefix, WRITE_AUTHORITIES.publish),
+      props.store.bucket.arnForObjects(`${props.store.prefix}${refFolder(props.modelName)}*`),
+      props.store.bucket.arnForObjects(`${props.store.prefix}${refFolder(props.modelName)}*/*`),
     ], 'Attestation keys are content-addressed under fixed prefixes and known only after signing; references only under this model\'s name; the store bucket policy refuses overwrites.');
     if (props.modelSourceBucket) {
       const inputs = [props.modelSourceBucket.arnForObjects(`${x.sourcePrefix}*`)];

@@ -30,6 +30,40 @@ export const STORE_FOLDERS = {
 /** The key prefixes of the attestation store, in the order the layout table lists them. */
 export const STORE_PREFIXES: readonly string[] = Object.values(STORE_FOLDERS);
 
+/**
+ * Who may write where: three separate write authorities, so that the build runner (which publishes its model's
+ * evidence and names its versions) can never revoke, and a publisher can never re-point another model's names.
+ *
+ * - publish: model signature bundles, attestations and Notation co-signatures;
+ * - revoke: revocation records (only the parties a trust policy lists as revokers need it);
+ * - set-ref: `refs/<model-name>/` of one model name ({@link refFolder}).
+ *
+ * Every object stays write-once whoever writes it; these only decide which prefixes a principal can write at all.
+ */
+export const WRITE_AUTHORITIES = {
+  publish: [STORE_FOLDERS.bundles, STORE_FOLDERS.attestations, STORE_FOLDERS.notation],
+  revoke: [STORE_FOLDERS.revocations],
+} as const;
+
+/**
+ * `refs/<modelName>/`: the folder of one model name's versions, what a set-ref grant for that name covers. The name is
+ * checked by the caller (model-name.ts).
+ *
+ * A version never contains `/`, so the refs of this name are exactly the keys `refs/<modelName>/<one part>`. Model
+ * names may contain `/`, so the folder also holds the refs of longer names (`refs/team/llm/1` is name `team/llm`,
+ * under `refs/team/`): a grant for one name must cover the keys `refs/<modelName>/<version>` and not the deeper keys
+ * `refs/<modelName>/<part>/<version>` of other names ({@link isRefOfModel} says which keys belong to the name).
+ */
+export function refFolder(modelName: string): string {
+  return `${STORE_FOLDERS.refs}${modelName}/`;
+}
+
+/** Whether `key` is a ref of exactly `modelName` (`refs/<modelName>/<version>`, the version without `/`). */
+export function isRefOfModel(key: string, modelName: string): boolean {
+  const folder = refFolder(modelName);
+  return key.startsWith(folder) && key.length > folder.length && !key.slice(folder.length).includes('/');
+}
+
 /** `bundles/sha256/<root>/<signer>/<obj>.sig.json`: an OMS model signature bundle. */
 export function bundleKey(root: string, signer: string, obj: string): string {
   return `${STORE_FOLDERS.bundles}sha256/${root}/${signer}/${obj}.sig.json`;
@@ -52,7 +86,7 @@ export function revocationKey(root: string, signer: string, obj: string): string
 
 /** `refs/<name>/<version>`: a name → digest reference (the caller checks name and version). */
 export function refKeyOf(name: string, version: string): string {
-  return `${STORE_FOLDERS.refs}${name}/${version}`;
+  return `${refFolder(name)}${version}`;
 }
 
 /** The four folders that hold objects about `root` (hex), each ending with `/`. */

@@ -621,7 +621,10 @@ interface TableLine {
 const OPERATIONS: Operation[] = ['create', 'read', 'update', 'delete', 'runtime'];
 
 /** Renders the evaluated deploy-call rows as the Markdown tables of docs/DEPLOYMENT.md. */
-export function renderDeployCallTables(sim: TemplateSimulator, results: SimResult[]): string {
+export function renderDeployCallTables(
+  sim: TemplateSimulator, results: SimResult[],
+  options: { example?: string; testFile?: string; refusedLead?: string } = {},
+): string {
   const label = (id: string) => {
     const tag = roleTag(sim, id);
     return `\`${id}\`${tag ? ` (${tag})` : ''}`;
@@ -661,13 +664,13 @@ export function renderDeployCallTables(sim: TemplateSimulator, results: SimResul
   const allowed = results.filter((r) => !(r.row as DeployCallRow).byDesign);
   const refused = results.filter((r) => (r.row as DeployCallRow).byDesign);
   return [
-    `${allowed.length} calls, each allowed for the role that makes it (evaluated by \`test/aws/deploy-calls.test.ts\` on ` +
-      '`examples/core-stack`; a statement is named `<logical ID of its policy>: <Sid>`; `AdministratorAccess` is the ' +
+    `${allowed.length} calls, each allowed for the role that makes it (evaluated by \`${options.testFile ?? 'test/aws/deploy-calls.test.ts'}\` on ` +
+      `\`examples/${options.example ?? 'core-stack'}\`; ` + 'a statement is named `<logical ID of its policy>: <Sid>`; `AdministratorAccess` is the ' +
       'deploying role\'s own policy). Same-account calls on a KMS key need both the key policy and the IAM policy:',
     '',
     table('| resource | when | caller | calls | allowed by |', group(allowed, statements)),
     '',
-    `${refused.length} updates are refused by design, to every principal including the deploying role:`,
+    `${refused.length} ${options.refusedLead ?? 'updates are refused by design, to every principal including the deploying role:'}`,
     '',
     table('| resource | when | caller | calls | why, and the statement that refuses it |',
       group(refused, (r) => `${(r.row as DeployCallRow).byDesign}; refused by ${statements(r)}`)),

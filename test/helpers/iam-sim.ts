@@ -447,6 +447,10 @@ export class TemplateSimulator {
       case 'AWS::EC2::SecurityGroup': return `sg-${fakeId(id)}`;
       case 'AWS::EC2::VPCEndpoint': return `vpce-${fakeId(id)}`;
       case 'AWS::EC2::RouteTable': return `rtb-${fakeId(id)}`;
+      case 'AWS::EC2::LaunchTemplate': return `lt-${fakeId(id)}`;
+      case 'AWS::IAM::InstanceProfile': return generated;
+      case 'AWS::ElasticLoadBalancingV2::LoadBalancer': return `arn:${PARTITION}:elasticloadbalancing:${REGION}:${ACCOUNT}:loadbalancer/net/${generated.slice(0, 32)}/${fakeId(id, 16)}`;
+      case 'AWS::ElasticLoadBalancingV2::TargetGroup': return `arn:${PARTITION}:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/${generated.slice(0, 32)}/${fakeId(id, 16)}`;
       default: return generated;
     }
   }
@@ -470,11 +474,11 @@ export class TemplateSimulator {
         case 'Fn::Split': return String(this.resolveNode(v[1])).split(v[0]);
         case 'Fn::GetAZs': return AZS;
         case 'Fn::Sub': return this.resolveSub(v);
+        case 'Fn::Base64': return Buffer.from(String(this.resolveNode(v)), 'utf8').toString('base64');
         case 'Fn::ImportValue':
         case 'Fn::If':
         case 'Fn::FindInMap':
         case 'Fn::Cidr':
-        case 'Fn::Base64':
           throw new Error(`TemplateSimulator: ${k} is not supported (resolve it in the helper before relying on it): ${JSON.stringify(node)}`);
         default:
       }
@@ -516,6 +520,8 @@ export class TemplateSimulator {
       case 'AWS::S3::Bucket.DomainName': return `${name}.s3.amazonaws.com`;
       case 'AWS::S3::Bucket.RegionalDomainName': return `${name}.s3.${REGION}.amazonaws.com`;
       case 'AWS::IAM::Role.Arn': return `arn:${PARTITION}:iam::${ACCOUNT}:role/${name}`;
+      case 'AWS::IAM::InstanceProfile.Arn': return `arn:${PARTITION}:iam::${ACCOUNT}:instance-profile/${name}`;
+      case 'AWS::EC2::LaunchTemplate.LatestVersionNumber': return '1';
       case 'AWS::IAM::Role.RoleId': return `AROA${fakeId(id, 17).toUpperCase()}`;
       case 'AWS::Logs::LogGroup.Arn': return `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:${name}:*`;
       case 'AWS::ECR::Repository.Arn': return `arn:${PARTITION}:ecr:${REGION}:${ACCOUNT}:repository/${name}`;

@@ -5,7 +5,7 @@
  * digest of the algorithm's length and the algorithm that matches the key spec, as KMS does, then signs
  * the digest with `@noble/curves` (no second hashing) and returns DER. Errors use KMS's exception names.
  */
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'crypto';
 import {
   DisabledException,
   GetPublicKeyCommand,
@@ -32,6 +32,8 @@ export interface MockKmsKeyOptions {
   readonly denyAll?: boolean;
   /** Only Sign answers AccessDeniedException (GetPublicKey works). */
   readonly denySign?: boolean;
+  /** Hold this EC private key instead of a fresh one (e.g. one that is also a PEM key elsewhere). */
+  readonly privateKey?: KeyObject;
 }
 
 /** A key held by the mock. */
@@ -84,8 +86,8 @@ export class KmsMock {
   /** Creates a key (a fresh local key pair) and its aliases. */
   public addKey(options: MockKmsKeyOptions): MockKmsKey {
     const keyId = randomUUID();
-    const pair =
-      options.keySpec === 'RSA_2048'
+    const pair = options.privateKey ? { privateKey: options.privateKey, publicKey: createPublicKey(options.privateKey) }
+      : options.keySpec === 'RSA_2048'
         ? generateKeyPairSync('rsa', { modulusLength: 2048 })
         : generateKeyPairSync('ec', { namedCurve: options.keySpec === 'ECC_NIST_P384' ? 'P-384' : 'P-256' });
     const key: MockKmsKey = {

@@ -7,7 +7,10 @@
  * AccessDenied; with Object Lock parameters → AccessDenied (s3:PutObjectRetention/LegalHold are denied to all);
  * an existing key → 412 PreconditionFailed; a `ChecksumSHA256` that does not match the body → 400 BadDigest.
  * GetObject returns a Body with `transformToByteArray()`, and `ChecksumSHA256` when `ChecksumMode` is ENABLED.
- * ListObjectsV2 pages with a small MaxKeys. Throttling, 409 conflicts and AccessDenied can be injected.
+ * ListObjectsV2 pages with a small MaxKeys. ListObjectVersions reports every version and delete marker (the bucket is
+ * versioned, as Object Lock requires); a principal that bypasses the bucket policy (the account root, or whoever
+ * changed it) can add versions and delete markers with {@link S3Mock.overwriteBehindPolicy} and
+ * {@link S3Mock.deleteBehindPolicy}. Throttling, 409 conflicts and AccessDenied can be injected.
  */
 import { createHash } from 'crypto';
 import {
@@ -16,6 +19,8 @@ import {
   type GetObjectCommandInput,
   ListObjectsV2Command,
   type ListObjectsV2CommandInput,
+  ListObjectVersionsCommand,
+  type ListObjectVersionsCommandInput,
   NoSuchKey,
   PutObjectCommand,
   type PutObjectCommandInput,
@@ -43,7 +48,7 @@ export interface S3MockOptions {
   readonly defaultEncryption?: 'kms' | 'AES256' | 'aws-managed-kms' | 'none';
 }
 
-type Operation = 'PutObject' | 'GetObject' | 'ListObjectsV2' | 'GetBucketEncryption';
+type Operation = 'PutObject' | 'GetObject' | 'ListObjectsV2' | 'ListObjectVersions' | 'GetBucketEncryption';
 
 /** An error shaped like the SDK's S3 service exceptions. */
 export function s3Error(name: string, status: number, message: string): Error {
@@ -67,6 +72,10 @@ export class S3Mock {
   public readonly keyArn: string;
   /** The bucket's objects by full key. */
   public readonly objects = new Map<string, MockS3Object>();
+  /** Versions older than the current one, per full key (the current one is in `objects`). */
+  private readonly olderVersions = new Map<string, number>();
+  /** Keys whose latest version is a delete marker. */
+  private readonly deleteMarkers = new Set<string>();
   private readonly maxKeys: number;
   private throttleLeft = 0;
   private throttleName = 'SlowDown';
@@ -83,6 +92,7 @@ export class S3Mock {
     this.stub.on(PutObjectCommand).callsFake((input: PutObjectCommandInput) => this.putObject(input));
     this.stub.on(GetObjectCommand).callsFake((input: GetObjectCommandInput) => this.getObject(input));
     this.stub.on(ListObjectsV2Command).callsFake((input: ListObjectsV2CommandInput) => this.listObjects(input));
+    this.stub.on(ListObjectVersionsCommand).callsFake((input: ListObjectVersionsCommandInput) => this.listObjectVersions(input));
     this.stub.on(GetBucketEncryptionCommand).callsFake(() => this.getBucketEncryption());
   }
 
@@ -123,6 +133,34 @@ export class S3Mock {
   /** Writes an object directly (as another principal might have), bypassing every check. */
   public seed(key: string, body: Buffer): void {
     this.objects.set(key, { body, checksumSha256: sha256b64(body) });
+  }
+
+  /**
+   * Writes a new version of an existing key, as only a principal that bypasses the bucket policy could (the policy
+   * denies overwrites): the old bytes stay as an older version.
+   */
+  public overwriteBehindPolicy(key: string, body: Buffer): void {
+    if (!this.objects.has(key)) {
+      throw new Error(`mock S3: no object ${key} to overwrite`);
+    }
+    this.olderVersions.set(key, (this.olderVersions.get(key) ?? 0) + 1);
+    this.objects.set(key, { body, checksumSha256: sha256b64(body) });
+  }
+
+  /** Puts a delete marker on a key (hiding it from GetObject and ListObjectsV2), as only a bypass could. */
+  public deleteBehindPolicy(key: string): void {
+    const obj = this.objects.get(key);
+    if (!obj) {
+      throw new Error(`mock S3: no object ${key} to delete`);
+    }
+    this.olderVersions.set(key, (this.olderVersions.get(key) ?? 0) + 1);
+    this.objects.delete(key);
+    this.deleteMarkers.add(key);
+  }
+
+  /** Every ListObjectVersions input the client received. */
+  public versionListCalls(): ListObjectVersionsCommandInput[] {
+    return this.stub.commandCalls(ListObjectVersionsCommand).map((c) => c.args[0].input);
   }
 
   /** Every PutObject input the client received. */
@@ -235,6 +273,42 @@ export class S3Mock {
       KeyCount: page.length,
       IsTruncated: truncated,
       ...(truncated ? { NextContinuationToken: Buffer.from(page[page.length - 1]).toString('base64') } : {}),
+      $metadata: { httpStatusCode: 200 },
+    };
+  }
+
+  /** Versions (oldest first per key) and delete markers, paged by (key, version id) with a small MaxKeys. */
+  private listObjectVersions(input: ListObjectVersionsCommandInput) {
+    this.gate('ListObjectVersions', input.Prefix ?? '');
+    this.checkBucket(input.Bucket);
+    const prefix = input.Prefix ?? '';
+    const keys = [...new Set([...this.objects.keys(), ...this.olderVersions.keys(), ...this.deleteMarkers])]
+      .filter((k) => k.startsWith(prefix)).sort();
+    const entries: { key: string; versionId: string; marker: boolean; latest: boolean }[] = [];
+    for (const key of keys) {
+      const older = this.olderVersions.get(key) ?? 0;
+      const current = this.objects.has(key) ? 1 : 0;
+      const marker = this.deleteMarkers.has(key);
+      const total = older + current;
+      for (let v = 0; v < total; v++) {
+        entries.push({ key, versionId: `v${v}`, marker: false, latest: !marker && v === total - 1 });
+      }
+      if (marker) {
+        entries.push({ key, versionId: `m${total}`, marker: true, latest: true });
+      }
+    }
+    const start = input.KeyMarker === undefined ? 0
+      : entries.findIndex((e) => e.key === input.KeyMarker && e.versionId === input.VersionIdMarker) + 1;
+    const size = Math.min(input.MaxKeys ?? 1000, this.maxKeys);
+    const page = entries.slice(start, start + size);
+    const truncated = start + size < entries.length;
+    const last = page[page.length - 1];
+    return {
+      Versions: page.filter((e) => !e.marker)
+        .map((e) => ({ Key: e.key, VersionId: e.versionId, IsLatest: e.latest, Size: this.objects.get(e.key)?.body.length ?? 0 })),
+      DeleteMarkers: page.filter((e) => e.marker).map((e) => ({ Key: e.key, VersionId: e.versionId, IsLatest: e.latest })),
+      IsTruncated: truncated,
+      ...(truncated ? { NextKeyMarker: last.key, NextVersionIdMarker: last.versionId } : {}),
       $metadata: { httpStatusCode: 200 },
     };
   }

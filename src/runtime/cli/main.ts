@@ -29,6 +29,7 @@ const commands = {
   notation: () => require('./commands/notation') as typeof import('./commands/notation'),
   policy: () => require('./commands/policy') as typeof import('./commands/policy'),
   seal: () => require('./commands/seal') as typeof import('./commands/seal'),
+  sealing: () => require('./commands/sealing') as typeof import('./commands/sealing'),
   store: () => require('./commands/store') as typeof import('./commands/store'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -97,12 +98,18 @@ Commands:
                                              Verify a model against a bundle.
   verify aws-signer (MODEL_PATH | --digest sha256:ROOT) --signature JWS --trusted-root PEM --profile-arn ARN
                                              Verify an AWS Signer co-signature, including revocation.
+  verify policy MODEL_PATH --store URI --policy FILE [--digest sha256:ROOT]
+                                             Decide as check does, then verify the files against the chosen manifest.
   pubkey --private-key PEM | --kms-key ARN | --pkcs11-uri URI
                                              Print a signing key's public key (SPKI PEM).
 ${ATTEST_USAGE_LINES}
 ${STORE_USAGE_LINES}
 ${POLICY_USAGE_LINES}
 ${SEAL_USAGE_LINES}
+  seal-weights key|pkcs11-key|kms|certificate MODEL_DIR OUT_DIR --key-arn ARN --enclave-measurements FILE ...
+                                             Encrypt a model for the Nitro Enclave tier; sign the sealed files and the enclave-seal attestation.
+  unseal SEALED_DIR OUT_DIR (--data-key-file FILE | --data-key-stdin) [--digest sha256:ROOT]
+                                             Decrypt a sealed model inside the enclave; fails closed, leaves no plaintext.
 
 Run 'modelseal <command> --help' for the options of a command.
 Exit codes: 0 success, 1 verification failed (or policy not met, write-once conflict), 2 bad usage or unreadable input.`;
@@ -151,8 +158,12 @@ export async function main(
         return await commands.policy().revokeCommand(argv.slice(1), io);
       case 'seal':
         return await commands.seal().sealCommand(argv.slice(1), io);
+      case 'seal-weights':
+        return await commands.sealing().sealWeightsCommand(argv.slice(1), io);
+      case 'unseal':
+        return await commands.sealing().unsealCommand(argv.slice(1), io);
       default:
-        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke or seal (see modelseal --help)`);
+        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, seal, seal-weights or unseal (see modelseal --help)`);
     }
   } catch (e) {
     return report(e, io, json, command ?? '');
@@ -264,8 +275,11 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
   if (kind === 'aws-signer') {
     return commands.notation().verifyAwsSignerCommand(argv.slice(1), io);
   }
+  if (kind === 'policy') {
+    return commands.policy().verifyPolicyCommand(argv.slice(1), io);
+  }
   if (!(VERIFIER_KINDS as readonly string[]).includes(kind)) {
-    throw new UsageError(`verify: unknown verification method "${kind}"; expected one of ${VERIFIER_KINDS.join(', ')}`);
+    throw new UsageError(`verify: unknown verification method "${kind}"; expected one of ${[...VERIFIER_KINDS, 'aws-signer', 'policy'].join(', ')}`);
   }
   const specs = VERIFY_FLAGS[kind as VerifierKind];
   const args = parseArgs(argv.slice(1), specs, `verify ${kind}`);

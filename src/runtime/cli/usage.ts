@@ -17,7 +17,8 @@ export const STORE_USAGE_LINES = `  publish --store URI FILE...                P
   fetch --store URI --out DIR sha256:ROOT    Download every object stored for a root digest.
   ref set --store URI NAME VERSION sha256:ROOT
                                              Record a write-once name/version -> digest reference.
-  ref get --store URI NAME VERSION           Print the digest a name/version refers to.`;
+  ref get --store URI NAME VERSION [--policy FILE]
+                                             Print the digest a name/version refers to (with --policy: only if trusted).`;
 
 /** Help lines for the top-level usage text. */
 export const POLICY_USAGE_LINES = `  policy validate FILE                       Validate a trust policy (schema, signer names, CEL, keys).

@@ -7,7 +7,7 @@
  */
 import { isHexDigest } from './digest';
 import { ErrorClass, VerificationError } from './errors';
-import { isJsonObject } from './json';
+import { isJsonObject, parseJson } from './json';
 
 /** The in-toto Statement v1 `_type`. */
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -24,12 +24,7 @@ export type DecodedStatement = Record<string, unknown> & { readonly predicateTyp
  */
 export function decodeStatement(payload: Buffer, what?: string, err: ErrorClass = VerificationError): DecodedStatement {
   const at = what ? `${what}: ` : '';
-  let doc: unknown;
-  try {
-    doc = JSON.parse(payload.toString('utf8'));
-  } catch (e) {
-    throw new err(`${at}DSSE payload is not valid JSON (${(e as Error).message}); expected an in-toto Statement v1`);
-  }
+  const doc = parseJson(payload, `${at}DSSE payload (an in-toto Statement v1)`, err);
   if (!isJsonObject(doc)) {
     throw new err(`${at}DSSE payload is ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : `a ${typeof doc}`}; expected an in-toto Statement v1 JSON object`);
   }

@@ -9,7 +9,7 @@ import type { VerificationMaterial } from './signer';
 import { decodeBase64 as decodeBase64Field } from '../codec/base64';
 import { isHexDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
-import { isJsonObject } from '../codec/json';
+import { isJsonObject, parseJson } from '../codec/json';
 
 /** The only bundle media type OMS v1.0 uses. */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -113,12 +113,7 @@ export function parseBundle(data: Buffer, source = 'bundle', maxBytes = DEFAULT_
   if (text.trim() === '') {
     throw new VerificationError(`${source} is empty; expected a Sigstore bundle v0.3 JSON document`);
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new VerificationError(`${source} is not valid JSON (truncated or corrupted?): ${(e as Error).message}`);
-  }
+  const doc = parseJson(data, source);
   if (!isJsonObject(doc)) {
     throw new VerificationError(`${source} is not a JSON object; expected a Sigstore bundle v0.3`);
   }
@@ -159,6 +154,13 @@ function parseMaterial(vm: unknown, source: string): BundleKeyMaterial {
   if (!isJsonObject(vm)) {
     throw new VerificationError(
       `${source} has no verificationMaterial; expected publicKey, x509CertificateChain or certificate`);
+  }
+  // The Sigstore bundle's verificationMaterial.content is a oneof: two kinds at once would let two verifiers pick
+  // different keys for the same bundle.
+  const kinds = (['publicKey', 'x509CertificateChain', 'certificate'] as const).filter((k) => vm[k] !== undefined);
+  if (kinds.length > 1) {
+    throw new VerificationError(
+      `${source} verificationMaterial has ${kinds.join(' and ')}; a bundle carries exactly one of publicKey, x509CertificateChain or certificate`);
   }
   if (vm.publicKey !== undefined) {
     const pk = vm.publicKey;

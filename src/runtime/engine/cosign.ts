@@ -2,9 +2,9 @@
  * Co-signing without the model bytes, and verifying any DSSE-signed in-toto statement (not only OMS model
  * signatures).
  *
- * A co-signer (compliance, a lead data scientist) signs exactly the statement bytes CI signed: the statement's
- * subject is the root digest, which already commits to every file, so the co-signer never needs the tens of GB of
- * model. Before signing, the original bundle's signature must verify, so nobody co-signs a forged statement.
+ * A co-signer (compliance, a lead data scientist) signs exactly the statement bytes CI signed: the statement is the
+ * manifest (every file's name and digest, the serialization options) and its subject the root digest over the file
+ * contents, so the co-signer agrees to exactly that manifest and never needs the tens of GB of model. Before signing, the original bundle's signature must verify, so nobody co-signs a forged statement.
  */
 import { verify as cryptoVerify, KeyObject, X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
@@ -13,7 +13,7 @@ import { assertDerSignature, curveOf, hashForCurve, keyHint } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
 import { signPayload } from './sign-statement';
 import type { Signer } from './signer';
-import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE } from './statement';
+import { LEGACY_PREDICATE_TYPE, ParsedStatement, PREDICATE_TYPE } from './statement';
 import { verifyBundle, verifyBundleSignature, VerificationTrust } from './verify';
 import { UsageError, VerificationError } from '../codec/errors';
 import { decodeStatement, subjectDigests } from '../codec/statement';
@@ -40,6 +40,10 @@ export interface VerifiedStatement {
   readonly leafCertificate?: X509Certificate;
   /** Non-fatal notes. */
   readonly warnings: string[];
+  /** The older formats the bundle uses (see `VerifiedBundle.legacyFormats`); empty for current bundles. */
+  readonly legacyFormats: string[];
+  /** For OMS model signatures: the parsed statement (its manifest) as verified. */
+  readonly oms?: ParsedStatement;
 }
 
 /** Options of {@link verifyStatementBundle}. */
@@ -80,6 +84,8 @@ export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, op
       keyHint: v.keyHint,
       ...(bundle.material.kind === 'x509CertificateChain' ? { leafCertificate: new X509Certificate(bundle.material.certificates[0]) } : {}),
       warnings: v.warnings,
+      legacyFormats: v.legacyFormats,
+      oms: v.statement,
     };
   }
   const v = verifyBundleSignature(bundle, trust, source, { at: opts.at });
@@ -94,6 +100,7 @@ export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, op
     keyHint: v.keyHint,
     ...(v.leafCertificate ? { leafCertificate: v.leafCertificate } : {}),
     warnings: v.warnings,
+    legacyFormats: v.legacyFormats,
   };
 }
 
@@ -210,5 +217,6 @@ function verifyWithLeafKey(data: Buffer, source: string): VerifiedStatement {
     keyHint: keyHint(leafKey),
     leafCertificate: leaf,
     warnings: [],
+    legacyFormats: [],
   };
 }

@@ -105,7 +105,12 @@ interface ModelRoot {
 export async function hashModel(modelPath: string, opts: ModelHashOptions = {}): Promise<Manifest> {
   const root = await resolveModelRoot(modelPath, opts.allowSymlinks ?? false);
   const ignores = collectIgnores(root, opts);
-  const files = await walkModel(root, ignores, opts.allowSymlinks ?? false);
+  const { files, invalidNames } = await walkModel(root, ignores, opts.allowSymlinks ?? false);
+  if (invalidNames.length > 0) {
+    throw new UsageError(
+      `${root.root} has ${invalidNames.length} file name(s) that are not valid UTF-8 and cannot be OMS resource names: `
+      + `${invalidNames.slice(0, 10).join(', ')}${invalidNames.length > 10 ? ', …' : ''} (bytes shown as \\xHH); rename them, or leave them out with --ignore-paths on their folder`);
+  }
   if (files.length === 0) {
     throw new UsageError(`model ${root.root} has no files to hash after exclusions (ignored: ${ignores.join(', ') || 'none'})`);
   }
@@ -133,7 +138,8 @@ export async function hashModel(modelPath: string, opts: ModelHashOptions = {}):
 export async function listModelFiles(modelPath: string, opts: ModelHashOptions = {}): Promise<string[]> {
   const root = await resolveModelRoot(modelPath, opts.allowSymlinks ?? false);
   const ignores = collectIgnores(root, opts);
-  return (await walkModel(root, ignores, opts.allowSymlinks ?? false)).map((f) => f.name);
+  const { files, invalidNames } = await walkModel(root, ignores, opts.allowSymlinks ?? false);
+  return [...files.map((f) => f.name), ...invalidNames];
 }
 
 /**
@@ -152,12 +158,13 @@ export async function listModelShards(modelPath: string, shardSize: number, opts
   const root = await resolveModelRoot(modelPath, opts.allowSymlinks ?? false);
   const ignores = collectIgnores(root, opts);
   const names: string[] = [];
-  for (const f of await walkModel(root, ignores, opts.allowSymlinks ?? false)) {
+  const { files, invalidNames } = await walkModel(root, ignores, opts.allowSymlinks ?? false);
+  for (const f of files) {
     for (let start = 0; start < f.size; start += shardSize) {
       names.push(`${f.name}:${start}:${Math.min(start + shardSize, f.size)}`);
     }
   }
-  return names;
+  return [...names, ...invalidNames];
 }
 
 /**
@@ -310,6 +317,9 @@ function collectIgnores(root: ModelRoot, opts: ModelHashOptions): string[] {
   for (const p of [...(opts.ignorePaths ?? []), ...(opts.signaturePath !== undefined ? [opts.signaturePath] : [])]) {
     // Like the reference, a path outside the model is neither applied nor recorded.
     const rel = relativeInside(root, path.resolve(p));
+    if (rel === '.') {
+      throw new UsageError(`ignore path ${JSON.stringify(p)} is the model itself (${root.root}); ignoring it would leave every file unsigned`);
+    }
     if (rel !== undefined) out.add(rel);
   }
   return [...out].sort(compareResourceNames);
@@ -325,13 +335,36 @@ function relativeInside(root: ModelRoot, abs: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why a model-relative ignore path (a payload's `serialization.ignore_paths` entry) is not acceptable, or undefined.
+ *
+ * An entry that covers the whole model would make the extra-file check ignore everything: the empty string, `.`,
+ * `/` and every other absolute path, any `..` segment, and anything that normalizes to `.` (`./`, `.//.`).
+ */
+export function ignorePathProblem(entry: string): string | undefined {
+  if (entry === '') {
+    return 'is empty, which would cover the whole model';
+  }
+  if (path.posix.isAbsolute(entry) || entry.startsWith('\\') || /^[A-Za-z]:[\\/]/.test(entry)) {
+    return 'is absolute; ignore paths are relative to the model root';
+  }
+  if (entry.split('/').includes('..')) {
+    return 'has a ".." segment, which could reach the model root or leave it';
+  }
+  const n = path.posix.normalize(entry).replace(/\/+$/, '');
+  if (n === '' || n === '.') {
+    return 'is the model root itself, which would leave every file unsigned';
+  }
+  return undefined;
+}
+
 /** Validates a user-supplied model-relative ignore path and returns it in canonical form. */
 function normalizeModelRelative(p: string): string {
-  if (p === '' || path.posix.isAbsolute(p) || p.split('/').includes('..')) {
-    throw new UsageError(`ignore path ${JSON.stringify(p)} must be relative to the model root, without '..'`);
+  const problem = ignorePathProblem(p);
+  if (problem) {
+    throw new UsageError(`ignore path ${JSON.stringify(p)} ${problem}`);
   }
-  const n = path.posix.normalize(p).replace(/\/+$/, '');
-  return n === '' ? '.' : n;
+  return path.posix.normalize(p).replace(/\/+$/, '');
 }
 
 function isIgnored(name: string, ignores: readonly string[]): boolean {
@@ -341,30 +374,83 @@ function isIgnored(name: string, ignores: readonly string[]): boolean {
   return false;
 }
 
-/** Lists the model's regular files in reference order, applying ignores and the symlink policy. */
-async function walkModel(root: ModelRoot, ignores: readonly string[], allowSymlinks: boolean): Promise<ModelFile[]> {
+/**
+ * A file name as text for messages and listings: valid UTF-8 as it is, every byte of an invalid sequence as `\xHH`.
+ * The backslash makes it impossible for an escaped name to equal a resource name (resource names refuse `\`).
+ */
+export function escapeFileName(name: Buffer): string {
+  let out = '';
+  for (let i = 0; i < name.length;) {
+    const len = utf8SequenceLength(name, i);
+    if (len === 0) {
+      out += `\\x${name[i].toString(16).padStart(2, '0')}`;
+      i++;
+    } else {
+      out += name.subarray(i, i + len).toString('utf8');
+      i += len;
+    }
+  }
+  return out;
+}
+
+/** Length of the well-formed UTF-8 sequence at `i` (RFC 3629 §4: no overlongs, surrogates or values above U+10FFFF), or 0. */
+function utf8SequenceLength(b: Buffer, i: number): number {
+  const c = b[i];
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k] >= lo && b[i + k] <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+/** What a walk found: the regular files, and the entries whose names are not valid UTF-8 (escaped, not entered). */
+interface ModelWalk {
+  readonly files: ModelFile[];
+  readonly invalidNames: string[];
+}
+
+/**
+ * Lists the model's regular files in reference order, applying ignores and the symlink policy.
+ *
+ * Directory entries are read as bytes: a name that is not valid UTF-8 cannot be an OMS resource name (names are JSON
+ * strings) and would not round-trip through a string path, so it is reported escaped in `invalidNames` (a directory
+ * with such a name is not entered: nothing in it can be signed either) instead of failing later with ENOENT.
+ */
+async function walkModel(root: ModelRoot, ignores: readonly string[], allowSymlinks: boolean): Promise<ModelWalk> {
   if (root.isFile) {
     // The reference names the only resource of a single-file model `.` (the path relative to itself); the
     // model-relative ignore paths never match it, but an ignore of the file itself leaves the model empty.
-    if (ignores.includes('.')) return [];
+    if (ignores.includes('.')) return { files: [], invalidNames: [] };
     const st = await fs.promises.stat(root.root);
-    return [{ name: '.', absPath: root.root, size: st.size }];
+    return { files: [{ name: '.', absPath: root.root, size: st.size }], invalidNames: [] };
   }
   const files: ModelFile[] = [];
+  const invalidNames: string[] = [];
   // Real paths of the directories being walked: entering one of them again through a symlink is a loop.
   const walk = async (dirAbs: string, dirRel: string, realStack: readonly string[]): Promise<void> => {
-    let entries: fs.Dirent[];
+    let entries: fs.Dirent<Buffer>[];
     try {
-      entries = await fs.promises.readdir(dirAbs, { withFileTypes: true });
+      entries = await fs.promises.readdir(dirAbs, { withFileTypes: true, encoding: 'buffer' });
     } catch (err) {
       throw new UsageError(`cannot list directory ${dirAbs}: ${(err as Error).message}`);
     }
     const subdirs: Array<[string, string, readonly string[]]> = [];
     const plain: Array<[string, string]> = [];
     for (const e of entries) {
-      const rel = dirRel === '' ? e.name : `${dirRel}/${e.name}`;
+      const name = e.name.toString('utf8');
+      if (!Buffer.from(name, 'utf8').equals(e.name)) {
+        const escaped = escapeFileName(e.name);
+        invalidNames.push(`${dirRel === '' ? '' : `${dirRel}/`}${escaped}${e.isDirectory() ? '/' : ''}`);
+        continue;
+      }
+      const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       if (isIgnored(rel, ignores)) continue;
-      const abs = path.join(dirAbs, e.name);
+      const abs = path.join(dirAbs, name);
       if (e.isSymbolicLink()) {
         if (!allowSymlinks) throw new UsageError(`${abs} is a symlink (symlinks are not allowed)`);
         const target = await resolveInside(root, abs);
@@ -378,7 +464,7 @@ async function walkModel(root: ModelRoot, ignores: readonly string[], allowSymli
           throw new UsageError(`symlink ${abs} points to a special file ${target} (not a regular file or directory)`);
         }
       } else if (e.isDirectory()) {
-        subdirs.push([abs, rel, [...realStack, path.join(realStack[realStack.length - 1], e.name)]]);
+        subdirs.push([abs, rel, [...realStack, path.join(realStack[realStack.length - 1], name)]]);
       } else if (e.isFile()) {
         plain.push([abs, rel]);
       } else {
@@ -393,7 +479,7 @@ async function walkModel(root: ModelRoot, ignores: readonly string[], allowSymli
   // Split each name once: a model may have 100k files.
   const keyed = files.map((f) => ({ f, parts: f.name.split('/') }));
   keyed.sort((a, b) => comparePathParts(a.parts, b.parts));
-  return keyed.map((k) => k.f);
+  return { files: keyed.map((k) => k.f), invalidNames: invalidNames.sort() };
 }
 
 /** Resolves a symlink and checks it stays inside the model; returns the real target. */

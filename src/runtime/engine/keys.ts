@@ -44,8 +44,19 @@ export function hashForCurve(curve: Curve): CurveHash {
  * Node's SPKI PEM export is byte-identical to Python cryptography's, which is what the reference hashes.
  */
 export function keyHint(key: KeyObject): string {
-  return createHash('sha256').update(publicKeyPem(key)).digest('hex');
+  let hint = hints.get(key);
+  if (hint === undefined) {
+    hint = createHash('sha256').update(publicKeyPem(key)).digest('hex');
+    hints.set(key, hint);
+  }
+  return hint;
 }
+
+/**
+ * Hints already computed, per key object: the canonical PEM export takes ~0.25 ms, and a decision needs the hint of
+ * every policy key and every verifying key (a KeyObject never changes, so its hint never does).
+ */
+const hints = new WeakMap<KeyObject, string>();
 
 /**
  * The SPKI PEM text of a public key (or of a private key's public half), with the EC point uncompressed.

@@ -1,7 +1,7 @@
 /**
  * The in-toto Statement v1 that carries an OMS v1.0 manifest: building it for signing and parsing it strictly.
  */
-import { rootDigest } from './hashing';
+import { ignorePathProblem, rootDigest } from './hashing';
 import type { Manifest, ManifestResource, Serialization } from './types';
 import { isHexDigest } from '../codec/digest';
 import { VerificationError } from '../codec/errors';
@@ -163,6 +163,12 @@ function parseSerialization(value: unknown): Serialization {
         `serialization.ignore_paths is ${JSON.stringify(value.ignore_paths)}; expected an array of path strings`);
     }
     ignorePaths = value.ignore_paths as string[];
+    for (const entry of ignorePaths) {
+      const problem = ignorePathProblem(entry);
+      if (problem) {
+        throw new VerificationError(`serialization.ignore_paths entry ${JSON.stringify(entry)} ${problem}; a signature must not exempt the whole model`);
+      }
+    }
   }
   let shardSize: number | undefined;
   if (method === 'shards') {

@@ -10,6 +10,7 @@ import { hashResources, listModelFiles, listModelShards, ModelHashOptions, rootD
 import { assertDerSignature, Curve, curveOf, hashForCurve, keyHint, sameKey } from './keys';
 import { IN_TOTO_PAYLOAD_TYPE, pae, paeCompat } from './pae';
 import { ParsedStatement, parseStatement } from './statement';
+import type { Manifest, ManifestResource, Serialization } from './types';
 import { curveOfKeyDetails } from '../codec/curves';
 import { UsageError, VerificationError } from '../codec/errors';
 
@@ -52,6 +53,12 @@ export interface VerifiedBundle {
   readonly rootDigest: string;
   /** Non-fatal notes (older formats). */
   readonly warnings: string[];
+  /**
+   * The older formats this bundle uses (empty for a current OMS v1.0 bundle): `publicKey.rawBytes` verification
+   * material, the model_signing v0.2 PAE encoding, the `Digests/v0.1` predicate. `verify` accepts them with a
+   * warning; admission decisions count them only when the trust policy allows legacy formats.
+   */
+  readonly legacyFormats: string[];
 }
 
 /** Options of {@link verifyModel}. */
@@ -61,12 +68,7 @@ export interface VerifyModelOptions extends ModelHashOptions, BundleVerifyOption
 }
 
 /** The outcome of a successful {@link verifyModel}. */
-export interface VerifyResult extends VerifiedBundle {
-  /** Number of resources checked. */
-  readonly resourceCount: number;
-  /** Files on disk the signature does not cover, accepted because of `ignoreUnsignedFiles`. */
-  readonly unsignedFiles: string[];
-}
+export interface VerifyResult extends VerifiedBundle, ModelFilesResult {}
 
 /** The key a bundle's DSSE signature verified with, and how that key was bound to the caller's trust. */
 export interface VerifiedSigner {
@@ -82,6 +84,8 @@ export interface VerifiedSigner {
   readonly leafCertificate?: X509Certificate;
   /** Non-fatal notes (older formats). */
   readonly warnings: string[];
+  /** The older formats of the bundle's signing layer (see {@link VerifiedBundle.legacyFormats}). */
+  readonly legacyFormats: string[];
 }
 
 /**
@@ -99,6 +103,7 @@ export function verifyBundleSignature(
   }
   const material = bundle.material;
   const warnings: string[] = [];
+  const legacyFormats: string[] = [];
   let publicKey: KeyObject;
   let leafCertificate: X509Certificate | undefined;
 
@@ -133,6 +138,7 @@ export function verifyBundleSignature(
     }
     if (material.hint === undefined) {
       warnings.push(`${source} uses the older verification material format (publicKey.rawBytes); re-sign it to record a key hint`);
+      legacyFormats.push('publicKey.rawBytes verification material (model_signing v1.0.x)');
     }
   } else {
     if (material.kind !== 'x509CertificateChain') {
@@ -157,6 +163,7 @@ export function verifyBundleSignature(
     ok = cryptoVerify(hash, paeCompat(IN_TOTO_PAYLOAD_TYPE, bundle.payload), key, bundle.signature);
     if (ok) {
       warnings.push(`${source} was signed by model_signing v0.2 (legacy PAE encoding); re-sign it`);
+      legacyFormats.push('the model_signing v0.2 PAE encoding');
     }
   }
   if (!ok) {
@@ -170,6 +177,7 @@ export function verifyBundleSignature(
     keyHint: keyHint(publicKey),
     ...(leafCertificate ? { leafCertificate } : {}),
     warnings,
+    legacyFormats,
   };
 }
 
@@ -184,6 +192,7 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
   const statement = parseStatement(bundle.payload);
   const signer = verifyBundleSignature(bundle, trust, source, { at: opts.at, allowLegacyPae: statement.legacy });
   const warnings = [...signer.warnings];
+  const legacyFormats = [...signer.legacyFormats];
   const computed = rootDigest(statement.manifest.resources);
   if (statement.rootDigest !== undefined && statement.rootDigest !== computed) {
     throw new VerificationError(
@@ -191,6 +200,7 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
   }
   if (statement.legacy) {
     warnings.push(`${source} uses the legacy predicate ${statement.predicateType}; re-sign it to get a root digest`);
+    legacyFormats.push(`the legacy predicate ${statement.predicateType}`);
   }
   return {
     statement,
@@ -201,18 +211,18 @@ export function verifyBundle(data: Buffer, trust: VerificationTrust, opts: Bundl
     ...(signer.leafCertificate ? { certificateSubject: signer.leafCertificate.subject.replace(/\n/g, ', ') } : {}),
     rootDigest: computed,
     warnings,
+    legacyFormats,
   };
 }
 
 /**
  * Verifies a model on disk against a bundle file.
  *
- * After {@link verifyBundle}, every resource the payload lists is hashed from disk in payload order (never
- * re-sorted) and compared; then the model's files (minus the CLI's ignore paths, the payload's recorded
- * `ignore_paths`, the git paths unless disabled, and the signature file itself) must all be listed, unless
- * `ignoreUnsignedFiles` is set.
+ * After {@link verifyBundle}, the files on disk are compared with the signed manifest by {@link verifyModelFiles}:
+ * every difference (changed, missing and unsigned files) is listed in one error.
  *
- * @throws VerificationError naming the first file that does not verify; UsageError for unreadable inputs
+ * @throws VerificationError ({@link ModelMismatchError} for file differences) when anything does not verify;
+ *   UsageError for unreadable inputs
  */
 export async function verifyModel(
   modelPath: string,
@@ -222,18 +232,77 @@ export async function verifyModel(
 ): Promise<VerifyResult> {
   const data = await readBundleFile(signaturePath, opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
   const verified = verifyBundle(data, trust, { ...opts, source: opts.source ?? signaturePath });
+  const files = await verifyModelFiles(modelPath, verified.statement.manifest, { ...opts, signaturePath });
+  return { ...verified, ...files };
+}
+
+/** Options of {@link verifyModelFiles}. */
+export interface ModelFilesOptions extends ModelHashOptions {
+  /** Accept files on disk that the manifest does not cover (they are reported, not hashed). @default false */
+  readonly ignoreUnsignedFiles?: boolean;
+  /**
+   * Digests already computed from these files (resource name → hex, `files` method and the manifest's hash type
+   * only), e.g. by the hashing that found the root digest; they are not hashed again.
+   *
+   * @default - every listed file is hashed
+   */
+  readonly knownDigests?: ReadonlyMap<string, string>;
+}
+
+/** What {@link verifyModelFiles} checked. */
+export interface ModelFilesResult {
+  /** Number of resources checked. */
+  readonly resourceCount: number;
+  /** Files on disk the manifest does not cover, accepted because of `ignoreUnsignedFiles`. */
+  readonly unsignedFiles: string[];
+}
+
+/** Every way the files on disk differ from a manifest. */
+export interface FileDifferences {
+  /** Files whose bytes differ: the name and what differs (`signed sha256:…, on disk sha256:…`, or the sizes). */
+  readonly changed: readonly { readonly name: string; readonly detail: string }[];
+  /** Files the manifest lists that are not on disk. */
+  readonly missing: readonly string[];
+  /**
+   * Files on disk that the manifest does not list (names that are not valid UTF-8 escaped as `\xHH`); empty when
+   * `ignoreUnsignedFiles` accepted them.
+   */
+  readonly unsigned: readonly string[];
+}
+
+/** The files on disk do not match the manifest; `differences` lists every difference found. */
+export class ModelMismatchError extends VerificationError {
+  public constructor(public readonly modelPath: string, public readonly differences: FileDifferences) {
+    super(describeDifferences(modelPath, differences));
+  }
+}
+
+/**
+ * Verifies the files of a model on disk against a verified manifest.
+ *
+ * The model is listed with the manifest's serialization (its `ignore_paths` on top of the caller's ignore paths and
+ * the git paths, its `allow_symlinks`; for `shards`, cut with its `shard_size`) and compared file by file: files the
+ * manifest lists but the disk lacks are missing, files on disk it does not list are unsigned (accepted only with
+ * `ignoreUnsignedFiles`), and every file present on both sides is hashed in payload order and compared (for
+ * `shards`, a file whose shards differ in number or range has a different size and is changed: bytes appended to a
+ * signed file are never accepted as an unsigned file). Every difference is collected before anything is thrown.
+ *
+ * @throws ModelMismatchError listing every changed, missing and unsigned file; VerificationError for a listing or
+ *   hashing failure (a forbidden symlink, an unreadable file); UsageError when the model path cannot be read
+ */
+export async function verifyModelFiles(modelPath: string, manifest: Manifest, opts: ModelFilesOptions = {}): Promise<ModelFilesResult> {
   try {
     await fs.stat(modelPath);
   } catch (e) {
     throw new UsageError(`cannot read model ${modelPath}: ${(e as Error).message}`);
   }
-  const { resources, serialization } = verified.statement.manifest;
+  const { resources, serialization } = manifest;
   const listOpts: ModelHashOptions = {
     ignorePaths: opts.ignorePaths,
     ignoreGitPaths: opts.ignoreGitPaths,
     modelIgnorePaths: [...(opts.modelIgnorePaths ?? []), ...serialization.ignore_paths],
     allowSymlinks: serialization.allow_symlinks,
-    signaturePath,
+    signaturePath: opts.signaturePath,
   };
   let onDisk: string[];
   try {
@@ -243,33 +312,88 @@ export async function verifyModel(
   } catch (e) {
     throw e instanceof UsageError ? new VerificationError(e.message) : e;
   }
-  const signed = new Set(resources.map((r) => r.name));
-  const unsigned = onDisk.filter((n) => !signed.has(n));
-  if (serialization.method === 'shards') {
-    // --ignore-unsigned-files accepts whole files the signature never mentions, never bytes appended to a signed
-    // file (readers such as zip-based checkpoints look at the end of a file first).
-    const fileOf = (shard: string) => shard.slice(0, shard.lastIndexOf(':', shard.lastIndexOf(':') - 1));
-    const signedFiles = new Set(resources.map((r) => fileOf(r.name)));
-    const grown = unsigned.filter((n) => signedFiles.has(fileOf(n)));
-    if (grown.length > 0) {
-      throw new VerificationError(
-        `${modelPath}: ${fileOf(grown[0])} has bytes beyond its signed shards (unsigned shard ${grown[0]}${grown.length > 1 ? `, ${grown.length - 1} more` : ''}); the file was changed after signing`);
+  const signedByFile = groupByFile(resources.map((r) => r.name), serialization.method);
+  const diskByFile = groupByFile(onDisk, serialization.method);
+  const changed: { name: string; detail: string }[] = [];
+  const missing: string[] = [];
+  const unsigned = [...diskByFile.keys()].filter((f) => !signedByFile.has(f));
+  const toHash: ManifestResource[] = [];
+  const byName = new Map(resources.map((r) => [r.name, r]));
+  for (const [file, names] of signedByFile) {
+    const disk = diskByFile.get(file);
+    if (disk === undefined) {
+      missing.push(file);
+    } else if (serialization.method === 'shards' && disk.join('\n') !== names.join('\n')) {
+      const [was, now] = [shardEnd(names), shardEnd(disk)];
+      const what = now > was ? 'has bytes beyond its signed shards' : now < was ? 'is shorter than signed' : 'is cut into other shards than signed';
+      changed.push({ name: file, detail: `${what}: signed ${was} bytes, ${now} bytes on disk` });
+    } else {
+      toHash.push(...names.map((n) => byName.get(n)!));
     }
   }
-  if (unsigned.length > 0 && !opts.ignoreUnsignedFiles) {
-    const shown = unsigned.slice(0, 10).join(', ') + (unsigned.length > 10 ? `, … (${unsigned.length} in all)` : '');
-    throw new VerificationError(
-      `${modelPath} has ${unsigned.length} file(s) the signature does not cover: ${shown}; ` +
-      'ignore them with --ignore-paths or accept them with --ignore-unsigned-files');
+  const known = serialization.method === 'files' ? opts.knownDigests : undefined;
+  const unknown = toHash.filter((r) => known?.get(r.name) === undefined);
+  const hashed = unknown.length === 0 ? []
+    : await hashResources(modelPath, unknown, serialization, { workers: opts.workers, onProgress: opts.onProgress });
+  const actual = new Map<string, string>(hashed.map((r) => [r.name, r.digest]));
+  const changedFiles = new Set<string>();
+  for (const r of toHash) {
+    const got = known?.get(r.name) ?? actual.get(r.name)!;
+    if (got !== r.digest) {
+      const file = fileOf(r.name, serialization.method);
+      if (!changedFiles.has(file)) {
+        changedFiles.add(file);
+        changed.push({ name: file, detail: `signed ${serialization.hash_type}:${r.digest}, on disk ${serialization.hash_type}:${got}${file !== r.name ? ` (shard ${r.name})` : ''}` });
+      }
+    }
   }
-  const actual = await hashResources(modelPath, resources, serialization, { workers: opts.workers, onProgress: opts.onProgress });
-  const bad = resources.filter((r, i) => actual[i].digest !== r.digest);
-  if (bad.length > 0) {
-    const first = bad[0];
-    const got = actual[resources.indexOf(first)].digest;
-    const more = bad.length > 1 ? ` (and ${bad.length - 1} more: ${bad.slice(1, 6).map((r) => r.name).join(', ')}${bad.length > 6 ? ', …' : ''})` : '';
-    throw new VerificationError(
-      `file ${first.name} does not match the signature: signed sha256:${first.digest}, on disk sha256:${got}${more}`);
+  const differences: FileDifferences = { changed, missing, unsigned: opts.ignoreUnsignedFiles ? [] : unsigned };
+  if (changed.length > 0 || missing.length > 0 || differences.unsigned.length > 0) {
+    throw new ModelMismatchError(modelPath, differences);
   }
-  return { ...verified, resourceCount: resources.length, unsignedFiles: unsigned };
+  return { resourceCount: resources.length, unsignedFiles: unsigned };
+}
+
+/** Resource (or on-disk) names grouped by the file they belong to, in order. */
+function groupByFile(names: readonly string[], method: Serialization['method']): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const n of names) {
+    const f = fileOf(n, method);
+    const list = out.get(f);
+    if (list) {
+      list.push(n);
+    } else {
+      out.set(f, [n]);
+    }
+  }
+  return out;
+}
+
+/** The file a resource name belongs to: itself for `files`, the `path` of `path:start:end` for `shards`. */
+function fileOf(name: string, method: Serialization['method']): string {
+  const m = method === 'shards' ? /^(.*):(\d+):(\d+)$/s.exec(name) : null;
+  return m ? m[1] : name;
+}
+
+/** The end offset of a file's last shard (its size as the shards describe it). */
+function shardEnd(names: readonly string[]): number {
+  return Math.max(0, ...names.map((n) => Number(/:(\d+)$/.exec(n)?.[1] ?? 0)));
+}
+
+const SHOWN = 10;
+
+function describeDifferences(modelPath: string, d: FileDifferences): string {
+  const list = (items: readonly string[]) => items.slice(0, SHOWN).join(', ') + (items.length > SHOWN ? `, … (${items.length} in all)` : '');
+  const parts: string[] = [];
+  if (d.changed.length > 0) {
+    parts.push(`${d.changed.length} changed file(s): ${list(d.changed.map((c) => `${c.name} (${c.detail})`))}`);
+  }
+  if (d.missing.length > 0) {
+    parts.push(`${d.missing.length} missing file(s): ${list(d.missing)}`);
+  }
+  if (d.unsigned.length > 0) {
+    parts.push(`${d.unsigned.length} file(s) the signature does not cover: ${list(d.unsigned)} `
+      + '(ignore them with --ignore-paths or accept them with --ignore-unsigned-files)');
+  }
+  return `${modelPath} does not match the signature: ${parts.join('; ')}`;
 }

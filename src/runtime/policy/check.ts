@@ -1,6 +1,7 @@
 /**
- * The trust-policy decision: given everything the store holds for a root digest, is it signed by the parties the
- * policy demands, accompanied by the evidence it demands, and not revoked?
+ * The trust-policy decision: given everything the store holds for a root digest, did the parties the policy demands
+ * sign one and the same manifest (engine/manifest.ts: names, digests and serialization options; the root digest binds
+ * only the contents), is it accompanied by the evidence the policy demands, and is it not revoked by a revoker?
  *
  * Fails closed throughout. An object that does not verify, a key the policy does not know, a statement about
  * another digest, a CEL error: none of them ever counts toward a requirement, and each is reported with its reason.
@@ -11,17 +12,20 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SignerClient } from '@aws-sdk/client-signer';
 import type { CertificateIdentity, PolicyAttestation, PolicyRequirement, TrustPolicy } from './load';
 import { parseRevocationPredicate, REVOCATION_PREDICATE_TYPE } from './revocation';
+import { STORE_FOLDERS } from '../../shared/store-layout';
 import { parseRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
+import { compareCodeUnits } from '../codec/jcs';
 import { decodeStatement } from '../codec/statement';
 import { parseBundle } from '../engine/bundle';
 import { CODE_SIGNING_EKU, verifyCertificateChain } from '../engine/certificates';
 import { verifyStatementBundle, VerifiedStatement } from '../engine/cosign';
 import { keyHint } from '../engine/keys';
-import { LEGACY_PREDICATE_TYPE, PREDICATE_TYPE } from '../engine/statement';
+import { statementManifestDigest } from '../engine/manifest';
 import { verifyNotationSignature } from '../signers/aws-signer';
 import { kmsPublicKey } from '../signers/kms';
 import { fetchAttestationSet } from '../store/attestation-set';
+import { contentAddress } from '../store/keys';
 import type { AttestationSet, ObjectStore, StoredObject } from '../store/types';
 
 /** Options of {@link checkPolicy}. */
@@ -55,6 +59,8 @@ export interface SignatureFinding {
   readonly counted: boolean;
   /** Why it verified or why not, in one line. */
   readonly reason: string;
+  /** For OMS model signatures that verified: the manifest digest (`sha256:<hex>`) the signature is over. */
+  readonly manifest?: string;
 }
 
 /** A signer requirement and how far it was met. */
@@ -69,6 +75,25 @@ export interface RequirementResult {
   /** Signers of `of` with no counting signature. */
   readonly missing: string[];
   readonly met: boolean;
+  /**
+   * For the model-signature requirement: the manifest (`sha256:<hex>`) it was evaluated on, i.e. the one chosen, or
+   * when none meets it the one that came closest. Signatures over different manifests never add up.
+   */
+  readonly manifest?: string;
+}
+
+/** One manifest that verified model signatures for this root are over, and who signed it. */
+export interface ManifestResult {
+  /** `sha256:<hex>` of the canonical manifest (engine/manifest.ts). */
+  readonly digest: string;
+  /** Number of resources (files or shards) it lists. */
+  readonly resources: number;
+  /** Distinct policy signers whose verified signatures (OMS bundles, AWS Signer co-signatures) count for it. */
+  readonly signedBy: string[];
+  /** Whether these signers meet the policy's `require`. */
+  readonly meetsRequirement: boolean;
+  /** Whether the decision chose it (at most one manifest is chosen: the smallest digest of those that meet it). */
+  readonly chosen: boolean;
 }
 
 /** One condition's outcome on one attestation. */
@@ -107,6 +132,14 @@ export interface CheckReport {
   readonly decision: 'allow' | 'deny';
   /** The root digest checked (hex). */
   readonly root: string;
+  /**
+   * The manifest that met the policy, `sha256:<hex>` of its canonical form (engine/manifest.ts); the model files
+   * must match exactly this manifest. Undefined when denied, and when the signatures that met the policy bind only
+   * the root digest (AWS Signer co-signatures with no OMS bundle beside them).
+   */
+  readonly manifest: string | undefined;
+  /** Every manifest verified model signatures are over, with who signed it. */
+  readonly manifests: ManifestResult[];
   /** The policy's source. */
   readonly policy: string;
   /** Why the digest is denied (empty when allowed). */
@@ -127,7 +160,8 @@ interface KnownKey {
 }
 
 interface Identified {
-  readonly signer?: string;
+  /** The policy signers the object's key or certificate identifies (one, normally; several is a policy error). */
+  readonly signers: string[];
   readonly keyHint?: string;
   readonly statement?: VerifiedStatement;
   readonly predicateType?: string;
@@ -141,17 +175,27 @@ interface Identified {
  * not trustworthy. Store access and availability errors propagate (the question could not be asked).
  */
 export async function checkStore(policy: TrustPolicy, store: ObjectStore, root: string, opts: CheckOptions = {}): Promise<CheckReport> {
+  return (await checkStoreWithSet(policy, store, root, opts)).report;
+}
+
+/**
+ * {@link checkStore}, also returning the attestation set the decision was made on (undefined when it could not be
+ * read intact), so that a caller can take the chosen manifest from it (policy/decision.ts).
+ */
+export async function checkStoreWithSet(
+  policy: TrustPolicy, store: ObjectStore, root: string, opts: CheckOptions = {},
+): Promise<{ report: CheckReport; set?: AttestationSet }> {
   const hex = parseRootDigest(root);
   let set: AttestationSet;
   try {
     set = await fetchAttestationSet(store, hex);
   } catch (e) {
     if (e instanceof VerificationError) {
-      return denyAll(policy, hex, `the store's attestation set for sha256:${hex} failed its integrity check: ${e.message}`);
+      return { report: denyAll(policy, hex, `the store's attestation set for sha256:${hex} failed its integrity check: ${e.message}`) };
     }
     throw e;
   }
-  return checkPolicy(policy, set, opts);
+  return { report: await checkPolicy(policy, set, opts), set };
 }
 
 /**
@@ -172,23 +216,21 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
   const notes: string[] = [];
   const signatures: SignatureFinding[] = [];
 
-  for (const r of set.rejected ?? []) {
-    notes.push(`${r.key}: not counted: ${r.reason}`);
-  }
   const keys = await resolveKeys(policy, opts, reasons);
   const certIdentities = policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'certificate' ? [{ signer: s.name, identity: k.identity }] : [])));
   const awsSigners = policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'awsSigner' ? [{ signer: s.name, key: k }] : [])));
 
-  const record = (obj: StoredObject, kind: ObjectGroup, id: Identified, counted: boolean, reason = id.reason): SignatureFinding => {
+  const record = (obj: StoredObject, kind: ObjectGroup, id: Identified, counted: boolean, reason = id.reason, manifest?: string) => {
     const f: SignatureFinding = {
       key: obj.key,
       kind,
       ...(id.predicateType !== undefined ? { predicateType: id.predicateType } : {}),
-      ...(id.signer !== undefined ? { signer: id.signer } : {}),
+      ...(id.signers.length === 1 ? { signer: id.signers[0] } : {}),
       ...(id.keyHint !== undefined ? { keyHint: id.keyHint } : {}),
       verified: id.statement !== undefined,
       counted,
       reason,
+      ...(manifest !== undefined ? { manifest } : {}),
     };
     signatures.push(f);
     if (!counted && kind !== 'revocation') {
@@ -201,42 +243,83 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
       return identify(obj, keys, certIdentities);
     } catch (e) {
       if (e instanceof VerificationError || e instanceof UsageError) {
-        return { reason: e.message };
+        return { signers: [], reason: e.message };
       }
       reasons.push(`unexpected error while verifying ${obj.key} (failing closed): ${(e as Error)?.message ?? String(e)}`);
-      return { reason: `unexpected error: ${(e as Error)?.message ?? String(e)}` };
+      return { signers: [], reason: `unexpected error: ${(e as Error)?.message ?? String(e)}` };
     }
   };
   const aboutRoot = (st: VerifiedStatement): string | undefined =>
     st.subjectDigests.length === 1 && st.subjectDigests[0] === root
       ? undefined
       : `the statement is about ${st.subjectDigests.map((d) => `sha256:${d}`).join(', ')}, not sha256:${root}`;
+  const legacy = (st: VerifiedStatement): string | undefined => (st.legacyFormats.length > 0 && !policy.allowLegacyFormats
+    ? `it uses an older format (${st.legacyFormats.join('; ')}); the trust policy counts only current OMS v1.0 bundles (set allowLegacyFormats: true to count them)`
+    : undefined);
+  // One public key is one party: a key that verified as two different signers makes the policy ambiguous.
+  const keyOwners = new Map<string, Set<string>>();
+  const oneParty = (id: Identified, obj: StoredObject): boolean => {
+    if (id.signers.length > 1) {
+      reasons.push(`${obj.key}: its key ${id.keyHint ?? ''} matches several signers of the policy (${id.signers.join(', ')}); one key must identify one party (failing closed)`);
+      return false;
+    }
+    if (id.keyHint !== undefined) {
+      const owners = keyOwners.get(id.keyHint) ?? new Set<string>();
+      owners.add(id.signers[0]);
+      keyOwners.set(id.keyHint, owners);
+    }
+    return true;
+  };
 
-  // Model signatures.
-  const modelSigners = new Set<string>();
+  for (const r of set.rejected ?? []) {
+    if (!r.key.startsWith(STORE_FOLDERS.revocations)) {
+      notes.push(`${r.key}: not counted: ${r.reason}`);
+    }
+  }
+
+  // Model signatures, grouped by the manifest they are over.
+  const manifests = new Map<string, { resources: number; signers: Set<string> }>();
   for (const obj of set.bundles) {
     const id = identifySafely(obj);
-    if (!id.statement || !id.signer) {
+    if (!id.statement || id.signers.length === 0) {
       record(obj, 'bundle', id, false);
       continue;
     }
-    if (id.statement.predicateType !== PREDICATE_TYPE && id.statement.predicateType !== LEGACY_PREDICATE_TYPE) {
+    if (!id.statement.oms) {
       record(obj, 'bundle', id, false, `predicateType ${id.statement.predicateType} is not an OMS model signature`);
       continue;
     }
-    const off = aboutRoot(id.statement);
-    if (off) {
-      record(obj, 'bundle', id, false, off);
+    const why = aboutRoot(id.statement) ?? legacy(id.statement);
+    if (why) {
+      record(obj, 'bundle', id, false, why);
       continue;
     }
-    modelSigners.add(id.signer);
-    record(obj, 'bundle', id, true);
+    let manifest: string;
+    try {
+      manifest = statementManifestDigest(id.statement.oms, id.statement.statement);
+    } catch (e) {
+      record(obj, 'bundle', id, false, `its manifest has no canonical form: ${(e as Error).message}`);
+      continue;
+    }
+    if (!oneParty(id, obj)) {
+      record(obj, 'bundle', id, false, `its key matches several signers (${id.signers.join(', ')})`, manifest);
+      continue;
+    }
+    const group = manifests.get(manifest) ?? { resources: id.statement.oms.manifest.resources.length, signers: new Set<string>() };
+    group.signers.add(id.signers[0]);
+    manifests.set(manifest, group);
+    record(obj, 'bundle', id, true, `${id.reason}; manifest ${manifest}`, manifest);
   }
 
-  // AWS Signer (Notation) co-signatures count as model signatures of the signer whose profile signed them.
+  // AWS Signer (Notation) co-signatures sign the root digest only, not a manifest: they count for the one manifest
+  // the OMS signatures of this root are over, and for none when those disagree.
+  const rootOnly = new Set<string>();
+  const ambiguity = manifests.size > 1
+    ? `an AWS Signer co-signature signs only the root digest, and the OMS signatures of this root are over ${manifests.size} different manifests; it cannot say which one it endorses`
+    : undefined;
   for (const obj of set.notation) {
     if (awsSigners.length === 0) {
-      record(obj, 'notation', { reason: 'the policy names no awsSigner key, so Notation signatures are not checked' }, false);
+      record(obj, 'notation', { signers: [], reason: 'the policy names no awsSigner key, so Notation signatures are not checked' }, false);
       continue;
     }
     const failures: string[] = [];
@@ -260,37 +343,78 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
         failures.push(`${a.signer}: ${(e as Error)?.message ?? String(e)}`);
       }
     }
-    if (matched) {
-      modelSigners.add(matched.signer);
-      signatures.push({ key: obj.key, kind: 'notation', signer: matched.signer, verified: true, counted: true, reason: `verified: AWS Signer ${matched.profile} (signer ${matched.signer})` });
-    } else {
+    if (!matched) {
       signatures.push({ key: obj.key, kind: 'notation', verified: false, counted: false, reason: failures.join('; ') });
       notes.push(`${obj.key}: not counted: ${failures.join('; ')}`);
+      continue;
     }
+    const verified = `verified: AWS Signer ${matched.profile} (signer ${matched.signer})`;
+    if (ambiguity) {
+      signatures.push({ key: obj.key, kind: 'notation', signer: matched.signer, verified: true, counted: false, reason: `${verified}; not counted: ${ambiguity}` });
+      notes.push(`${obj.key}: not counted: ${ambiguity}`);
+      continue;
+    }
+    const only = [...manifests.keys()][0];
+    if (only === undefined) {
+      rootOnly.add(matched.signer);
+    } else {
+      manifests.get(only)!.signers.add(matched.signer);
+    }
+    signatures.push({ key: obj.key, kind: 'notation', signer: matched.signer, verified: true, counted: true, reason: verified, ...(only ? { manifest: only } : {}) });
   }
 
+  // The requirement is met by the signers of one manifest; several manifests meeting it: the smallest digest wins.
+  const groups: { digest: string | undefined; signers: Set<string>; resources: number }[] = [...manifests.entries()]
+    .map(([digest, g]) => ({ digest, signers: g.signers, resources: g.resources }));
+  if (groups.length === 0) {
+    groups.push({ digest: undefined, signers: rootOnly, resources: 0 });
+  }
+  const evaluated = groups.map((g) => ({ ...g, result: requirementResult('require', policy.require, g.signers) }))
+    .sort((a, b) => compareCodeUnits(a.digest ?? '', b.digest ?? ''));
+  const meeting = evaluated.filter((g) => g.result.met);
+  const closest = [...evaluated].sort((a, b) => b.result.signedBy.length - a.result.signedBy.length)[0];
+  const chosen = meeting[0];
+  const shown = chosen ?? closest;
   const requirements: RequirementResult[] = [];
-  const requireResult = requirementResult('require', policy.require, modelSigners);
+  const requireResult: RequirementResult = { ...shown.result, ...(shown.digest !== undefined ? { manifest: shown.digest } : {}) };
   requirements.push(requireResult);
-  if (!requireResult.met) {
-    reasons.push(describeUnmet('model signatures', requireResult));
+  if (!chosen) {
+    let why = describeUnmet('model signatures', requireResult);
+    if (evaluated.length > 1) {
+      why += `; signatures over different manifests never add up: ${evaluated.map((g) => `${g.digest} signed by ${g.result.signedBy.length ? g.result.signedBy.join(', ') : 'none'}`).join(', ')}`;
+    }
+    reasons.push(why);
   }
+  for (const other of meeting.slice(1)) {
+    notes.push(`manifest ${other.digest} also meets the signer requirement (signed by ${other.result.signedBy.join(', ')}); the decision uses ${chosen.digest}, the smallest digest, and the model files must match it`);
+  }
+  const manifestResults: ManifestResult[] = evaluated.filter((g) => g.digest !== undefined).map((g) => ({
+    digest: g.digest!,
+    resources: g.resources,
+    signedBy: g.result.signedBy,
+    meetsRequirement: g.result.met,
+    chosen: g === chosen,
+  }));
 
-  // Attestations.
+  // Attestations bind to the root digest (an SBOM or provenance describes the model's contents).
   const verifiedAttestations: { obj: StoredObject; signer: string; statement: VerifiedStatement }[] = [];
   for (const obj of set.attestations) {
     const id = identifySafely(obj);
-    if (!id.statement || !id.signer) {
+    if (!id.statement || id.signers.length === 0) {
       record(obj, 'attestation', id, false);
       continue;
     }
-    const off = aboutRoot(id.statement);
-    if (off) {
-      record(obj, 'attestation', id, false, off);
+    const why = aboutRoot(id.statement) ?? legacy(id.statement);
+    if (why) {
+      record(obj, 'attestation', id, false, why);
+      continue;
+    }
+    if (!oneParty(id, obj)) {
+      record(obj, 'attestation', id, false, `its key matches several signers (${id.signers.join(', ')})`);
       continue;
     }
     record(obj, 'attestation', id, true);
-    verifiedAttestations.push({ obj, signer: id.signer, statement: id.statement });
+    verifiedAttestations.push({ obj, signer: id.signers[0], statement: id.statement });
   }
   const attestations: AttestationResult[] = [];
   policy.attestations.forEach((req, i) => {
@@ -300,55 +424,20 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
     reasons.push(...r.reasons);
   });
 
-  // Revocations.
-  const revocations: RevocationResult[] = [];
-  for (const obj of set.revocations) {
-    const id = identifySafely(obj);
-    const ignore = (why: string, extra: Partial<RevocationResult> = {}) => {
-      record(obj, 'revocation', id, false, why);
-      revocations.push({ key: obj.key, ...(id.signer ? { by: id.signer } : {}), ...(id.keyHint ? { keyHint: id.keyHint } : {}), ...extra, status: 'ignored', ignoredBecause: why });
-      notes.push(`revocation ${obj.key} ignored: ${why}`);
-    };
-    if (!id.statement || !id.signer) {
-      ignore(id.reason);
-      continue;
+  for (const [hint, owners] of keyOwners) {
+    if (owners.size > 1) {
+      reasons.push(`key ${hint} signed as ${[...owners].join(' and ')}: the policy names one key for several signers (one as a key, another through a certificate identity); one key must identify one party (failing closed)`);
     }
-    if (id.statement.predicateType !== REVOCATION_PREDICATE_TYPE) {
-      ignore(`predicateType ${id.statement.predicateType} is not a revocation record`);
-      continue;
-    }
-    const off = aboutRoot(id.statement);
-    if (off) {
-      ignore(off);
-      continue;
-    }
-    let pred;
-    try {
-      pred = parseRevocationPredicate(id.statement.predicate, obj.key);
-    } catch (e) {
-      if (policy.revokers.includes(id.signer)) {
-        // A revoker signed it: whatever its shape, it says "revoke". Fail closed rather than ignore it.
-        record(obj, 'revocation', id, true, `verified: revoked by ${id.signer} (malformed record)`);
-        revocations.push({ key: obj.key, by: id.signer, ...(id.keyHint ? { keyHint: id.keyHint } : {}), status: 'honoured' });
-        reasons.push(`sha256:${root} was revoked by ${id.signer} with a malformed record (${(e as Error).message})`);
-      } else {
-        ignore((e as Error).message);
-      }
-      continue;
-    }
-    const details = { at: pred.revokedAt, reason: pred.reason };
-    if (!policy.revokers.includes(id.signer)) {
-      ignore(`signer ${id.signer} is not a revoker (revokers: ${policy.revokers.length ? policy.revokers.join(', ') : 'none'})`, details);
-      continue;
-    }
-    record(obj, 'revocation', id, true, `verified: revoked by ${id.signer}`);
-    revocations.push({ key: obj.key, by: id.signer, ...(id.keyHint ? { keyHint: id.keyHint } : {}), ...details, status: 'honoured' });
-    reasons.push(`sha256:${root} was revoked by ${id.signer} at ${pred.revokedAt}: ${pred.reason}`);
   }
 
+  const revocations = evaluateRevocations(policy, set, keys, certIdentities, { identifySafely, record, reasons, notes, signatures });
+
+  const decision = reasons.length === 0 ? 'allow' : 'deny';
   return {
-    decision: reasons.length === 0 ? 'allow' : 'deny',
+    decision,
     root,
+    manifest: decision === 'allow' ? chosen?.digest : undefined,
+    manifests: manifestResults,
     policy: policy.source,
     reasons,
     notes,
@@ -359,13 +448,151 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
   };
 }
 
-/** Loads every key the policy names; KMS keys are read with GetPublicKey now. A key that cannot be read denies. */
+interface RevocationContext {
+  readonly identifySafely: (obj: StoredObject) => Identified;
+  readonly record: (obj: StoredObject, kind: ObjectGroup, id: Identified, counted: boolean, reason?: string) => SignatureFinding;
+  readonly reasons: string[];
+  readonly notes: string[];
+  readonly signatures: SignatureFinding[];
+}
+
+/**
+ * Revocations: only records attributable to a revoker of the policy count. A valid record signed by a revoker
+ * denies; so does anything under `revocations/` that a revoker's key signed, or whose key path or bundle names a
+ * revoker's key, but that cannot be read, does not verify or is malformed (fail closed for revokers: a damaged
+ * revocation must not let a revoked model pass). Everything else (junk, records by other signers or unknown keys)
+ * is reported and ignored, so whoever can write to the store cannot veto a digest with one junk object.
+ */
+function evaluateRevocations(
+  policy: TrustPolicy,
+  set: AttestationSet,
+  keys: Map<string, KnownKey>,
+  certs: readonly { signer: string; identity: CertificateIdentity }[],
+  ctx: RevocationContext,
+): RevocationResult[] {
+  const root = set.root;
+  const revocations: RevocationResult[] = [];
+  const revokers = new Set(policy.revokers);
+  const revokerOfHint = (hint: string | undefined): string | undefined =>
+    hint === undefined ? undefined : [...(keys.get(hint)?.signers ?? [])].find((n) => revokers.has(n));
+  const revokerOfBundle = (body: Buffer | undefined): string | undefined => {
+    if (body === undefined) {
+      return undefined;
+    }
+    try {
+      const m = parseBundle(body, 'revocation').material;
+      if (m.kind === 'publicKey') {
+        return revokerOfHint(m.hint ?? (m.rawKey ? keyHint(m.rawKey) : undefined));
+      }
+      if (m.kind !== 'x509CertificateChain') {
+        return undefined;
+      }
+      const leaf = new X509Certificate(m.certificates[0]);
+      for (const c of certs.filter((x) => revokers.has(x.signer))) {
+        try {
+          verifyCertificateChain(m.certificates, c.identity.trustAnchors);
+        } catch {
+          continue;
+        }
+        if (!identityMismatch(leaf, c.identity)) {
+          return c.signer;
+        }
+      }
+    } catch {
+      return undefined;
+    }
+    return undefined;
+  };
+  const failClosed = (key: string, by: string, hint: string | undefined, why: string) => {
+    revocations.push({ key, by, ...(hint ? { keyHint: hint } : {}), status: 'honoured' });
+    ctx.reasons.push(`sha256:${root} has a revocation object ${key} attributable to revoker ${by} that cannot be used (${why}); failing closed: a revoker's damaged record still revokes`);
+  };
+
+  for (const obj of set.revocations) {
+    const id = ctx.identifySafely(obj);
+    const pathHint = contentAddress(obj.key)?.signer;
+    const ignore = (why: string, extra: Partial<RevocationResult> = {}) => {
+      ctx.record(obj, 'revocation', id, false, why);
+      revocations.push({ key: obj.key, ...(id.signers.length === 1 ? { by: id.signers[0] } : {}), ...(id.keyHint ? { keyHint: id.keyHint } : {}), ...extra, status: 'ignored', ignoredBecause: why });
+      ctx.notes.push(`revocation ${obj.key} ignored: ${why}`);
+    };
+    const revoker = id.signers.find((n) => revokers.has(n));
+    if (!id.statement || id.signers.length === 0) {
+      const by = revoker ?? revokerOfHint(id.keyHint) ?? revokerOfHint(pathHint) ?? revokerOfBundle(obj.body);
+      if (by !== undefined) {
+        ctx.record(obj, 'revocation', id, true, `attributable to revoker ${by} but not usable: ${id.reason}`);
+        failClosed(obj.key, by, id.keyHint ?? pathHint, id.reason);
+      } else {
+        ignore(id.reason);
+      }
+      continue;
+    }
+    if (revoker === undefined) {
+      let details: Partial<RevocationResult> = {};
+      try {
+        const pred = parseRevocationPredicate(id.statement.predicate, obj.key);
+        details = { at: pred.revokedAt, reason: pred.reason };
+      } catch {
+        // reported as ignored either way
+      }
+      ignore(`signer ${id.signers.join(', ')} is not a revoker (revokers: ${policy.revokers.length ? policy.revokers.join(', ') : 'none'})`, details);
+      continue;
+    }
+    const off = id.statement.predicateType !== REVOCATION_PREDICATE_TYPE
+      ? `predicateType ${id.statement.predicateType} is not a revocation record`
+      : id.statement.subjectDigests.length !== 1 || id.statement.subjectDigests[0] !== root
+        ? `the statement is about ${id.statement.subjectDigests.map((d) => `sha256:${d}`).join(', ')}, not sha256:${root}`
+        : undefined;
+    if (off) {
+      ctx.record(obj, 'revocation', id, true, `signed by revoker ${revoker} but not a revocation of this root: ${off}`);
+      failClosed(obj.key, revoker, id.keyHint, off);
+      continue;
+    }
+    let pred;
+    try {
+      pred = parseRevocationPredicate(id.statement.predicate, obj.key);
+    } catch (e) {
+      // A revoker signed it: whatever its shape, it says "revoke". Fail closed rather than ignore it.
+      ctx.record(obj, 'revocation', id, true, `verified: revoked by ${revoker} (malformed record)`);
+      revocations.push({ key: obj.key, by: revoker, ...(id.keyHint ? { keyHint: id.keyHint } : {}), status: 'honoured' });
+      ctx.reasons.push(`sha256:${root} was revoked by ${revoker} with a malformed record (${(e as Error).message})`);
+      continue;
+    }
+    // Revocations count in every format (legacy ones too): denying is always the safe reading.
+    ctx.record(obj, 'revocation', id, true, `verified: revoked by ${revoker}`);
+    revocations.push({ key: obj.key, by: revoker, ...(id.keyHint ? { keyHint: id.keyHint } : {}), at: pred.revokedAt, reason: pred.reason, status: 'honoured' });
+    ctx.reasons.push(`sha256:${root} was revoked by ${revoker} at ${pred.revokedAt}: ${pred.reason}`);
+  }
+
+  for (const r of (set.rejected ?? []).filter((x) => x.key.startsWith(STORE_FOLDERS.revocations))) {
+    const segment = /^revocations\/sha256\/[0-9a-f]{64}\/([0-9a-f]{64})\//.exec(r.key)?.[1];
+    const by = revokerOfHint(segment) ?? revokerOfBundle(r.body);
+    if (by !== undefined) {
+      ctx.signatures.push({ key: r.key, kind: 'revocation', verified: false, counted: true, reason: `attributable to revoker ${by} but unreadable: ${r.reason}` });
+      failClosed(r.key, by, segment, r.reason);
+    } else {
+      const why = `not attributable to a revoker of the policy: ${r.reason}`;
+      ctx.signatures.push({ key: r.key, kind: 'revocation', verified: false, counted: false, reason: why });
+      revocations.push({ key: r.key, status: 'ignored', ignoredBecause: why });
+      ctx.notes.push(`revocation ${r.key} ignored: ${why}`);
+    }
+  }
+  return revocations;
+}
+
+/**
+ * Loads every key the policy names; KMS keys are read with GetPublicKey now. A key that cannot be read denies, and
+ * so does one public key named by two signers (known only now for KMS keys: loading the policy catches the others).
+ */
 async function resolveKeys(policy: TrustPolicy, opts: CheckOptions, reasons: string[]): Promise<Map<string, KnownKey>> {
   const byHint = new Map<string, KnownKey>();
   const add = (key: KeyObject, signer: string, source: string) => {
     const hint = keyHint(key);
     const known = byHint.get(hint);
     if (known) {
+      if (!known.signers.has(signer)) {
+        reasons.push(`the policy names key ${hint} for signers ${[...known.signers].join(', ')} (${known.source}) and ${signer} (${source}); one key must identify one party (failing closed)`);
+      }
       known.signers.add(signer);
     } else {
       byHint.set(hint, { key, signers: new Set([signer]), source });
@@ -387,7 +614,10 @@ async function resolveKeys(policy: TrustPolicy, opts: CheckOptions, reasons: str
   return byHint;
 }
 
-/** Finds which policy signer an object is from and verifies it; throws VerificationError when it does not verify. */
+/**
+ * Finds which policy signer(s) an object is from and verifies it. Returns no statement (with the reason) when it does
+ * not verify or no signer has its key; several signers when one key or certificate matches more than one.
+ */
 function identify(obj: StoredObject, keys: Map<string, KnownKey>, certs: { signer: string; identity: CertificateIdentity }[]): Identified {
   const bundle = parseBundle(obj.body, obj.key);
   const predicateType = predicateTypeOf(bundle.payload);
@@ -397,18 +627,15 @@ function identify(obj: StoredObject, keys: Map<string, KnownKey>, certs: { signe
     const hint = m.hint ?? keyHint(m.rawKey!);
     const known = keys.get(hint);
     if (!known) {
-      return { ...base, keyHint: hint, reason: `unknown key ${hint}: no signer in the policy has this key` };
+      return { ...base, signers: [], keyHint: hint, reason: `unknown key ${hint}: no signer in the policy has this key` };
     }
-    if (known.signers.size > 1) {
-      return { ...base, keyHint: hint, reason: `key ${hint} belongs to several signers (${[...known.signers].join(', ')}); it counts for none of them` };
-    }
-    const signer = [...known.signers][0];
+    const signers = [...known.signers];
     try {
       const statement = verifyStatementBundle(obj.body, { publicKey: known.key }, { source: obj.key });
-      return { ...base, signer, keyHint: hint, statement, reason: `verified: signed by ${signer} (key ${hint})` };
+      return { ...base, signers, keyHint: hint, statement, reason: `verified: signed by ${signers.join(', ')} (key ${hint})` };
     } catch (e) {
       if (e instanceof VerificationError || e instanceof UsageError) {
-        return { ...base, signer, keyHint: hint, reason: `signature by ${signer}'s key ${hint} does not verify (tampered?): ${e.message}` };
+        return { ...base, signers, keyHint: hint, reason: `signature by ${signers.join(', ')}'s key ${hint} does not verify (tampered?): ${e.message}` };
       }
       throw e;
     }
@@ -433,28 +660,28 @@ function identify(obj: StoredObject, keys: Map<string, KnownKey>, certs: { signe
       }
     }
     if (!chainOk) {
-      return { ...base, reason: 'unknown certificate: its chain does not lead to any trust anchor in the policy' };
+      return { ...base, signers: [], reason: 'unknown certificate: its chain does not lead to any trust anchor in the policy' };
     }
-    const names = [...new Set(matched.map((x) => x.signer))];
-    if (names.length === 0) {
-      return { ...base, reason: `unknown certificate identity: ${mismatches.join('; ')}` };
+    const signers = [...new Set(matched.map((x) => x.signer))];
+    if (signers.length === 0) {
+      return { ...base, signers: [], reason: `unknown certificate identity: ${mismatches.join('; ')}` };
     }
-    if (names.length > 1) {
-      return { ...base, reason: `certificate identity matches several signers (${names.join(', ')}); it counts for none of them` };
-    }
-    const { signer, identity, leaf } = matched[0];
+    const { identity, leaf } = matched[0];
     const hint = keyHint(leaf.publicKey);
+    // the leaf's key may also be a bare key of a signer: one key is one party, whatever matched it
+    const alsoKey = [...(keys.get(hint)?.signers ?? [])].filter((n) => !signers.includes(n));
+    signers.push(...alsoKey);
     try {
       const statement = verifyStatementBundle(obj.body, { trustAnchors: identity.trustAnchors }, { source: obj.key });
-      return { ...base, signer, keyHint: hint, statement, reason: `verified: signed by ${signer} (certificate ${identity.field} ${identity.value})` };
+      return { ...base, signers, keyHint: hint, statement, reason: `verified: signed by ${signers.join(', ')} (certificate ${identity.field} ${identity.value})` };
     } catch (e) {
       if (e instanceof VerificationError || e instanceof UsageError) {
-        return { ...base, signer, keyHint: hint, reason: `signature by ${signer}'s certificate does not verify (tampered?): ${e.message}` };
+        return { ...base, signers, keyHint: hint, reason: `signature by ${signers.join(', ')}'s certificate does not verify (tampered?): ${e.message}` };
       }
       throw e;
     }
   }
-  return { ...base, reason: 'Sigstore keyless bundles are not supported by the trust policy (no Fulcio/Rekor trust root offline)' };
+  return { ...base, signers: [], reason: 'Sigstore keyless bundles are not supported by the trust policy (no Fulcio/Rekor trust root offline)' };
 }
 
 /** Why a verified leaf certificate does not carry the identity, or undefined when it does. */
@@ -573,5 +800,7 @@ function evaluateAttestation(
 }
 
 function denyAll(policy: TrustPolicy, root: string, reason: string): CheckReport {
-  return { decision: 'deny', root, policy: policy.source, reasons: [reason], notes: [], signatures: [], requirements: [], attestations: [], revocations: [] };
+  return {
+    decision: 'deny', root, manifest: undefined, manifests: [], policy: policy.source, reasons: [reason], notes: [], signatures: [], requirements: [], attestations: [], revocations: [],
+  };
 }

@@ -86,6 +86,8 @@ export interface TrustPolicy {
   readonly require: PolicyRequirement;
   readonly attestations: readonly PolicyAttestation[];
   readonly revokers: readonly string[];
+  /** Whether model signatures and attestations in older formats count (`allowLegacyFormats`, default false). */
+  readonly allowLegacyFormats: boolean;
 }
 
 /** Raw document shapes (after schema validation). */
@@ -108,6 +110,7 @@ interface RawPolicy {
   require: RawRequirement;
   attestations?: { predicateType: string; signers?: string[] | RawRequirement; conditions?: RawCondition[] }[];
   revokers?: string[];
+  allowLegacyFormats?: boolean;
 }
 
 let validator: ReturnType<Ajv2020['compile']> | undefined;
@@ -222,19 +225,7 @@ export async function resolvePolicyDocument(doc: unknown, baseDir: string, sourc
   for (const [i, s] of raw.signers.entries()) {
     signers.push({ name: s.name, keys: await loadSignerKeys(s, `/signers/${i}`, baseDir, issues) });
   }
-  // One key under two names would let a single party satisfy "ci and compliance" alone.
-  const owners = new Map<string, string>();
-  signers.forEach((s, i) => s.keys.forEach((k) => {
-    const id = k.kind === 'publicKey' ? `key ${k.hint}` : k.kind === 'kms' ? `KMS key ${k.keyArn}` : undefined;
-    if (id === undefined) {
-      return;
-    }
-    const owner = owners.get(id);
-    if (owner !== undefined && owner !== s.name) {
-      issues.push({ path: `/signers/${i}`, message: `${id} (${k.source}) is also a key of signer '${owner}'; a key must identify exactly one signer` });
-    }
-    owners.set(id, s.name);
-  }));
+  issues.push(...duplicateKeyIssues(signers));
   if (issues.length > 0) {
     throw new PolicyError(source, issues);
   }
@@ -245,7 +236,46 @@ export async function resolvePolicyDocument(doc: unknown, baseDir: string, sourc
     require,
     attestations,
     revokers: raw.revokers ?? [],
+    allowLegacyFormats: raw.allowLegacyFormats === true,
   };
+}
+
+/**
+ * One key, one party: every key the policy can know offline (PEM public keys, KMS key ARNs, certificate identities)
+ * is named once. A key under two names would let a single party satisfy "ci and compliance" alone; the same key
+ * twice under one signer is a mistake too. KMS keys are compared by ARN here and by public key at check time, once
+ * GetPublicKey has resolved them (two ARNs can hold one key: multi-Region keys).
+ *
+ * Two certificate identities name the same party when they share a trust anchor and name the same value in fields a
+ * single certificate can carry both of (`email`, `uri` and `subjectAlternativeName` all match subject alternative
+ * names); identities in different fields (a CN and an email) can only be told apart at check time.
+ */
+function duplicateKeyIssues(signers: readonly PolicySigner[]): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  const owners = new Map<string, { signer: string; source: string }>();
+  const claim = (id: string, signer: string, index: number, source: string) => {
+    const owner = owners.get(id);
+    if (owner === undefined) {
+      owners.set(id, { signer, source });
+    } else if (owner.signer === signer) {
+      issues.push({ path: `/signers/${index}`, message: `${id} is listed twice for signer '${signer}' (${owner.source} and ${source}); list each key once` });
+    } else {
+      issues.push({ path: `/signers/${index}`, message: `${id} (${source}) is also a key of signer '${owner.signer}' (${owner.source}); one key must identify exactly one signer` });
+    }
+  };
+  signers.forEach((s, i) => s.keys.forEach((k) => {
+    if (k.kind === 'publicKey') {
+      claim(`key ${k.hint}`, s.name, i, k.source);
+    } else if (k.kind === 'kms') {
+      claim(`KMS key ${k.keyArn}`, s.name, i, k.source);
+    } else if (k.kind === 'certificate') {
+      const value = k.identity.field === 'commonName' ? `CN=${k.identity.value}` : `SAN ${k.identity.value}`;
+      for (const anchor of k.identity.trustAnchors) {
+        claim(`certificate identity ${value} under trust anchor ${anchor.fingerprint256}`, s.name, i, `${k.identity.field} ${JSON.stringify(k.identity.value)}`);
+      }
+    }
+  }));
+  return issues;
 }
 
 /**

@@ -100,6 +100,10 @@ export const TRUST_POLICY_SCHEMA = {
       minItems: 0,
       description: 'Signers whose revocation records deny the digest. Revocations by anyone else are reported and ignored.',
     },
+    allowLegacyFormats: {
+      type: 'boolean',
+      description: 'Count model signatures and attestations in the older formats `verify` accepts with a warning (publicKey.rawBytes material, the Digests/v0.1 predicate, the v0.2 PAE). Default false: only current OMS v1.0 bundles count.',
+    },
   },
   $defs: {
     signerName,

@@ -19,7 +19,7 @@ import { decodeBase64 } from '../codec/base64';
 import { readTlv } from '../codec/der';
 import { hexOfPrefixedDigest, parseRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
-import { describeJson as describe } from '../codec/json';
+import { describeJson as describe, parseJson } from '../codec/json';
 import { parseRfc3339 } from '../codec/time';
 import {
   certificateName as certName, CODE_SIGNING_EKU, issuedBy, keyUsageBits, parseCertificates, verifyCertificateChain,
@@ -599,12 +599,7 @@ interface TargetArtifact {
 
 /** Parses the Notary payload strictly: one `targetArtifact` OCI descriptor of a ModelSeal model. */
 function parseTargetArtifact(payload: Buffer): TargetArtifact {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(payload.toString('utf8'));
-  } catch (e) {
-    throw new VerificationError(`payload is not JSON: ${(e as Error).message}`);
-  }
+  const doc = parseJson(payload, 'payload');
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new VerificationError(`payload must be a JSON object {"targetArtifact": {...}}; got ${describe(doc)}`);
   }

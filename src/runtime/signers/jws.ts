@@ -9,7 +9,7 @@ import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'crypto'
 import { decodeBase64 } from '../codec/base64';
 import { curveOfKey, P256, P384, type EcCurve } from '../codec/curves';
 import { VerificationError } from '../codec/errors';
-import { describeJson as describe, isJsonObject as isObject } from '../codec/json';
+import { describeJson as describe, isJsonObject as isObject, parseJson } from '../codec/json';
 
 /** A parsed flattened JWS JSON envelope. */
 export interface FlattenedJws {
@@ -46,13 +46,13 @@ const TOP_LEVEL = ['payload', 'protected', 'header', 'signature'];
 export function parseFlattenedJws(bytes: Buffer, what = 'JWS envelope'): FlattenedJws {
   let doc: unknown;
   try {
-    doc = JSON.parse(bytes.toString('utf8'));
+    doc = parseJson(bytes, what);
   } catch (e) {
     const start = bytes.subarray(0, 40).toString('utf8');
     const hint = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\./.test(start)
       ? ' (it looks like JWS compact serialization; a Notary envelope is the flattened JSON serialization)'
       : '';
-    throw new VerificationError(`${what} is not JSON${hint}: ${(e as Error).message}`);
+    throw new VerificationError(`${(e as Error).message}${hint}`);
   }
   if (!isObject(doc)) {
     throw new VerificationError(`${what} must be a JSON object with payload, protected, header and signature; got ${describe(doc)}`);
@@ -74,12 +74,7 @@ export function parseFlattenedJws(bytes: Buffer, what = 'JWS envelope'): Flatten
   const protectedBytes = decodeBase64(protectedB64, `${what} "protected"`, 'base64url');
   const payload = decodeBase64(payloadB64, `${what} "payload"`, 'base64url');
   const signature = decodeBase64(doc.signature, `${what} "signature"`, 'base64url');
-  let protectedHeader: unknown;
-  try {
-    protectedHeader = JSON.parse(protectedBytes.toString('utf8'));
-  } catch (e) {
-    throw new VerificationError(`${what} protected header is not JSON: ${(e as Error).message}`);
-  }
+  const protectedHeader = parseJson(protectedBytes, `${what} protected header`);
   if (!isObject(protectedHeader)) {
     throw new VerificationError(`${what} protected header must be a JSON object; got ${describe(protectedHeader)}`);
   }

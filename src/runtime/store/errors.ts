@@ -37,8 +37,9 @@ export class StoreConflictError extends VerificationError {
 
   /**
    * @param key the store key that already holds different bytes
+   * @param existing the bytes already stored there, when they could be read (a ref's body names its digest)
    */
-  public constructor(public readonly key: string, message: string) {
+  public constructor(public readonly key: string, message: string, public readonly existing?: Buffer) {
     super(message);
     rename(this, 'StoreConflictError');
   }

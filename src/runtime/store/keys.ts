@@ -17,7 +17,7 @@ import {
 import { decodeBase64 } from '../codec/base64';
 import { formatRootDigest, hexOfPrefixedDigest, parseRootDigest } from '../codec/digest';
 import { UsageError } from '../codec/errors';
-import { isJsonObject } from '../codec/json';
+import { isJsonObject, parseJson } from '../codec/json';
 import { decodeStatement, onlySubjectDigest } from '../codec/statement';
 import { BUNDLE_MEDIA_TYPE, DEFAULT_MAX_BUNDLE_BYTES, parseBundle, ParsedBundle } from '../engine/bundle';
 import { rootDigest } from '../engine/hashing';
@@ -140,12 +140,7 @@ export function deriveKey(body: Buffer, source = 'object'): DerivedKey {
   const text = body.toString('utf8');
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (e) {
-      throw new UsageError(`${source} is not valid JSON (${(e as Error).message}); expected a Sigstore bundle or a Notation JWS`);
-    }
+    const doc = parseJson(body, `${source} (expected a Sigstore bundle or a Notation JWS)`, UsageError);
     if (isJsonObject(doc) && typeof doc.mediaType === 'string' && doc.mediaType.startsWith('application/vnd.dev.sigstore.bundle')) {
       return bundleKey(body, source, objectDigest);
     }
@@ -246,12 +241,7 @@ function notationKey(jws: Jws, source: string, objectDigest: string, contentType
   if (cty !== NOTATION_PAYLOAD_TYPE) {
     throw new UsageError(`${source} is a JWS with content type (cty) ${JSON.stringify(cty)}; expected a Notation signature ("${NOTATION_PAYLOAD_TYPE}")`);
   }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(jws.payload.toString('utf8'));
-  } catch (e) {
-    throw new UsageError(`${source}: the Notation payload is not valid JSON (${(e as Error).message})`);
-  }
+  const payload = parseJson(jws.payload, `${source}: the Notation payload`, UsageError);
   const target = isJsonObject(payload) ? payload.targetArtifact : undefined;
   const digest = isJsonObject(target) ? target.digest : undefined;
   const root = hexOfPrefixedDigest(digest);
@@ -267,14 +257,7 @@ function decodeB64(value: unknown, what: string): Buffer {
 }
 
 function decodeJsonB64(value: string, what: string): unknown {
-  try {
-    return JSON.parse(decodeB64(value, what).toString('utf8'));
-  } catch (e) {
-    if (e instanceof UsageError) {
-      throw e;
-    }
-    throw new UsageError(`${what} is not base64url-encoded JSON (${(e as Error).message})`);
-  }
+  return parseJson(decodeB64(value, what), what, UsageError);
 }
 
 /**

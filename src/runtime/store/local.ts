@@ -95,9 +95,15 @@ export class LocalStore extends ContentCheckedStore {
     }
   }
 
-  /** Lists the keys under `prefix` (a plain string prefix, as in S3), sorted; temp files are skipped. */
+  /**
+   * Lists the keys under `prefix` (a plain string prefix, as in S3), sorted; temp files are skipped.
+   *
+   * @throws UsageError when the store directory does not exist: a store nobody published to is a wrong `--store`,
+   *   not an empty answer (a check would otherwise deny as if nothing were signed)
+   */
   public async list(prefix: string): Promise<string[]> {
     validatePrefix(prefix);
+    await this.assertStoreDir();
     const dirKey = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const start = dirKey === '' ? this.root : this.pathOf(dirKey);
     const out: string[] = [];
@@ -147,6 +153,7 @@ export class LocalStore extends ContentCheckedStore {
         throw e;
       }
       if (code === 'ENOENT' || code === 'ENOTDIR') {
+        await this.assertStoreDir();
         return undefined;
       }
       if (code === 'EISDIR') {
@@ -157,12 +164,29 @@ export class LocalStore extends ContentCheckedStore {
     }
   }
 
+  /** @throws UsageError naming the store when its directory does not exist or is not a directory */
+  private async assertStoreDir(): Promise<void> {
+    let st;
+    try {
+      st = await fs.stat(this.root);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        throw new UsageError(`store ${this.uri} does not exist (no directory ${this.root}); check --store, or publish to it first`);
+      }
+      throw this.fsError(e, '', 'read');
+    }
+    if (!st.isDirectory()) {
+      throw new UsageError(`store ${this.uri} is not a directory (${this.root} is a file)`);
+    }
+  }
+
   private compare(key: string, existing: Buffer, body: Buffer): PutOutcome {
     if (existing.equals(body)) {
       return 'unchanged';
     }
     throw new StoreConflictError(key,
-      `${key} already exists in ${this.uri} with different bytes (sha256 ${sha256Hex(existing)}, new sha256 ${sha256Hex(body)}); the store is write-once, nothing was written`);
+      `${key} already exists in ${this.uri} with different bytes (sha256 ${sha256Hex(existing)}, new sha256 ${sha256Hex(body)}); the store is write-once, nothing was written`, existing);
   }
 
   private fsError(e: unknown, key: string, action: string): Error {

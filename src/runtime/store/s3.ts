@@ -9,6 +9,8 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
+  ListObjectVersionsCommand,
+  type ListObjectVersionsCommandOutput,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -16,6 +18,7 @@ import { ContentCheckedStore } from './base';
 import { isStoreError, StoreAccessError, StoreConflictError, StoreIntegrityError, StoreUnavailableError } from './errors';
 import { contentAddress, MAX_OBJECT_BYTES, sha256Hex, validateKey, validatePrefix } from './keys';
 import type { PutOutcome } from './types';
+import { STORE_FOLDERS } from '../../shared/store-layout';
 import { UsageError, VerificationError } from '../codec/errors';
 import { BUNDLE_MEDIA_TYPE } from '../engine/bundle';
 
@@ -79,6 +82,14 @@ export interface S3StoreOptions {
    */
   readonly random?: () => number;
 }
+
+/**
+ * The folders whose history a decision depends on: a second version of a ref re-points a name, a delete marker on a
+ * revocation un-revokes a model. Every object is written once with Object Lock and the bucket policy denies
+ * overwrites and deletes, so more than one version or any delete marker there means someone bypassed or changed
+ * the bucket policy. They are listed with ListObjectVersions (`s3:ListBucketVersions`), which shows both.
+ */
+const GUARDED_FOLDERS: readonly string[] = [STORE_FOLDERS.refs, STORE_FOLDERS.revocations];
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -202,9 +213,21 @@ export class S3Store extends ContentCheckedStore {
     return this.compareExisting(key, body, addr !== undefined);
   }
 
-  /** Lists every key under `prefix` with ListObjectsV2 (all pages), relative to the store prefix, sorted. */
+  /**
+   * Lists every key under `prefix` (all pages), relative to the store prefix, sorted.
+   *
+   * Under `refs/` and `revocations/` (see {@link GUARDED_FOLDERS}) with ListObjectVersions, and a key there with more
+   * than one version or a delete marker fails the listing: a delete marker could hide a revocation from a plain
+   * listing. Elsewhere with ListObjectsV2: every object there is content-addressed and checked when read, and a
+   * hidden one can only remove a signature, never add trust.
+   *
+   * @throws StoreIntegrityError naming the key when a guarded key has several versions or a delete marker
+   */
   public async list(prefix: string): Promise<string[]> {
     validatePrefix(prefix);
+    if (GUARDED_FOLDERS.some((f) => prefix.startsWith(f) || f.startsWith(prefix))) {
+      return (await this.listVersions(prefix, () => true)).sort();
+    }
     const keys: string[] = [];
     let token: string | undefined;
     do {
@@ -228,6 +251,60 @@ export class S3Store extends ContentCheckedStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return keys.sort();
+  }
+
+  /**
+   * Lists the versions under `prefix` with ListObjectVersions (all pages) and returns the keys accepted by `select`
+   * that exist, after checking that no guarded key among them has more than one version or a delete marker.
+   */
+  private async listVersions(prefix: string, select: (key: string) => boolean): Promise<string[]> {
+    const versions = new Map<string, number>();
+    const markers = new Set<string>();
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+      const page: ListObjectVersionsCommandOutput = await this.withRetries('ListObjectVersions', prefix, () => this.client.send(new ListObjectVersionsCommand({
+        Bucket: this.bucket,
+        Prefix: this.prefix + prefix,
+        ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
+        ...(versionMarker !== undefined ? { VersionIdMarker: versionMarker } : {}),
+      }))).catch((e) => {
+        throw this.mapError(e, 'ListObjectVersions', prefix, 'read');
+      });
+      const inStore = (full: string | undefined) => full !== undefined && full.startsWith(this.prefix) && !full.endsWith('/') && select(full.slice(this.prefix.length));
+      for (const v of page.Versions ?? []) {
+        if (inStore(v.Key)) {
+          const key = v.Key!.slice(this.prefix.length);
+          versions.set(key, (versions.get(key) ?? 0) + 1);
+        }
+      }
+      for (const m of page.DeleteMarkers ?? []) {
+        if (inStore(m.Key)) {
+          markers.add(m.Key!.slice(this.prefix.length));
+        }
+      }
+      if (page.IsTruncated && page.NextKeyMarker === undefined) {
+        throw new StoreUnavailableError(prefix, `ListObjectVersions on ${this.uri}${prefix} returned a truncated page without a key marker`);
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    } while (keyMarker !== undefined);
+    const guarded = (key: string) => GUARDED_FOLDERS.some((f) => key.startsWith(f));
+    for (const key of [...new Set([...versions.keys(), ...markers])].sort()) {
+      if (!guarded(key)) {
+        continue;
+      }
+      const count = versions.get(key) ?? 0;
+      if (markers.has(key) || count > 1) {
+        const what = markers.has(key)
+          ? `has a delete marker${count > 0 ? ` over ${count} version(s)` : ''}`
+          : `has ${count} versions`;
+        throw new StoreIntegrityError(key,
+          `${this.uri}${key} ${what}: the store is write-once (Object Lock, and a bucket policy that denies overwrites and deletes), so the bucket policy was bypassed or changed (by the account root or whoever may change it); `
+          + `nothing under ${key.startsWith(STORE_FOLDERS.refs) ? 'refs/' : 'revocations/'} can be trusted until an administrator investigates`);
+      }
+    }
+    return [...versions.keys()].filter((k) => !markers.has(k));
   }
 
   /** The store key ARN: the configured one, or the bucket default's (looked up once). */
@@ -297,11 +374,17 @@ export class S3Store extends ContentCheckedStore {
       return 'unchanged';
     }
     throw new StoreConflictError(key,
-      `${key} already exists in ${this.uri} with different bytes (sha256 ${sha256Hex(existing)}, new sha256 ${sha256Hex(body)}); the store is write-once, nothing was written`);
+      `${key} already exists in ${this.uri} with different bytes (sha256 ${sha256Hex(existing)}, new sha256 ${sha256Hex(body)}); the store is write-once, nothing was written`, existing);
   }
 
-  /** GetObject with checksum mode on; the bytes after the checksum check, or undefined for a missing key. */
+  /**
+   * GetObject with checksum mode on; the bytes after the checksum check, or undefined for a missing key. A ref is
+   * first listed with its versions: a re-pointed or deleted ref fails with StoreIntegrityError.
+   */
   protected async readRaw(key: string): Promise<Buffer | undefined> {
+    if (key.startsWith(STORE_FOLDERS.refs) && (await this.listVersions(key, (k) => k === key)).length === 0) {
+      return undefined;
+    }
     const full = this.prefix + key;
     let result: { bytes: Buffer; checksum?: string };
     try {
@@ -362,10 +445,13 @@ export class S3Store extends ContentCheckedStore {
     const where = `${this.uri}${key}`;
     const name = nameOf(e);
     if (isAccessDenied(e)) {
+      const grant = key.startsWith(STORE_FOLDERS.revocations) ? 'grantRevoke (revocations/ only)'
+        : key.startsWith(STORE_FOLDERS.refs) ? 'grantSetRef for this model name (refs/<model-name>/ only)'
+          : 'grantPublish (bundles/, attestations/ and notation/)';
       const need = purpose === 'publish'
-        ? 'The caller needs the store\'s grantPublish (s3:PutObject on the store prefixes and kms:GenerateDataKey on the store key through S3), '
+        ? `The caller needs the store's ${grant}: s3:PutObject on those keys and kms:GenerateDataKey on the store key through S3; `
           + `and the bucket policy refuses puts without If-None-Match or with a KMS key other than the store key (sent ${this.options.kmsKeyArn ?? 'the bucket default key'})`
-        : 'The caller needs the store\'s grantRead (s3:GetObject and s3:ListBucket on the store, kms:Decrypt on the store key through S3)';
+        : 'The caller needs the store\'s grantRead (s3:GetObject, s3:ListBucket and s3:ListBucketVersions on the store, kms:Decrypt on the store key through S3)';
       return new StoreAccessError(key, `S3 denied ${operation} on ${where} (${name}: ${messageOf(e)}). ${need}`);
     }
     if (name === 'CredentialsProviderError' || name === 'InvalidAccessKeyId' || name === 'ExpiredToken' || name === 'SignatureDoesNotMatch') {

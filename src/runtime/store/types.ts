@@ -40,6 +40,8 @@ export interface AttestationSet {
 export interface RejectedObject {
   readonly key: string;
   readonly reason: string;
+  /** Its bytes, when they could be read (a decision may still attribute a damaged object to its signer). */
+  readonly body?: Buffer;
 }
 
 /** One stored object. */

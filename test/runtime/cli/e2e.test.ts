@@ -43,7 +43,7 @@ describe('bundled modelseal CLI', () => {
     fs.appendFileSync(path.join(model, 'config.json'), ' ');
     const v = modelseal('verify', 'key', model, '--signature', sig, '--public-key', pubFile);
     expect(v.status).toBe(1);
-    expect(v.stderr).toMatch(/^Verification failed: file config\.json does not match the signature/);
+    expect(v.stderr).toMatch(/^Verification failed: \S+ does not match the signature: 1 changed file\(s\): config\.json \(signed sha256:/);
   });
 
   test('an S3 store without a region says how to give one, and no third-party notice reaches stderr', () => {

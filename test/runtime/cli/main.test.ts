@@ -44,7 +44,7 @@ describe('modelseal CLI', () => {
     fs.writeFileSync(f, b);
     const v = await run('verify', 'key', model, '--signature', sig, '--public-key', pubFile);
     expect(v.code).toBe(1);
-    expect(v.stderr).toMatch(/^Verification failed: file weights\.bin does not match the signature: /);
+    expect(v.stderr).toMatch(/^Verification failed: \S+ does not match the signature: 1 changed file\(s\): weights\.bin \(signed sha256:/);
   });
 
   test('--json on success and failure', async () => {
@@ -59,7 +59,7 @@ describe('modelseal CLI', () => {
     expect(JSON.parse(bad.stdout)).toEqual({
       ok: false,
       command: 'verify',
-      error: { kind: 'verification', message: `${model} has 1 file(s) the signature does not cover: extra; ignore them with --ignore-paths or accept them with --ignore-unsigned-files` },
+      error: { kind: 'verification', message: `${model} does not match the signature: 1 file(s) the signature does not cover: extra (ignore them with --ignore-paths or accept them with --ignore-unsigned-files)` },
     });
   });
 
@@ -178,5 +178,48 @@ describeVectors('modelseal CLI on the OMS vectors', () => {
       '--public-key', mt('keys', 'signing-key-pub.pem'));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/keyless verification needs the Sigstore trust root/);
+  });
+});
+
+describe('issue 10 #9: file names that are not valid UTF-8', () => {
+  const bad = Buffer.concat([Buffer.from('weights-'), Buffer.from([0xff, 0xfe]), Buffer.from('.bin')]);
+  const put = (name: Buffer, data: string) => {
+    const fd = fs.openSync(Buffer.concat([Buffer.from(`${model}/`), name]), 'w');
+    fs.writeSync(fd, data);
+    fs.closeSync(fd);
+  };
+
+  test('sign and digest refuse naming the file (escaped); nothing throws ENOENT', async () => {
+    put(bad, 'x');
+    for (const argv of [['sign', 'key', model, '--signature', sig, '--private-key', keyFile], ['digest', model]]) {
+      const r = await run(...argv);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${model} has 1 file name(s) that are not valid UTF-8 and cannot be OMS resource names: weights-\\xff\\xfe.bin (bytes shown as \\xHH)`);
+      expect(r.stderr).not.toMatch(/ENOENT|lstat|    at /);
+    }
+  });
+
+  test('verify reports it as an unsigned file (exit 1), or skips it with --ignore-unsigned-files (exit 0)', async () => {
+    await run('sign', 'key', model, '--signature', sig, '--private-key', keyFile);
+    put(bad, 'x');
+    fs.mkdirSync(Buffer.concat([Buffer.from(`${model}/sub/`), Buffer.from([0xc3, 0x28])]));
+    const v = await run('verify', 'key', model, '--signature', sig, '--public-key', pubFile);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toBe(`Verification failed: ${model} does not match the signature: 2 file(s) the signature does not cover: `
+      + 'sub/\\xc3(/, weights-\\xff\\xfe.bin (ignore them with --ignore-paths or accept them with --ignore-unsigned-files)\n');
+    const ok = await run('verify', 'key', model, '--signature', sig, '--public-key', pubFile, '--ignore-unsigned-files');
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toBe('warning: 2 unsigned file(s) accepted: sub/\\xc3(/, weights-\\xff\\xfe.bin\n');
+  });
+
+  test('one changed, one missing and one added file are all listed in one error', async () => {
+    await run('sign', 'key', model, '--signature', sig, '--private-key', keyFile);
+    fs.appendFileSync(path.join(model, 'weights.bin'), 'x');
+    fs.rmSync(path.join(model, 'config.json'));
+    fs.writeFileSync(path.join(model, 'added.txt'), 'new');
+    const v = await run('verify', 'key', model, '--signature', sig, '--public-key', pubFile);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toMatch(new RegExp(`^Verification failed: ${model} does not match the signature: 1 changed file\\(s\\): weights\\.bin \\(signed sha256:[0-9a-f]{64}, on disk sha256:[0-9a-f]{64}\\); `
+      + '1 missing file\\(s\\): config\\.json; 1 file\\(s\\) the signature does not cover: added\\.txt \\(ignore them'));
   });
 });

@@ -13,7 +13,7 @@ describe('decodeStatement', () => {
   });
 
   test.each([
-    ['not JSON', '{"_type":', /^b\.json: DSSE payload is not valid JSON \(.*\); expected an in-toto Statement v1$/],
+    ['not JSON', '{"_type":', /^b\.json: DSSE payload \(an in-toto Statement v1\) is not valid JSON \(.*\)$/],
     ['an array', '[]', /^b\.json: DSSE payload is an array; expected an in-toto Statement v1 JSON object$/],
     ['null', 'null', /^b\.json: DSSE payload is null; expected/],
     ['a string', '"x"', /^b\.json: DSSE payload is a string; expected/],

@@ -3,6 +3,7 @@ import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { VerificationError } from '../../../src/runtime/codec/errors';
+import { decodeStatement } from '../../../src/runtime/codec/statement';
 import { BUNDLE_MEDIA_TYPE, buildBundle, parseBundle, readBundleFile } from '../../../src/runtime/engine/bundle';
 import { signManifest } from '../../../src/runtime/engine/sign';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
@@ -49,7 +50,7 @@ describe('parseBundle', () => {
   });
 
   test('fails when the bundle is truncated', () => {
-    expect(parseError(good.slice(0, good.length / 2))).toMatch(/^b\.json is not valid JSON \(truncated or corrupted\?\): /);
+    expect(parseError(good.slice(0, good.length / 2))).toMatch(/^b\.json is not valid JSON \(Unterminated string/);
   });
 
   test('fails when the payload base64 is corrupted', () => {
@@ -131,5 +132,32 @@ describeVectors('bundle schema (OMS spec schemas, JSON Schema 2020-12)', () => {
     expect(validateBundle.errors ?? null).toBeNull();
     const statement = JSON.parse(Buffer.from(r.bundle.dsseEnvelope.payload, 'base64').toString());
     expect(validateStatement(statement)).toBe(true);
+  });
+});
+
+describe('issue 10 #7: a bundle has one reading', () => {
+  let good: Record<string, any>;
+  beforeAll(async () => {
+    good = (await bundleFor(STATEMENT, key.privateKey)) as unknown as Record<string, any>;
+  });
+
+  test('a duplicate member anywhere in the bundle is refused, whichever copy a reader would keep', () => {
+    const text = JSON.stringify(good);
+    const dupMedia = text.replace('{"mediaType":', '{"mediaType":"application/x","mediaType":');
+    expect(parseError(dupMedia)).toBe('b.json has the member "mediaType" twice in the object at /; a signed document must have one reading');
+    const dupSig = text.replace('"signatures":[{"sig":', '"signatures":[{"sig":"AAAA","sig":');
+    expect(parseError(dupSig)).toBe('b.json has the member "sig" twice in the object at /dsseEnvelope/signatures/0; a signed document must have one reading');
+  });
+
+  test('a signed statement with a duplicate member verifies as a signature but is refused as a statement', async () => {
+    const payload = Buffer.from('{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://modelseal.dev/revocation/v1","predicateType":"x","subject":[]}');
+    const b = await bundleFor(payload, key.privateKey);
+    expect(() => decodeStatement(parseBundle(Buffer.from(JSON.stringify(b))).payload, 'r.json'))
+      .toThrow('r.json: DSSE payload (an in-toto Statement v1) has the member "predicateType" twice in the object at /; a signed document must have one reading');
+  });
+
+  test('verificationMaterial with both publicKey and x509CertificateChain is refused', () => {
+    const both = { ...good, verificationMaterial: { ...good.verificationMaterial, x509CertificateChain: { certificates: [{ rawBytes: 'AAAA' }] } } };
+    expect(parseError(JSON.stringify(both))).toBe('b.json verificationMaterial has publicKey and x509CertificateChain; a bundle carries exactly one of publicKey, x509CertificateChain or certificate');
   });
 });

@@ -41,7 +41,7 @@ describe('parseStatement', () => {
   });
 
   test('fails when the payload is not JSON', () => {
-    expect(parseError(Buffer.from('{"_type":'))).toMatch(/^DSSE payload is not valid JSON/);
+    expect(parseError(Buffer.from('{"_type":'))).toMatch(/^DSSE payload \(an in-toto Statement v1\) is not valid JSON/);
   });
 
   test('fails when _type is wrong', () => {

@@ -295,7 +295,13 @@ describe('verifyNotationSignature', () => {
 
   describe('malformed envelopes give clear errors', () => {
     const cases: [string, (e: Buffer) => Buffer, RegExp][] = [
-      ['not JSON', () => Buffer.from('garbage'), /envelope is not JSON/],
+      ['not JSON', () => Buffer.from('garbage'), /envelope is not valid JSON \(Unexpected token/],
+      // issue 10 #7: a JWS envelope and its protected header have one reading
+      ['a duplicate member in the envelope', (e) => Buffer.from(e.toString('utf8').replace(/^\{/, '{"header":{},')), /envelope has the member "header" twice in the object at \/; a signed document must have one reading/],
+      ['a duplicate member in the protected header', (e) => edit(e, (d) => {
+        const text = Buffer.from(d.protected, 'base64url').toString('utf8');
+        d.protected = Buffer.from(text.replace(/^\{/, '{"alg":"ES256",')).toString('base64url');
+      }), /protected header has the member "alg" twice in the object at \/; a signed document must have one reading/],
       ['compact serialization', () => Buffer.from('eyJhbGciOiJFUzM4NCJ9.eyJ9.c2ln'), /looks like JWS compact serialization/],
       ['a JSON array', () => Buffer.from('[]'), /must be a JSON object/],
       ['general serialization', (e) => edit(e, (d) => {

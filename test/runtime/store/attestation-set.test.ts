@@ -4,7 +4,6 @@ import * as path from 'path';
 import { signModel } from '../../../src/runtime/engine/sign';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { fetchAttestationSet } from '../../../src/runtime/store/attestation-set';
-import { StoreIntegrityError } from '../../../src/runtime/store/errors';
 import { deriveKey } from '../../../src/runtime/store/keys';
 import { LocalStore } from '../../../src/runtime/store/local';
 import { bundleFor, cleanup, ecKey, makeModel, tempDir } from '../../fixtures/models';
@@ -89,11 +88,11 @@ describe('fetchAttestationSet', () => {
     expect(set.rejected).toEqual([{ key, reason: expect.stringMatching(/does not match its content address/) }]);
   });
 
-  test('a tampered or unreadable object under revocations/ fails closed: it might be a revocation', async () => {
+  test('junk under revocations/ is rejected like junk anywhere else: whether it denies is the policy\'s decision', async () => {
     await store.put(`revocations/sha256/${root}/README`, Buffer.from('junk'));
-    const err = await fetchAttestationSet(store, root).catch((e) => e);
-    expect(err).toBeInstanceOf(StoreIntegrityError);
-    expect(err.message).toMatch(/is not a key of the store layout/);
+    const set = await fetchAttestationSet(store, root);
+    expect(set.revocations).toEqual([]);
+    expect(set.rejected).toEqual([{ key: `revocations/sha256/${root}/README`, reason: expect.stringMatching(/is not a key of the store layout/) }]);
   });
 
   test('a valid object copied under another root is rejected, naming where it belongs', async () => {
@@ -103,7 +102,7 @@ describe('fetchAttestationSet', () => {
     await store.put(moved, bundle);
     const set = await fetchAttestationSet(store, other);
     expect(set.bundles).toEqual([]);
-    expect(set.rejected).toEqual([{ key: moved, reason: expect.stringContaining(`${moved} holds an object whose content belongs at ${key}`) }]);
+    expect(set.rejected).toEqual([{ key: moved, body: bundle, reason: expect.stringContaining(`${moved} holds an object whose content belongs at ${key}`) }]);
   });
 
   test('a file outside the layout under a root prefix is rejected, not read', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { pathToFileURL } from 'url';
 import { fetchCommand, publishCommand, refCommand } from '../../../src/runtime/cli/commands/store';
 import { main } from '../../../src/runtime/cli/main';
 import { openStore } from '../../../src/runtime/store/open';
@@ -91,7 +92,7 @@ describe('modelseal publish / fetch / ref', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, rootDigest: `sha256:${root}`, counts: { bundles: 1, attestations: 0 }, objects: [{ key, outcome: 'unchanged' }] });
     const none = await run('fetch', '--store', storeDir, '--out', out, `sha256:${'0'.repeat(64)}`);
     expect(none.code).toBe(1);
-    expect(none.stderr).toMatch(/holds no bundles, attestations, Notation signatures or revocations for sha256:0{64}/);
+    expect(none.stderr).toMatch(/holds no usable bundles, attestations, Notation signatures or revocations for sha256:0{64}/);
     expect((await run('fetch', '--store', storeDir, `sha256:${root}`)).stderr).toMatch(/fetch needs --out DIR/);
     expect((await run('fetch', '--store', storeDir, '--out', out, 'sha256:nothex')).code).toBe(2);
   });
@@ -119,7 +120,9 @@ describe('modelseal publish / fetch / ref', () => {
 
     const c = await run('ref', 'set', '--store', storeDir, 'team/llm', '1.0', `sha256:${'1'.repeat(64)}`);
     expect(c.code).toBe(1);
-    expect(c.stderr).toMatch(/^modelseal ref set: refs\/team\/llm\/1\.0 already exists .* write-once/);
+    // issue 10 #11: the conflict says which name and version already point to which digest, not object hashes
+    expect(c.stderr).toBe(`modelseal ref set: ref team/llm 1.0 already points to sha256:${root} in ${pathToFileURL(storeDir).href}; `
+      + `refusing to point it to sha256:${'1'.repeat(64)} (refs are write-once: publish a new version instead)\n`);
     const missing = await run('ref', 'get', '--store', storeDir, 'team/llm', '2.0', '--json');
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, error: { kind: 'not-found', key: 'refs/team/llm/2.0' } });
@@ -176,7 +179,7 @@ describe('modelseal publish / fetch / ref', () => {
       s3.deny('PutObject');
       c = capture();
       expect(await refCommand(['set', '--store', uri, 'm', '2', root], c.io, deps)).toBe(2);
-      expect(c.out.stderr).toMatch(/S3 denied PutObject on s3:\/\/modelseal-store\/prod\/refs\/m\/2 .*grantPublish/);
+      expect(c.out.stderr).toMatch(/S3 denied PutObject on s3:\/\/modelseal-store\/prod\/refs\/m\/2 .*grantSetRef/);
     } finally {
       s3.restore();
     }

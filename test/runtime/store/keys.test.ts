@@ -113,7 +113,7 @@ describe('deriveKey', () => {
       [Buffer.alloc(0), /^x\.bin is empty/],
       [Buffer.from('hello world'), /^x\.bin is neither a Sigstore bundle .* nor a Notation JWS/],
       [Buffer.from('{"a": 1}'), /^x\.bin is a JSON document but neither a Sigstore bundle/],
-      [Buffer.from('{"a": '), /^x\.bin is not valid JSON/],
+      [Buffer.from('{"a": '), /^x\.bin \(expected a Sigstore bundle or a Notation JWS\) is not valid JSON/],
       [Buffer.from('{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}'), /^x\.bin is not a usable Sigstore bundle: .*verificationMaterial/],
       [notationJson(ROOT, 'application/json'), /content type \(cty\) "application\/json"; expected a Notation signature/],
       [notationJson('XYZ'), /targetArtifact\.digest is "sha256:XYZ"/],

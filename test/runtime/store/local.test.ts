@@ -102,7 +102,15 @@ describe('LocalStore', () => {
     await expect(store.list(key)).rejects.toThrow(UsageError);
   });
 
+  test('a store directory that does not exist is a usage error naming it, not an empty store', async () => {
+    await expect(store.list('bundles/')).rejects.toThrow(new UsageError(`store ${store.uri} does not exist (no directory ${store.root}); check --store, or publish to it first`));
+    await expect(store.tryGet('refs/m/1')).rejects.toThrow(/does not exist \(no directory/);
+    fs.writeFileSync(store.root, 'not a directory');
+    await expect(store.list('bundles/')).rejects.toThrow(`store ${store.uri} is not a directory (${store.root} is a file)`);
+  });
+
   test('get of a missing key is StoreNotFoundError; tryGet is undefined', async () => {
+    fs.mkdirSync(store.root, { recursive: true });
     await expect(store.get('refs/m/1')).rejects.toThrow(StoreNotFoundError);
     await expect(store.get('refs/m/1')).rejects.toThrow(/^refs\/m\/1 does not exist in the store file:/);
     expect(await store.tryGet('refs/m/1')).toBeUndefined();

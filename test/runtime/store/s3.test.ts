@@ -147,10 +147,12 @@ describe('S3Store', () => {
     s3.deny('PutObject');
     const err = await st.put(refKey('m', '1'), refBody(ROOT)).catch((e) => e);
     expect(err).toBeInstanceOf(StoreAccessError);
-    expect(err.message).toMatch(/^S3 denied PutObject on s3:\/\/modelseal-store\/prod\/refs\/m\/1 \(AccessDenied: .*\)\. The caller needs the store's grantPublish/);
-    s3.deny('GetObject', 'ListObjectsV2');
-    await expect(st.get('refs/m/1')).rejects.toThrow(/^S3 denied GetObject on s3:\/\/modelseal-store\/prod\/refs\/m\/1 .*grantRead/);
-    await expect(st.list('refs/')).rejects.toThrow(/^S3 denied ListObjectsV2 .*grantRead/);
+    expect(err.message).toMatch(/^S3 denied PutObject on s3:\/\/modelseal-store\/prod\/refs\/m\/1 \(AccessDenied: .*\)\. The caller needs the store's grantSetRef for this model name/);
+    s3.deny('GetObject', 'ListObjectsV2', 'ListObjectVersions');
+    await expect(st.get('refs/m/1')).rejects.toThrow(/^S3 denied ListObjectVersions on s3:\/\/modelseal-store\/prod\/refs\/m\/1 .*grantRead/);
+    await expect(st.get(`bundles/sha256/${ROOT}/${ROOT}/${ROOT}.sig.json`)).rejects.toThrow(/^S3 denied GetObject on s3:\/\/modelseal-store\/prod\/bundles\/.*grantRead/);
+    await expect(st.list('bundles/')).rejects.toThrow(/^S3 denied ListObjectsV2 .*grantRead/);
+    await expect(st.list('refs/')).rejects.toThrow(/^S3 denied ListObjectVersions .*grantRead/);
   });
 
   test('a put with another KMS key is denied by the bucket policy, and the error says which key was sent', async () => {
@@ -225,6 +227,22 @@ describe('S3Store', () => {
 
   test('list follows ListObjectsV2 continuation, strips the prefix and sorts', async () => {
     const st = store();
+    const keys = [5, 1, 3, 2, 4].map((i) => `bundles/sha256/${ROOT}/${ROOT}/${String(i).repeat(64)}.sig.json`);
+    for (const key of keys) {
+      s3.seed(`prod/${key}`, Buffer.from('x'));
+    }
+    s3.seed(`other/${keys[0]}`, Buffer.from('x'));
+    s3.seed('prod/bundles/', Buffer.alloc(0));
+    expect(await st.list('bundles/')).toEqual([...keys].sort());
+    const calls = s3.listCalls();
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    expect(calls[0]).toMatchObject({ Bucket: s3.bucket, Prefix: 'prod/bundles/' });
+    expect(calls[1].ContinuationToken).toBeDefined();
+    expect(s3.versionListCalls()).toEqual([]);
+  });
+
+  test('refs/ and revocations/ are listed with ListObjectVersions (all pages), strip the prefix and sort', async () => {
+    const st = store();
     const keys = ['refs/m/5', 'refs/m/1', 'refs/m/3', 'refs/m/2', 'refs/m/4'];
     for (const key of keys) {
       await st.put(key, refBody(ROOT));
@@ -232,10 +250,35 @@ describe('S3Store', () => {
     s3.seed('other/refs/m/9', refBody(ROOT));
     s3.seed('prod/refs/m/', Buffer.alloc(0));
     expect(await st.list('refs/')).toEqual([...keys].sort());
-    const calls = s3.listCalls();
+    const calls = s3.versionListCalls();
     expect(calls.length).toBeGreaterThanOrEqual(3);
     expect(calls[0]).toMatchObject({ Bucket: s3.bucket, Prefix: 'prod/refs/' });
-    expect(calls[1].ContinuationToken).toBeDefined();
+    expect(calls[1].KeyMarker).toBeDefined();
+    expect(s3.listCalls()).toEqual([]);
+  });
+
+  test('a ref or revocation with a second version or a delete marker fails: the bucket policy was bypassed', async () => {
+    const st = store();
+    const other = 'ab'.repeat(32);
+    await st.put('refs/m/1', refBody(ROOT));
+    await st.put('refs/m/2', refBody(ROOT));
+    s3.overwriteBehindPolicy('prod/refs/m/1', refBody(other));
+    const overwritten = await st.get('refs/m/1').catch((e) => e);
+    expect(overwritten).toBeInstanceOf(StoreIntegrityError);
+    expect(overwritten.message).toBe('s3://modelseal-store/prod/refs/m/1 has 2 versions: the store is write-once (Object Lock, and a bucket policy that denies '
+      + 'overwrites and deletes), so the bucket policy was bypassed or changed (by the account root or whoever may change it); nothing under refs/ can be '
+      + 'trusted until an administrator investigates');
+    await expect(st.list('refs/')).rejects.toThrow(/refs\/m\/1 has 2 versions: .*bucket policy was bypassed/);
+    s3.deleteBehindPolicy('prod/refs/m/2');
+    await expect(st.get('refs/m/2')).rejects.toThrow(/refs\/m\/2 has a delete marker over 1 version\(s\): .*bucket policy was bypassed/);
+
+    const revocation = `revocations/sha256/${ROOT}/${ROOT}/${'cd'.repeat(32)}.json`;
+    s3.seed(`prod/${revocation}`, Buffer.from('x'));
+    expect(await st.list(`revocations/sha256/${ROOT}/`)).toEqual([revocation]);
+    s3.deleteBehindPolicy(`prod/${revocation}`);
+    const hidden = await st.list(`revocations/sha256/${ROOT}/`).catch((e) => e);
+    expect(hidden).toBeInstanceOf(StoreIntegrityError);
+    expect(hidden.message).toMatch(new RegExp(`^s3://modelseal-store/prod/${revocation} has a delete marker over 1 version\\(s\\): .*nothing under revocations/ can be trusted`));
   });
 
   test('invalid bucket, prefix and key ARN are usage errors naming them', () => {

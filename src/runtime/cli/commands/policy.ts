@@ -17,13 +17,15 @@ import { cosignBundle } from '../../engine/cosign';
 import { loadPublicKey } from '../../engine/keys';
 import type { VerificationTrust } from '../../engine/verify';
 import { checkStore, CheckReport } from '../../policy/check';
-import { loadTrustPolicy, PolicyError, validateTrustPolicyFile } from '../../policy/load';
+import { verifyModelAgainstPolicy } from '../../policy/decision';
+import { loadTrustPolicy, PolicyError, TrustPolicy, validateTrustPolicyFile } from '../../policy/load';
 import { publishRevocation, signRevocation } from '../../policy/revocation';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
 import { FlagSpec, onePositional, parseArgs, ParsedArgs, printHelp } from '../args';
 import { keyFlagsFrom, PASSWORD_FLAGS } from '../flags';
 import type { PasswordInput } from '../password';
+import { progressBar } from '../progress';
 import type { ProgressStream } from '../progress';
 import { createSigner, KeyFlags, SignerKind } from '../signers';
 
@@ -65,6 +67,14 @@ const CHECK_FLAGS: Record<string, FlagSpec> = {
   ...STORE_FLAGS,
   policy: { type: 'string', metavar: 'FILE', help: 'The trust policy (YAML or JSON; required).' },
   json: { type: 'boolean', help: 'Print the full decision report as JSON.' },
+  help: { type: 'boolean', help: 'Show this help.' },
+};
+
+const VERIFY_POLICY_FLAGS: Record<string, FlagSpec> = {
+  ...STORE_FLAGS,
+  policy: { type: 'string', metavar: 'FILE', help: 'The trust policy (YAML or JSON; required).' },
+  digest: { type: 'string', metavar: 'sha256:ROOT', help: 'The root digest to look up (default: computed from MODEL_PATH with sign\'s default options).' },
+  json: { type: 'boolean', help: 'Print the decision and the file comparison as JSON.' },
   help: { type: 'boolean', help: 'Show this help.' },
 };
 
@@ -119,19 +129,8 @@ export async function checkCommand(argv: readonly string[], io: PolicyCommandIo,
       + 'required attestations and their CEL conditions, and revocations. Fails closed.', CHECK_FLAGS);
   }
   const root = onePositional(args, 'check', 'sha256:ROOT');
-  const policyFile = args.flags.policy as string | undefined;
-  if (!policyFile) {
-    throw new UsageError('check needs --policy FILE (a trust policy; validate it with `modelseal policy validate`)');
-  }
-  let policy;
-  try {
-    policy = await loadTrustPolicy(policyFile);
-  } catch (e) {
-    if (e instanceof PolicyError) {
-      throw new UsageError(`${e.message}\n(run \`modelseal policy validate ${policyFile}\` for details)`);
-    }
-    throw e;
-  }
+  const policyFile = policyFileFrom(args, 'check');
+  const policy = await loadPolicyFile(policyFile);
   const store = storeFrom(args, deps);
   const report = await checkStore(policy, store, root, {
     ...(deps.kmsClient ? { kmsClient: deps.kmsClient } : {}),
@@ -144,6 +143,61 @@ export async function checkCommand(argv: readonly string[], io: PolicyCommandIo,
     io.stdout.write(formatReport(report));
   }
   return report.decision === 'allow' ? 0 : 1;
+}
+
+/**
+ * `modelseal verify policy MODEL_PATH --store URI --policy FILE [--digest sha256:ROOT]`: the decision `check` makes
+ * for the model's root digest, then the files on disk against exactly the manifest that met the policy. Exit 0 when
+ * both hold, 1 when the policy is not met or any file differs (every difference listed), 2 for bad usage.
+ */
+export async function verifyPolicyCommand(argv: readonly string[], io: PolicyCommandIo, deps: PolicyCommandDeps = {}): Promise<number> {
+  const args = parseArgs(argv, VERIFY_POLICY_FLAGS, 'verify policy');
+  if (args.flags.help) {
+    return printHelp(io.stdout, 'verify policy MODEL_PATH --store URI --policy FILE [--digest sha256:ROOT] [--json]',
+      'Decide for the model\'s root digest exactly as `check` does, then verify the files on disk against the manifest\n'
+      + 'that met the policy: changed, missing and unsigned files all fail (exit 1). The root digest is computed with\n'
+      + 'sign\'s default options (sha256 over files); a model signed with other options needs --digest.', VERIFY_POLICY_FLAGS);
+  }
+  const modelPath = onePositional(args, 'verify policy', 'MODEL_PATH');
+  const policy = await policyFrom(args, 'verify policy');
+  const store = storeFrom(args, deps);
+  const bar = progressBar(io.stderr, 'verifying', args.flags.json === true);
+  let result;
+  try {
+    result = await verifyModelAgainstPolicy(modelPath, policy, store, {
+      ...(args.flags.digest !== undefined ? { digest: args.flags.digest as string } : {}),
+      ...(deps.kmsClient ? { kmsClient: deps.kmsClient } : {}),
+      ...(deps.signerClient ? { signerClient: deps.signerClient } : {}),
+      ...(deps.now ? { now: deps.now() } : {}),
+      onProgress: bar.onProgress,
+    });
+  } finally {
+    bar.done();
+  }
+  const { report } = result;
+  if (args.flags.json) {
+    io.stdout.write(JSON.stringify({
+      ok: result.ok,
+      command: 'verify policy',
+      modelPath,
+      rootDigest: formatRootDigest(result.root),
+      rootFrom: result.rootFrom,
+      decision: report.decision,
+      manifest: report.manifest ?? null,
+      resources: result.resources ?? null,
+      files: result.differences ?? null,
+      failure: result.failure ?? null,
+      check: { ...report, root: formatRootDigest(report.root) },
+    }) + '\n');
+  } else if (result.ok) {
+    io.stdout.write(`Verification succeeded: ${modelPath} (${formatRootDigest(result.root)}, ${result.resources} files match manifest ${report.manifest}, policy ${report.policy})\n`);
+  } else {
+    if (report.decision !== 'allow') {
+      io.stdout.write(formatReport(report));
+    }
+    io.stderr.write(`Verification failed: ${result.failure}\n`);
+  }
+  return result.ok ? 0 : 1;
 }
 
 /** `modelseal revoke --store URI --reason TEXT <signer options> sha256:ROOT`: signs and publishes a revocation record. */
@@ -258,7 +312,7 @@ export async function cosignCommand(kind: SignerKind, args: ParsedArgs, io: Poli
 /** The human-readable decision report. */
 export function formatReport(r: CheckReport): string {
   const lines: string[] = [];
-  lines.push(`${r.decision === 'allow' ? 'ALLOW' : 'DENY'} ${formatRootDigest(r.root)} (policy ${r.policy})`);
+  lines.push(`${r.decision === 'allow' ? 'ALLOW' : 'DENY'} ${formatRootDigest(r.root)}${r.manifest ? ` manifest ${r.manifest}` : ''} (policy ${r.policy})`);
   for (const reason of r.reasons) {
     lines.push(`  denied: ${reason}`);
   }
@@ -266,8 +320,17 @@ export function formatReport(r: CheckReport): string {
     lines.push('requirements:');
     for (const q of r.requirements) {
       const need = q.mode === 'allOf' ? `all of [${q.of.join(', ')}]` : `at least ${q.atLeast} of [${q.of.join(', ')}]`;
-      lines.push(`  ${q.met ? 'met    ' : 'MISSING'} ${q.name}: ${need}; signed by ${q.signedBy.length ? q.signedBy.join(', ') : 'none'}${q.missing.length ? `; missing ${q.missing.join(', ')}` : ''}`);
+      lines.push(`  ${q.met ? 'met    ' : 'MISSING'} ${q.name}: ${need}; signed by ${q.signedBy.length ? q.signedBy.join(', ') : 'none'}${q.missing.length ? `; missing ${q.missing.join(', ')}` : ''}${q.manifest ? ` (manifest ${q.manifest})` : ''}`);
     }
+  }
+  if (r.manifests.length > 1) {
+    lines.push('manifests:');
+    for (const m of r.manifests) {
+      lines.push(`  ${m.chosen ? 'chosen ' : m.meetsRequirement ? 'meets  ' : 'short  '} ${m.digest}: ${m.resources} resources, signed by ${m.signedBy.length ? m.signedBy.join(', ') : 'none'}`);
+    }
+  }
+  for (const n of r.notes.filter((x) => x.startsWith('manifest '))) {
+    lines.push(`note: ${n}`);
   }
   if (r.signatures.length) {
     lines.push('signatures:');
@@ -292,6 +355,33 @@ export function formatReport(r: CheckReport): string {
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** The `--policy FILE` a command needs. */
+function policyFileFrom(args: ParsedArgs, command: string): string {
+  const file = args.flags.policy as string | undefined;
+  if (!file) {
+    throw new UsageError(`${command} needs --policy FILE (a trust policy; validate it with \`modelseal policy validate\`)`);
+  }
+  return file;
+}
+
+/**
+ * Loads a trust policy for a command; an invalid policy is a usage error that says how to see every problem.
+ */
+export async function loadPolicyFile(file: string): Promise<TrustPolicy> {
+  try {
+    return await loadTrustPolicy(file);
+  } catch (e) {
+    if (e instanceof PolicyError) {
+      throw new UsageError(`${e.message}\n(run \`modelseal policy validate ${file}\` for details)`);
+    }
+    throw e;
+  }
+}
+
+async function policyFrom(args: ParsedArgs, command: string): Promise<TrustPolicy> {
+  return loadPolicyFile(policyFileFrom(args, command));
 }
 
 /** Which signer a revoke uses, from the flags given (as `sign` would with an explicit method). */

@@ -9,8 +9,9 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { formatRootDigest, parseRootDigest } from '../../codec/digest';
 import { UsageError } from '../../codec/errors';
+import type { checkStore } from '../../policy/check';
 import { fetchAttestationSet } from '../../store/attestation-set';
-import { StoreIntegrityError, isStoreError, StoreNotFoundError } from '../../store/errors';
+import { isStoreError, StoreConflictError, StoreNotFoundError } from '../../store/errors';
 import { deriveKey, DerivedKey, MAX_OBJECT_BYTES, parseRefBody, refBody, refKey } from '../../store/keys';
 import { LocalStore } from '../../store/local';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
@@ -38,6 +39,12 @@ export interface StoreCommandDeps {
    * @default process.env
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The decision `ref get --policy` makes (tests inject one with a KMS mock).
+   *
+   * @default checkStore
+   */
+  readonly checkStore?: typeof checkStore;
 }
 
 
@@ -47,6 +54,11 @@ const STORE_FLAGS: Record<string, FlagSpec> = {
   'region': { type: 'string', metavar: 'REGION', help: 'AWS region of an S3 store (default: from the environment).' },
   'json': { type: 'boolean', help: 'Print a machine-readable JSON result on stdout.' },
   'help': { type: 'boolean', help: 'Show this help.' },
+};
+
+const REF_GET_FLAGS: Record<string, FlagSpec> = {
+  ...STORE_FLAGS,
+  policy: { type: 'string', metavar: 'FILE', help: 'Also check the digest against this trust policy: print it only when the policy is met (exit 1 when not).' },
 };
 
 const FETCH_FLAGS: Record<string, FlagSpec> = {
@@ -118,14 +130,16 @@ export async function fetchCommand(argv: readonly string[], io: StoreCommandIo, 
     }
     const store = open(args, deps);
     const set = await fetchAttestationSet(store, root);
-    const bad = set.rejected?.[0];
-    if (bad) {
-      // a download is a copy of the evidence: refuse to make a partial one
-      throw new StoreIntegrityError(bad.key, `${bad.reason}${set.rejected!.length > 1 ? ` (and ${set.rejected!.length - 1} more)` : ''}; nothing was written`);
+    // Objects that fail a check are reported, not copied, and do not stop the rest: one junk object must not make
+    // the evidence of a digest impossible to download.
+    const rejected = set.rejected ?? [];
+    for (const r of rejected) {
+      io.stderr.write(`rejected  ${r.key}: ${r.reason}\n`);
     }
     const objects = [...set.bundles, ...set.attestations, ...set.notation, ...set.revocations];
     if (objects.length === 0) {
-      throw new StoreNotFoundError(formatRootDigest(root), `${store.uri} holds no bundles, attestations, Notation signatures or revocations for ${formatRootDigest(root)}`);
+      throw new StoreNotFoundError(formatRootDigest(root),
+        `${store.uri} holds no usable bundles, attestations, Notation signatures or revocations for ${formatRootDigest(root)}${rejected.length ? ` (${rejected.length} object(s) rejected)` : ''}`);
     }
     const target = new LocalStore(out);
     const written: { key: string; outcome: PutOutcome }[] = [];
@@ -150,6 +164,7 @@ export async function fetchCommand(argv: readonly string[], io: StoreCommandIo, 
           revocations: set.revocations.length,
         },
         objects: written,
+        rejected: rejected.map((r) => ({ key: r.key, reason: r.reason })),
       }) + '\n');
     }
     return 0;
@@ -179,7 +194,23 @@ export async function refCommand(argv: readonly string[], io: StoreCommandIo, de
       const key = refKey(name, version);
       const root = parseRootDigest(digest, 'ref set: digest');
       const store = open(args, deps);
-      const outcome = await store.put(key, refBody(root));
+      let outcome;
+      try {
+        outcome = await store.put(key, refBody(root));
+      } catch (e) {
+        if (e instanceof StoreConflictError && e.existing !== undefined) {
+          let existing: string;
+          try {
+            existing = formatRootDigest(parseRefBody(e.existing, key));
+          } catch {
+            existing = `something that is not a digest (${JSON.stringify(e.existing.toString('utf8').slice(0, 80))})`;
+          }
+          throw new StoreConflictError(key,
+            `ref ${name} ${version} already points to ${existing} in ${store.uri}; refusing to point it to ${formatRootDigest(root)} `
+            + '(refs are write-once: publish a new version instead)', e.existing);
+        }
+        throw e;
+      }
       if (args.flags.json) {
         io.stdout.write(JSON.stringify({ ok: true, command: 'ref set', store: store.uri, name, version, key, digest: formatRootDigest(root), outcome }) + '\n');
       } else {
@@ -190,10 +221,12 @@ export async function refCommand(argv: readonly string[], io: StoreCommandIo, de
   }
   if (sub === 'get') {
     return guarded('ref get', argv.slice(1), io, async () => {
-      const args = parseArgs(argv.slice(1), STORE_FLAGS, 'ref get');
+      const args = parseArgs(argv.slice(1), REF_GET_FLAGS, 'ref get');
       if (args.flags.help) {
-        return printHelp(io.stdout, 'ref get --store URI NAME VERSION [options]',
-          'Print the root digest (sha256:ROOT) that NAME VERSION refers to; exit 1 when there is no such ref.', STORE_FLAGS, EXIT_CODES);
+        return printHelp(io.stdout, 'ref get --store URI NAME VERSION [--policy FILE] [options]',
+          'Print the root digest (sha256:ROOT) that NAME VERSION refers to; exit 1 when there is no such ref.\n'
+          + 'With --policy, the digest is checked as `check` does and printed only when it meets the policy; otherwise\n'
+          + 'the decision goes to stderr and the exit code is 1: whoever can set a ref cannot make it trusted.', REF_GET_FLAGS, EXIT_CODES);
       }
       if (args.positionals.length !== 2) {
         throw new UsageError(`ref get needs NAME VERSION; got ${args.positionals.length ? args.positionals.join(' ') : 'nothing'}`);
@@ -206,12 +239,45 @@ export async function refCommand(argv: readonly string[], io: StoreCommandIo, de
         throw new StoreNotFoundError(key, `no ref ${name} ${version} in ${store.uri} (${key} does not exist)`);
       }
       const root = parseRefBody(body, key);
-      if (args.flags.json) {
-        io.stdout.write(JSON.stringify({ ok: true, command: 'ref get', store: store.uri, name, version, key, digest: formatRootDigest(root) }) + '\n');
-      } else {
-        io.stdout.write(`${formatRootDigest(root)}\n`);
+      const policyFile = args.flags.policy as string | undefined;
+      if (policyFile === undefined) {
+        if (args.flags.json) {
+          io.stdout.write(JSON.stringify({ ok: true, command: 'ref get', store: store.uri, name, version, key, digest: formatRootDigest(root) }) + '\n');
+        } else {
+          io.stdout.write(`${formatRootDigest(root)}\n`);
+        }
+        return 0;
       }
-      return 0;
+      // Loaded on use, like the policy commands: the other store commands need neither CEL nor the KMS and Signer clients.
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const policyCommands = require('./policy') as typeof import('./policy');
+      const check = deps.checkStore ?? (require('../../policy/check') as typeof import('../../policy/check')).checkStore;
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      const policy = await policyCommands.loadPolicyFile(policyFile);
+      const report = await check(policy, store, root);
+      const allowed = report.decision === 'allow';
+      if (args.flags.json) {
+        io.stdout.write(JSON.stringify({
+          ok: allowed,
+          command: 'ref get',
+          store: store.uri,
+          name,
+          version,
+          key,
+          digest: formatRootDigest(root),
+          decision: report.decision,
+          manifest: report.manifest ?? null,
+          policy: report.policy,
+          reasons: report.reasons,
+        }) + '\n');
+      } else if (allowed) {
+        io.stdout.write(`${formatRootDigest(root)}\n`);
+        io.stderr.write(`ref ${name} ${version} -> ${formatRootDigest(root)}: meets ${report.policy} (manifest ${report.manifest ?? 'none: root-only signatures'})\n`);
+      } else {
+        io.stderr.write(`ref ${name} ${version} -> ${formatRootDigest(root)} is NOT trusted: it does not meet ${report.policy}\n`
+          + `${report.reasons.map((r) => `  denied: ${r}`).join('\n')}\n`);
+      }
+      return allowed ? 0 : 1;
     });
   }
   return guarded('ref', argv, io, async () => {
