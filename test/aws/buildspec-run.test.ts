@@ -364,6 +364,15 @@ test('train, then seal: a bundle, an SBOM and a provenance whose dependencies ar
   ].join('\n'));
   const check = modelseal('check', '--store', `file://${path.join(work, 'store')}`, '--policy', 'policy.yaml', `sha256:${root}`);
   expect({ status: check.status, out: check.stdout }).toEqual({ status: 0, out: expect.any(String) });
+  // the load-time check: the decision, then the files on disk against exactly the manifest that met the policy
+  const loaded = modelseal('verify', 'policy', 'staged', '--store', `file://${path.join(work, 'store')}`, '--policy', 'policy.yaml', '--json');
+  expect({ status: loaded.status, err: loaded.stderr }).toEqual({ status: 0, err: '' });
+  expect(JSON.parse(loaded.stdout)).toMatchObject({ rootDigest: `sha256:${root}` });
+  const [first] = fs.readdirSync(path.join(work, 'staged')).sort();
+  fs.appendFileSync(path.join(work, 'staged', first), 'x');
+  const tampered = modelseal('verify', 'policy', 'staged', '--store', `file://${path.join(work, 'store')}`, '--policy', 'policy.yaml', '--digest', `sha256:${root}`);
+  expect(tampered.status).toBe(1);
+  expect(tampered.stderr + tampered.stdout).toContain(first);
 });
 
 test('a CLI whose SHA-256 does not match stops the seal before it asks CodeBuild, reads S3 or signs', async () => {
