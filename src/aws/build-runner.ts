@@ -18,7 +18,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { IAttestationStore } from './attestation-store';
 import {
-  renderSealBuildSpec, renderTrainBuildSpec, SEAL_TRIGGER_VARIABLE,
+  renderSealBuildSpec, renderTrainBuildSpec, SEAL_TRIGGER_VARIABLE, SEALED_WEIGHTS_FOLDER,
 } from './buildspec';
 import { ModelCard } from './model-card';
 import {
@@ -50,8 +50,10 @@ import {
 import { PinnedBuildImage } from './private/pinned-image';
 import { RunnerDnsFirewall, runnerDomainNames } from './private/runner-network';
 import { IModelSigningKey } from './signing-key';
+import { IModelWeightsKey } from './weights-key';
 import { createAccessLogsBucket, deliverAccessLogs, HARDENED_BUCKET } from '../private/access-logs';
 import { acknowledgeWildcardResources } from '../private/nag';
+import { checkPcrs } from '../private/pcr';
 import { tagRole } from '../private/role-tag';
 import { storeObjectArns } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
@@ -336,12 +338,55 @@ export interface HardenedBuildRunnerProps {
   readonly servingImageSigning?: boolean;
 
   /**
+   * Seal the weights for the Nitro Enclave serving tier (`EnclaveServingTier`, docs/ENCLAVE.md). After signing the
+   * model, the seal build runs `modelseal seal-weights` with a data key from this key (the seal role gets
+   * `grantEncrypt`: `kms:GenerateDataKey`/`kms:Encrypt`, never `kms:Decrypt`), uploads the sealed files to the staging
+   * bucket under `sealed/<modelName>/<train build number>/` ({@link HardenedBuildRunner.sealedWeightsPrefix}), and
+   * publishes their signature and the enclave-seal attestation (`https://modelseal.dev/enclave-seal/v1`) to the store.
+   * Needs `enclaveMeasurements`.
+   *
+   * @default - the weights are not sealed
+   */
+  readonly weightsKey?: IModelWeightsKey;
+
+  /**
+   * The measurements of the enclave image the weights are sealed for, as `nitro-cli build-enclave` prints them. They
+   * are written into the seal buildspec (a StartBuild override cannot change them) and signed into the enclave-seal
+   * attestation; PCR8 (and PCR0) must be among the values `weightsKey` lets decrypt, or the sealed weights could never
+   * be opened (checked at synth).
+   *
+   * @default - none; required with `weightsKey`, refused without it
+   */
+  readonly enclaveMeasurements?: EnclaveImageMeasurements;
+
+  /**
    * What happens to the logs, the runner key, the staging buckets and the serving-image repository when they leave
    * the stack.
    *
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The measurements (platform configuration registers) of a Nitro Enclave image file, as `nitro-cli build-enclave`
+ * and `nitro-cli describe-eif` print them: SHA-384 values, 96 hex characters each, never all zeros.
+ *
+ * @see https://docs.aws.amazon.com/enclaves/latest/user/set-up-attestation.html
+ */
+export interface EnclaveImageMeasurements {
+  /** PCR0: the SHA-384 of the enclave image file. */
+  readonly pcr0: string;
+  /** PCR1: the SHA-384 of the Linux kernel and bootstrap. */
+  readonly pcr1: string;
+  /** PCR2: the SHA-384 of the application. */
+  readonly pcr2: string;
+  /**
+   * PCR8: the SHA-384 of the image's signing certificate (signed images only).
+   *
+   * @default - an unsigned image (then `weightsKey` must bind PCR0)
+   */
+  readonly pcr8?: string;
 }
 
 /**
@@ -394,6 +439,13 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
   public readonly dnsFirewallRuleGroup?: route53resolver.CfnFirewallRuleGroup;
   /** The train build's network connections (its security group): allow it to reach what your training needs. */
   public readonly connections: ec2.Connections;
+  /**
+   * With `weightsKey`: the staging-bucket prefix under which every seal build uploads the sealed weights, one folder
+   * per train build number (`sealed/<modelName>/<number>/`, the version `refs/<modelName>/<number>` names). Give
+   * `EnclaveServingTier` `artifactsBucket: runner.stagingBucket` and `sealedWeightsPrefix` this plus the number.
+   * Undefined without `weightsKey`.
+   */
+  public readonly sealedWeightsPrefix?: string;
 
   private readonly trainRoleResource: iam.Role;
   private readonly sealRoleResource: iam.Role;
@@ -456,6 +508,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     if (!tsa && (props.timestampSecurityGroup || props.timestampPrefixListId)) {
       throw propError(this, TYPE, 'timestampSecurityGroup', 'and timestampPrefixListId apply only with timestampUrl');
     }
+    const enclavePcrs = this.checkSealing(props);
     if (props.vpc && props.availabilityZones) {
       throw propError(this, TYPE, 'availabilityZones', 'applies only to the runner\'s own VPC; the VPC you pass has its zones already (drop one of vpc, availabilityZones)');
     }
@@ -592,7 +645,8 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     }
 
     // ---- staging -------------------------------------------------------------------------------------------------
-    this.stagingBucket = this.createStaging(removalPolicy);
+    this.sealedWeightsPrefix = enclavePcrs ? `${SEALED_WEIGHTS_FOLDER}${props.modelName}/` : undefined;
+    this.stagingBucket = this.createStaging(removalPolicy, this.sealedWeightsPrefix);
 
     // ---- serving image (built and signed elsewhere; described and co-signed here) -------------------------------
     if (props.servingImageSigning) {
@@ -675,6 +729,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
         ? { sha256: sha256File(card.filePath), extension: path.extname(card.filePath) || '.yaml' }
         : { inputName: card.inputName, extension: path.extname(card.inputName!) || '.yaml' },
       servingImage: props.servingImageSigning ?? false,
+      sealWeights: enclavePcrs ? { measurementsJson: JSON.stringify({ Measurements: { HashAlgorithm: 'Sha384 { ... }', ...enclavePcrs } }) } : undefined,
       timestampUrl: props.timestampUrl,
       installNode: props.sealImage === undefined,
     });
@@ -701,6 +756,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
           MODEL_STAGING_URI: stagingUri,
           MODEL_SOURCE_URI: modelSourceUri,
           ...(cardAsset ? { MODEL_CARD_URI: cardAsset.s3ObjectUrl } : {}),
+          ...(props.weightsKey && enclavePcrs ? { WEIGHTS_KEY_ARN: props.weightsKey.keyArn } : {}),
           ...(this.servingImageRepository && this.signingProfile ? {
             SERVING_IMAGE_REPOSITORY: this.servingImageRepository.repositoryUri,
             SERVING_IMAGE_REPOSITORY_NAME: this.servingImageRepository.repositoryName,
@@ -782,6 +838,13 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     props.signingKey.grantSign(r);
     props.store.grantPublish(r);
     props.store.grantSetRef(r, props.modelName);
+    if (props.weightsKey && this.sealedWeightsPrefix) {
+      // data keys only (never Decrypt), and the sealed files beside, never over, the staged models
+      props.weightsKey.grantEncrypt(r);
+      r.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'UploadSealedWeights', actions: STAGING_WRITE_ACTIONS, resources: [this.stagingBucket.arnForObjects(`${this.sealedWeightsPrefix}*`)],
+      }));
+    }
     r.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'DenyStartingOrChangingBuilds', effect: iam.Effect.DENY, actions: [...BUILD_START_ACTIONS, ...PROJECT_CHANGE_ACTIONS], resources: ['*'],
     }));
@@ -920,11 +983,40 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     return vpc;
   }
 
+  /** Checks weightsKey and enclaveMeasurements; the PCRs (PCR0, PCR1, PCR2[, PCR8], lower-case) when sealing. */
+  private checkSealing(props: HardenedBuildRunnerProps): Record<string, string> | undefined {
+    const m = props.enclaveMeasurements;
+    if (!props.weightsKey) {
+      if (m) throw propError(this, TYPE, 'enclaveMeasurements', 'applies only with weightsKey (the key the weights are sealed under)');
+      return undefined;
+    }
+    if (!m) {
+      throw propError(this, TYPE, 'weightsKey', 'needs enclaveMeasurements: the enclave-seal attestation names the enclave image the weights are sealed for');
+    }
+    const pcrs: Record<string, string> = {};
+    for (const [name, value] of [['PCR0', m.pcr0], ['PCR1', m.pcr1], ['PCR2', m.pcr2], ['PCR8', m.pcr8]] as const) {
+      const prop = `enclaveMeasurements.${name.toLowerCase()}`;
+      if (value === undefined && name === 'PCR8') continue;
+      if (value === undefined) throw propError(this, TYPE, prop, 'is required (nitro-cli build-enclave prints PCR0, PCR1 and PCR2 for every image)');
+      if (Token.isUnresolved(value)) throw propError(this, TYPE, prop, 'must be known at synth: it is written into the seal buildspec');
+      pcrs[name] = checkPcrs(`${TYPE} '${this.node.path}'`, prop, [value])[0];
+    }
+    // the key policy compares PCR8 and ImageSha384 (PCR0) with StringEqualsIgnoreCase; both must hold when both are bound
+    for (const [name, allowed] of [['PCR8', props.weightsKey.enclavePcr8], ['PCR0', props.weightsKey.enclavePcr0]] as const) {
+      if (allowed.length === 0 || allowed.some((v) => Token.isUnresolved(v))) continue;
+      if (!allowed.map((v) => v.toLowerCase()).includes(pcrs[name])) {
+        throw propError(this, TYPE, `enclaveMeasurements.${name.toLowerCase()}`,
+          `is ${pcrs[name] ?? 'absent'}, which weightsKey does not let decrypt (its key policy allows ${name} ${allowed.join(', ')}): the sealed weights could never be opened`);
+      }
+    }
+    return pcrs;
+  }
+
   /**
    * The staging bucket: versioned, SSE-KMS with the runner key, write access for the train role only (its IAM policy
    * limits it further to its own build's prefix), no deletes, server access logs to their own bucket.
    */
-  private createStaging(removalPolicy: RemovalPolicy): s3.Bucket {
+  private createStaging(removalPolicy: RemovalPolicy, sealedWeightsPrefix: string | undefined): s3.Bucket {
     const accessLogs = createAccessLogsBucket(this, 'StagingAccessLogs', 'the staging bucket', 365, removalPolicy);
     const bucket = new s3.Bucket(this, 'Staging', {
       encryption: s3.BucketEncryption.KMS,
@@ -942,8 +1034,19 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
       principals: [new iam.AnyPrincipal()],
       actions: STAGING_WRITE_ACTIONS,
       resources: [bucket.arnForObjects('*')],
-      conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.trainRoleResource.roleArn } },
+      conditions: { ArnNotEquals: { 'aws:PrincipalArn': sealedWeightsPrefix ? [this.trainRoleResource.roleArn, this.sealRoleResource.roleArn] : this.trainRoleResource.roleArn } },
     }));
+    if (sealedWeightsPrefix) {
+      // the seal role writes sealed weights and nothing else here: never a staged model
+      bucket.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'DenySealRoleWritesOutsideSealedWeights',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: STAGING_WRITE_ACTIONS,
+        notResources: [bucket.arnForObjects(`${sealedWeightsPrefix}*`)],
+        conditions: { ArnEquals: { 'aws:PrincipalArn': this.sealRoleResource.roleArn } },
+      }));
+    }
     bucket.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'DenyDeletes',
       effect: iam.Effect.DENY,
@@ -1052,7 +1155,11 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
       return endpoint;
     };
     // KMS: only what a build itself calls (S3 and CloudWatch Logs use their keys service-side, not through here)
-    iface('KmsEndpoint', ec2.InterfaceVpcEndpointAwsService.KMS, [statement([...KEY_SIGN_ACTIONS, ...KEY_SIGNER_READ_ACTIONS], [props.signingKey.keyArn])]);
+    iface('KmsEndpoint', ec2.InterfaceVpcEndpointAwsService.KMS, [
+      statement([...KEY_SIGN_ACTIONS, ...KEY_SIGNER_READ_ACTIONS], [props.signingKey.keyArn]),
+      // seal-weights asks for one data key per sealed model
+      ...(props.weightsKey && this.sealedWeightsPrefix ? [statement(['kms:GenerateDataKey'], [props.weightsKey.keyArn])] : []),
+    ]);
     iface('LogsEndpoint', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS, [
       statement(BUILD_LOG_ACTIONS, [TRAIN_STREAMS, SEAL_STREAMS].map((p) => logStreamsArn(stack, this.logGroup, p))),
     ]);
@@ -1183,6 +1290,10 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
       props.store.bucket.arnForObjects(`${props.store.prefix}${refFolder(props.modelName)}*`),
       props.store.bucket.arnForObjects(`${props.store.prefix}${refFolder(props.modelName)}*/*`),
     ], 'Attestation keys are content-addressed under fixed prefixes and known only after signing; references only under this model\'s name; the store bucket policy refuses overwrites.');
+    if (this.sealedWeightsPrefix) {
+      acknowledgeWildcardResources(sealPolicy, [this.stagingBucket.arnForObjects(`${this.sealedWeightsPrefix}*`)],
+        'Sealed weights go to one folder per train build number, known only when the seal runs; only under this model\'s sealed/ prefix.');
+    }
     if (props.modelSourceBucket) {
       const inputs = [props.modelSourceBucket.arnForObjects(`${x.sourcePrefix}*`)];
       acknowledgeWildcardResources(trainPolicy, inputs, 'The train build reads the training inputs under the configured prefix, read only.');

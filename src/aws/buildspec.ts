@@ -40,7 +40,11 @@ export const SEAL_ENVIRONMENT_VARIABLES: Record<string, string> = {
   SERVING_IMAGE_REPOSITORY: 'The serving image repository URI (servingImageSigning).',
   SERVING_IMAGE_REPOSITORY_NAME: 'The serving image repository name (servingImageSigning).',
   SIGNING_PROFILE_NAME: 'The AWS Signer profile that co-signs the model root (servingImageSigning).',
+  WEIGHTS_KEY_ARN: 'The ModelWeightsKey that seal-weights makes the data key under (weightsKey).',
 };
+
+/** The staging-bucket folder of sealed weights: `sealed/<model name>/<train build number>/`. */
+export const SEALED_WEIGHTS_FOLDER = 'sealed/';
 
 /** The variables a train build may be started with (StartBuild overrides) and still be sealed. */
 export const TRAIN_ALLOWED_OVERRIDES = ['MODELSEAL_SOURCE_KEY', 'SERVING_IMAGE_DIGEST'];
@@ -103,6 +107,11 @@ export interface SealBuildSpecOptions {
   readonly modelCard?: { readonly sha256?: string; readonly extension?: string; readonly inputName?: string };
   /** Record the serving image and its scan summary, and co-sign the root with AWS Signer. */
   readonly servingImage: boolean;
+  /**
+   * Seal the weights for the enclave tier: the enclave image's measurements as `nitro-cli build-enclave` prints them
+   * (JSON), written into the buildspec so no override can change them.
+   */
+  readonly sealWeights?: { readonly measurementsJson: string };
   /** An RFC 3161 timestamp authority for `sign --timestamp-url`. */
   readonly timestampUrl?: string;
   /** Install Node.js 20 with `runtime-versions` (AWS-managed images); a pinned image must bring its own. */
@@ -183,6 +192,19 @@ export function renderSealBuildSpec(o: SealBuildSpecOptions): Record<string, unk
     commands.push(
       `${cli} sign aws-signer --digest "sha256:$ROOT" --profile "$SIGNING_PROFILE_NAME" --signature "$WORK/model.jws"`,
       'PUBLISH+=("$WORK/model.jws")',
+    );
+  }
+  if (o.sealWeights) {
+    // the signed plaintext model, encrypted for the enclave image: the host verifies the sealed files' signature and
+    // the enclave-seal attestation before it starts the enclave (docs/ENCLAVE.md)
+    commands.push(
+      `printf '%s' ${shellQuote(o.sealWeights.measurementsJson)} > "$WORK/enclave-measurements.json"`,
+      `${cli} seal-weights "$MODELSEAL_SIGNER" "$OUT/model" "$WORK/sealed" --key-arn "$WEIGHTS_KEY_ARN" ` +
+        '--enclave-measurements "$WORK/enclave-measurements.json" --digest "sha256:$ROOT" --name "$MODEL_NAME" ' +
+        '--signature "$WORK/sealed.sig.json" --attestation "$WORK/enclave-seal.json" "${SIGNER_FLAGS[@]}"',
+      `aws s3 cp "$WORK/sealed" "\${MODEL_STAGING_URI}${SEALED_WEIGHTS_FOLDER}\${MODEL_NAME}/\${VERSION}/" --recursive --only-show-errors`,
+      `echo "sealed weights at \${MODEL_STAGING_URI}${SEALED_WEIGHTS_FOLDER}\${MODEL_NAME}/\${VERSION}/"`,
+      'PUBLISH+=("$WORK/sealed.sig.json" "$WORK/enclave-seal.json")',
     );
   }
   commands.push(

@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AttestationStore, HardenedBuildRunner, HardenedBuildRunnerProps, ModelCard, ModelSigningKey } from '../../src';
+import { AttestationStore, HardenedBuildRunner, HardenedBuildRunnerProps, ModelCard, ModelSigningKey, ModelWeightsKey } from '../../src';
 import {
   BUILD_LOG_ACTIONS, BUILD_START_ACTIONS, CODEBUILD_READ_ACTIONS, CODEBUILD_VPC_DESCRIBE_ACTIONS, ECR_PULL_ACTIONS, ECR_SCAN_ACTIONS,
   LOGS_KEY_ACTIONS,
@@ -25,9 +25,10 @@ const CARD = path.join(REPO_ROOT, 'test', 'fixtures', 'sbom', 'model-card.yaml')
 
 beforeAll(() => ensureCliBundle());
 
-function setup(overrides: Partial<HardenedBuildRunnerProps> = {}, withSource = true) {
+function setup(overrides: Partial<HardenedBuildRunnerProps> = {}, withSource = true, before?: (stack: Stack) => void) {
   const app = new App();
   const stack = new Stack(app, 'Stack');
+  before?.(stack);
   const signingKey = new ModelSigningKey(stack, 'Key');
   const store = new AttestationStore(stack, 'Store');
   const source = withSource ? new s3.Bucket(stack, 'Source', { enforceSSL: true, versioned: true }) : undefined;
@@ -694,6 +695,7 @@ describe('HardenedBuildRunner', () => {
         { name: 'sign a raw message', principal: x.seal, action: 'kms:Sign', resource: x.signingKey, context: { ...digest, 'kms:MessageType': 'RAW' }, via: x.endpoint('kms'), expect: 'ExplicitlyDenied' },
         { name: 'publish a bundle', principal: x.seal, action: 's3:PutObject', resource: x.bundle, context: upload(x.storeKey), via: x.endpoint('s3'), expect: 'Allowed' },
         { name: 'set its model\'s ref', principal: x.seal, action: 's3:PutObject', resource: `${x.store}/refs/fraud-detector/7`, context: upload(x.storeKey), via: x.endpoint('s3'), expect: 'Allowed' },
+        { name: 'set the ref of a model named under its own (fraud-detector/v2, version 7)', principal: x.seal, action: 's3:PutObject', resource: `${x.store}/refs/fraud-detector/v2/7`, context: upload(x.storeKey), expect: 'ExplicitlyDenied' },
         { name: 'set another model\'s ref', principal: x.seal, action: 's3:PutObject', resource: `${x.store}/refs/credit-scorer/7`, context: upload(x.storeKey), expect: 'ImplicitlyDenied' },
         { name: 'revoke', principal: x.seal, action: 's3:PutObject', resource: x.revocation, context: upload(x.storeKey), expect: 'ImplicitlyDenied' },
         { name: 'start a build', principal: x.seal, action: 'codebuild:StartBuild', resource: x.sealProject, expect: 'ExplicitlyDenied' },
@@ -734,6 +736,125 @@ describe('HardenedBuildRunner', () => {
       const results = await sim.expectRows(rows);
       expect(results.filter((r) => r.decision !== 'Allowed').map((r) => r.row.action).sort())
         .toEqual(['s3:PutBucketObjectLockConfiguration', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration']);
+    });
+  });
+
+  describe('sealing weights for the enclave tier (weightsKey)', () => {
+    const PCRS = { pcr0: 'a1'.repeat(48), pcr1: 'b2'.repeat(48), pcr2: 'c3'.repeat(48), pcr8: 'd4'.repeat(48) };
+    const TRAIN_BUILD = `arn:aws:codebuild:${REGION}:${ACCOUNT}:build/Stack-Runner-1156DF1C-train:11111111-2222-4333-8444-555555555555`;
+    function sealing(overrides: Partial<HardenedBuildRunnerProps> = {}, keyPcr8 = [PCRS.pcr8], withSource = true) {
+      let weightsKey: ModelWeightsKey | undefined;
+      const built = setup({
+        get weightsKey() { return weightsKey; },
+        enclaveMeasurements: PCRS,
+        ...overrides,
+      } as Partial<HardenedBuildRunnerProps>, withSource, (stack) => { weightsKey = new ModelWeightsKey(stack, 'WeightsKey', { enclavePcr8: keyPcr8 }); });
+      return built;
+    }
+
+    test('the seal role makes data keys (never decrypts) and uploads only under sealed/<model>/; the buildspec seals, uploads and publishes', () => {
+      const { template, runner } = sealing();
+      expect(runner.sealedWeightsPrefix).toBe('sealed/fraud-detector/');
+      const statements = policyOf(template, 'RunnerRole');
+      expect(statements).toEqual(expect.arrayContaining([
+        { Effect: 'Allow', Action: ['kms:Encrypt', 'kms:GenerateDataKey'], Resource: getAtt('WeightsKey') },
+        { Sid: 'UploadSealedWeights', Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: objectsOf('RunnerStaging', '/sealed/fraud-detector/*') },
+      ]));
+      const onWeightsKey = statements.filter((x) => JSON.stringify(x.Resource).includes('WeightsKey'));
+      expect(onWeightsKey.flatMap((x) => [x.Action].flat())).toEqual(['kms:Encrypt', 'kms:GenerateDataKey']);
+      // the weights key policy names the seal role as its one sealer
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowSealersToEncrypt', Principal: { AWS: mGetAtt('RunnerRole') } })]),
+        },
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: mRef('RunnerStaging'),
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'DenyWritesExceptTrainRole',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+              Resource: join(mGetAtt('RunnerStaging'), '/*'),
+              Condition: { ArnNotEquals: { 'aws:PrincipalArn': [mGetAtt('RunnerTrainRole'), mGetAtt('RunnerRole')] } },
+            },
+            {
+              Sid: 'DenySealRoleWritesOutsideSealedWeights',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+              NotResource: join(mGetAtt('RunnerStaging'), '/sealed/fraud-detector/*'),
+              Condition: { ArnEquals: { 'aws:PrincipalArn': mGetAtt('RunnerRole') } },
+            },
+          ]),
+        },
+      });
+      const seal = projects(template).seal.Properties;
+      expect(seal.Environment.EnvironmentVariables).toEqual(expect.arrayContaining([{ Name: 'WEIGHTS_KEY_ARN', Type: 'PLAINTEXT', Value: getAtt('WeightsKey') }]));
+      const commands: string[] = JSON.parse(seal.Source.BuildSpec).phases.build.commands;
+      const at = (re: RegExp) => commands.findIndex((c) => re.test(c));
+      expect(commands[at(/enclave-measurements\.json"$/)]).toBe(
+        `printf '%s' '${JSON.stringify({ Measurements: { HashAlgorithm: 'Sha384 { ... }', PCR0: PCRS.pcr0, PCR1: PCRS.pcr1, PCR2: PCRS.pcr2, PCR8: PCRS.pcr8 } })}' > "$WORK/enclave-measurements.json"`);
+      expect(commands[at(/ seal-weights /)]).toContain('seal-weights "$MODELSEAL_SIGNER" "$OUT/model" "$WORK/sealed" --key-arn "$WEIGHTS_KEY_ARN" --enclave-measurements "$WORK/enclave-measurements.json" --digest "sha256:$ROOT"');
+      expect(commands[at(/^aws s3 cp "\$WORK\/sealed"/)]).toBe('aws s3 cp "$WORK/sealed" "${MODEL_STAGING_URI}sealed/${MODEL_NAME}/${VERSION}/" --recursive --only-show-errors');
+      // after signing the model, before publishing; the sealed signature and attestation are published with the rest
+      expect(at(/ sign "\$MODELSEAL_SIGNER"/)).toBeLessThan(at(/ seal-weights /));
+      expect(at(/ seal-weights /)).toBeLessThan(at(/ publish --store/));
+      expect(commands).toContain('PUBLISH+=("$WORK/sealed.sig.json" "$WORK/enclave-seal.json")');
+      // the KMS endpoint lets a build ask for data keys under the weights key, nothing more
+      const sim = TemplateSimulator.fromStack(Stack.of(runner));
+      const kmsEndpoint = sim.idsOfType('AWS::EC2::VPCEndpoint').map((e) => sim.props(e)).find((e) => e.ServiceName.endsWith('.kms'))!;
+      expect(kmsEndpoint.PolicyDocument.Statement[1]).toEqual({
+        Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:GenerateDataKey', Resource: sim.arn(sim.idOf('AWS::KMS::Key', 'WeightsKey')),
+      });
+    });
+
+    test('without weightsKey: no sealing command, no weights-key variable, the staging bucket written by the train role alone', () => {
+      const { template, runner } = setup();
+      expect(runner.sealedWeightsPrefix).toBeUndefined();
+      const seal = projects(template).seal.Properties;
+      expect(seal.Source.BuildSpec).not.toContain('seal-weights');
+      expect(JSON.stringify(seal.Environment.EnvironmentVariables)).not.toContain('WEIGHTS_KEY_ARN');
+    });
+
+    test('evaluated: the seal role asks for data keys and uploads sealed weights; it cannot decrypt them, write a staged model or another folder; the train role cannot write sealed weights', async () => {
+      const { stack } = sealing();
+      const sim = TemplateSimulator.fromStack(stack);
+      const seal = sim.role(sim.idOf('AWS::IAM::Role', 'RunnerRole'));
+      const train = sim.role(sim.idOf('AWS::IAM::Role', 'RunnerTrainRole'));
+      const staging = sim.arn(sim.idOf('AWS::S3::Bucket', 'RunnerStagingC'));
+      const weightsKey = sim.arn(sim.idOf('AWS::KMS::Key', 'WeightsKey'));
+      const endpoint = (suffix: string) => [sim.idsOfType('AWS::EC2::VPCEndpoint').find((e) => String(sim.props(e).ServiceName).endsWith(`.${suffix}`))!];
+      const session = { 'codebuild:buildArn': TRAIN_BUILD };
+      const results = await sim.expectRows([
+        { name: 'seal: a data key', principal: seal, action: 'kms:GenerateDataKey', resource: weightsKey, via: endpoint('kms'), expect: 'Allowed' },
+        { name: 'seal: decrypt a data key', principal: seal, action: 'kms:Decrypt', resource: weightsKey, via: endpoint('kms'), expect: 'Denied' },
+        { name: 'seal: upload sealed weights', principal: seal, action: 's3:PutObject', resource: `${staging}/sealed/fraud-detector/7/modelseal-sealed.json`, via: endpoint('s3'), expect: 'Allowed' },
+        { name: 'seal: upload under another model\'s folder', principal: seal, action: 's3:PutObject', resource: `${staging}/sealed/credit-scorer/7/modelseal-sealed.json`, expect: 'ExplicitlyDenied' },
+        { name: 'seal: write a staged model', principal: seal, action: 's3:PutObject', resource: `${staging}/${TRAIN_BUILD}/model/weights.bin`, expect: 'ExplicitlyDenied' },
+        { name: 'train: write sealed weights', principal: train, action: 's3:PutObject', resource: `${staging}/sealed/fraud-detector/7/modelseal-sealed.json`, session, expect: 'ExplicitlyDenied' },
+        { name: 'train: a data key', principal: train, action: 'kms:GenerateDataKey', resource: weightsKey, session, expect: 'Denied' },
+      ]);
+      const decisive = (name: string) => results.find((r) => r.row.name === name)!.decisive;
+      expect(decisive('seal: write a staged model')).toEqual([expect.stringMatching(/: DenySealRoleWritesOutsideSealedWeights$/)]);
+    });
+
+    test('cdk-nag stays clean with sealing on', () => {
+      // without the test's own source bucket, which is not the runner's
+      expectNagClean(sealing({}, [PCRS.pcr8], false).stack);
+    });
+
+    test('fails when weightsKey has no measurements, measurements have no key, a PCR is malformed or all zeros, or the key would never decrypt them', () => {
+      expect(() => sealing({ enclaveMeasurements: undefined })).toThrow(/HardenedBuildRunner 'Stack\/Runner': weightsKey needs enclaveMeasurements/);
+      expect(() => setup({ enclaveMeasurements: PCRS })).toThrow(/enclaveMeasurements applies only with weightsKey/);
+      expect(() => sealing({ enclaveMeasurements: { ...PCRS, pcr1: 'xyz' } })).toThrow(/enclaveMeasurements\.pcr1 holds "xyz", which is not a PCR value/);
+      expect(() => sealing({ enclaveMeasurements: { ...PCRS, pcr2: '0'.repeat(96) } })).toThrow(/enclaveMeasurements\.pcr2 holds an all-zero PCR value/);
+      expect(() => sealing({ enclaveMeasurements: { ...PCRS, pcr8: undefined } })).toThrow(/enclaveMeasurements\.pcr8 is absent, which weightsKey does not let decrypt/);
+      expect(() => sealing({}, ['e5'.repeat(48)])).toThrow(new RegExp(`enclaveMeasurements\\.pcr8 is ${PCRS.pcr8}, which weightsKey does not let decrypt \\(its key policy allows PCR8 ${'e5'.repeat(48)}\\)`));
+      // upper-case hex as some tools print it is the same value
+      expect(() => sealing({ enclaveMeasurements: { ...PCRS, pcr8: PCRS.pcr8.toUpperCase() } })).not.toThrow();
     });
   });
 

@@ -19,7 +19,10 @@ import * as path from 'path';
 import type { Build, Project } from '@aws-sdk/client-codebuild';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { Construct } from 'constructs';
 import * as ts from 'typescript';
+import * as library from '../../src';
+import { HardenedBuildRunnerProps, ModelWeightsKey } from '../../src';
 import { ensureCliBundle, REPO_ROOT } from '../helpers/cli-bundle';
 import { FakeAws } from '../helpers/fake-aws';
 
@@ -30,12 +33,16 @@ const STAGING = 'runner-staging';
 const TRAIN_ROLE = `arn:aws:iam::${ACCOUNT}:role/Training-RunnerTrainRole-1`;
 const TRAIN_UUID = '11111111-2222-4333-8444-555555555555';
 const SEAL_UUID = '99999999-8888-4777-8666-555555555555';
+const WEIGHTS_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0f0e0d0c-0b0a-4909-8807-060504030201`;
 const SHIM = path.join(REPO_ROOT, 'test', 'helpers', 'aws-shim');
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-/** The README's HardenedBuildRunner example, run as written (imports of 'modelseal' point at src/). */
-function readmeExample(): { stack: Stack; app: App } {
+/**
+ * The README's HardenedBuildRunner example, run as written (imports of 'modelseal' point at src/); `extra` adds props
+ * to its runner (made in the runner's scope), for the options the README only describes.
+ */
+function readmeExample(extra?: (scope: Construct) => Partial<HardenedBuildRunnerProps>): { stack: Stack; app: App } {
   const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
   const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes('new HardenedBuildRunner('));
   if (!block) throw new Error('README.md has no ```ts block with new HardenedBuildRunner(');
@@ -44,8 +51,13 @@ function readmeExample(): { stack: Stack; app: App } {
   }).outputText;
   const mod = { exports: {} as { app: App; stack: Stack } };
   // the example's own imports, resolved here: 'modelseal' is this repository's src/
+  class Runner extends library.HardenedBuildRunner {
+    constructor(scope: Construct, id: string, props: HardenedBuildRunnerProps) {
+      super(scope, id, { ...props, ...extra?.(scope) });
+    }
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const req = (name: string) => (name === 'modelseal' ? require('../../src') : require(name));
+  const req = (name: string) => (name === 'modelseal' ? (extra ? { ...library, HardenedBuildRunner: Runner } : library) : require(name));
   new Function('require', 'module', 'exports', js)(req, mod, mod.exports);
   return mod.exports;
 }
@@ -68,9 +80,8 @@ let work: string;
 let aws: FakeAws;
 let server: { url: string; close: () => Promise<void> };
 
-beforeAll(() => {
-  cli = ensureCliBundle();
-  const { stack } = readmeExample();
+/** The two projects of a synthesized runner, as the test runs them. */
+function synthesize(stack: Stack): Synthesized {
   const projects = Object.values<any>(Template.fromStack(stack).findResources('AWS::CodeBuild::Project'));
   const tagged = (tag: string) => projects.find((p) => p.Properties.Tags.some((x: any) => x.Key === 'modelseal:role' && x.Value === tag)).Properties;
   const train = tagged('train');
@@ -78,7 +89,7 @@ beforeAll(() => {
   const literals = (vars: any[]) => Object.fromEntries(vars.filter((v) => typeof v.Value === 'string').map((v) => [v.Name, v.Value]));
   // MODEL_SOURCE_URI is s3://<bucket token>/<prefix>: Fn::Join ['', ['s3://', {Ref}, '/<prefix>']]
   const sourceParts: unknown[] = train.Environment.EnvironmentVariables.find((v: any) => v.Name === 'MODEL_SOURCE_URI').Value['Fn::Join'][1];
-  synth = {
+  return {
     image: train.Environment.Image,
     trainName: train.Name,
     sealName: seal.Name,
@@ -89,6 +100,11 @@ beforeAll(() => {
     prefix: String(sourceParts[sourceParts.length - 1]).replace(/^\//, ''),
     modelName: literals(seal.Environment.EnvironmentVariables).MODEL_NAME,
   };
+}
+
+beforeAll(() => {
+  cli = ensureCliBundle();
+  synth = synthesize(readmeExample().stack);
 });
 
 beforeEach(async () => {
@@ -129,6 +145,7 @@ function baseEnv(): NodeJS.ProcessEnv {
     AWS_SECRET_ACCESS_KEY: 'fake',
     AWS_ENDPOINT_URL_S3: server.url,
     AWS_ENDPOINT_URL_CODEBUILD: server.url,
+    AWS_ENDPOINT_URL_KMS: server.url,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 }
@@ -217,6 +234,8 @@ function sealVariables(): Record<string, string> {
     MODELSEAL_KMS_KEY: '',
     MODELSEAL_STORE: `file://${path.join(work, 'store')}`,
     MODELSEAL_STORE_KMS_KEY_ARN: '',
+    // what CloudFormation resolves the weights key's ARN to, when the runner seals weights
+    ...(synth.sealSpec.includes('WEIGHTS_KEY_ARN') ? { WEIGHTS_KEY_ARN: WEIGHTS_KEY } : {}),
   };
 }
 
@@ -426,4 +445,79 @@ test('a failing training command stops the train build before anything is staged
   expect(nothing.status).not.toBe(0);
   expect(nothing.stderr).toContain('the build commands wrote no file under model');
   expect(aws.current(STAGING, '')).toEqual([]);
+});
+
+test('with weightsKey, the seal also seals the weights for the enclave image: the sealed files in staging, their signature and the enclave-seal attestation in the store; they verify by policy and unseal to the staged model', async () => {
+  const pcrs = { pcr0: 'a1'.repeat(48), pcr1: 'b2'.repeat(48), pcr2: 'c3'.repeat(48), pcr8: 'd4'.repeat(48) };
+  const plain = synth;
+  synth = synthesize(readmeExample((scope) => ({
+    weightsKey: new ModelWeightsKey(scope, 'WeightsKey', { enclavePcr8: [pcrs.pcr8] }),
+    enclaveMeasurements: pcrs,
+  })).stack);
+  try {
+    // the measurements are in the buildspec itself, where no StartBuild override reaches
+    expect(synth.sealSpec).toContain(`\\"PCR8\\":\\"${pcrs.pcr8}\\"`);
+    const { run } = await trainAndRegister();
+    expect(run.status).toBe(0);
+    const seal = await runSeal();
+    expect({ status: seal.status, err: seal.stderr }).toEqual({ status: 0, err: '' });
+
+    // one data key, from the weights key
+    expect(aws.dataKeys.map((k) => k.keyId)).toEqual([WEIGHTS_KEY]);
+    const root = /sealed fraud-detector version 7: sha256:([0-9a-f]{64})/.exec(seal.stdout)![1];
+    const sealedAt = 'sealed/fraud-detector/7/';
+    expect(seal.stdout).toContain(`sealed weights at s3://${STAGING}/${sealedAt}`);
+    const sealedFiles = aws.current(STAGING, sealedAt);
+    expect(sealedFiles.map((v) => v.key.slice(sealedAt.length))).toContain('modelseal-sealed.json');
+    fs.mkdirSync(path.join(work, 'sealed'));
+    for (const v of sealedFiles) {
+      fs.mkdirSync(path.dirname(path.join(work, 'sealed', v.key.slice(sealedAt.length))), { recursive: true });
+      fs.writeFileSync(path.join(work, 'sealed', v.key.slice(sealedAt.length)), v.body!);
+    }
+
+    // the enclave-seal attestation names the plaintext root, the weights key and the image's measurements
+    const keys = storeKeys();
+    const attestation = keys.find((k) => k.includes('/modelseal-dev-enclave-seal-v1/'))!;
+    expect(attestation).toBeDefined();
+    const predicate = payloadOf(attestation).predicate;
+    expect(predicate).toMatchObject({
+      plaintext: { rootDigest: `sha256:${root}` },
+      weightsKey: { keyArn: WEIGHTS_KEY },
+      enclave: { pcrs: { PCR0: pcrs.pcr0, PCR1: pcrs.pcr1, PCR2: pcrs.pcr2, PCR8: pcrs.pcr8 } },
+    });
+    const sealedRoot = /attestations\/sha256\/([0-9a-f]{64})\//.exec(attestation)![1];
+    expect(keys.some((k) => k.startsWith(`bundles/sha256/${sealedRoot}/`))).toBe(true);
+
+    // what the enclave host runs before it starts the enclave: verify policy on the sealed files
+    fs.writeFileSync(path.join(work, 'sealed-policy.yaml'), [
+      'apiVersion: modelseal.dev/v1',
+      'kind: TrustPolicy',
+      'signers:',
+      '  - name: ci',
+      '    publicKey: ci.pub.pem',
+      'require:',
+      '  allOf: [ci]',
+      'attestations:',
+      '  - predicateType: https://modelseal.dev/enclave-seal/v1',
+      '    signers: [ci]',
+      '    conditions:',
+      '      - name: enclave-image',
+      `        expression: predicate.enclave.pcrs.PCR8 == "${pcrs.pcr8}" && predicate.plaintext.rootDigest == "sha256:${root}"`,
+      '',
+    ].join('\n'));
+    const hostCheck = modelseal('verify', 'policy', 'sealed', '--store', `file://${path.join(work, 'store')}`, '--policy', 'sealed-policy.yaml');
+    expect({ status: hostCheck.status, err: hostCheck.stderr }).toEqual({ status: 0, err: '' });
+
+    // what the enclave runs: unseal with the data key, pinned to the signed plaintext root; it is the staged model
+    fs.writeFileSync(path.join(work, 'data-key'), aws.dataKeys[0].plaintext);
+    const unsealed = modelseal('unseal', 'sealed', 'unsealed', '--data-key-file', 'data-key', '--digest', `sha256:${root}`);
+    expect({ status: unsealed.status, err: unsealed.stderr }).toEqual({ status: 0, err: '' });
+    const staged = aws.current(STAGING, `${trainArn()}/model/`);
+    expect(staged.length).toBeGreaterThan(0);
+    for (const v of staged) {
+      expect(fs.readFileSync(path.join(work, 'unsealed', path.basename(v.key)))).toEqual(v.body);
+    }
+  } finally {
+    synth = plain;
+  }
 });

@@ -1,17 +1,18 @@
 /**
- * A fake of the two AWS APIs the seal step calls, over one in-memory state:
+ * A fake of the AWS APIs the seal step calls, over one in-memory state:
  *
  * - **S3** with versioning: PutObject creates a new version; ListObjectsV2 lists current objects; ListObjectVersions
  *   lists every version and delete marker (paged); GetObject/HeadObject read the current or an exact version.
  *   `LastModified` keeps whole seconds, as S3 reports it.
  * - **CodeBuild**: BatchGetBuilds and BatchGetProjects answer from builds and projects the test puts in.
+ * - **KMS** (HTTP face only): GenerateDataKey (AES_256) hands out random data keys and records them ({@link FakeAws.dataKeys}).
  *
  * Two ways in: {@link FakeAws.mockClients} wires `aws-sdk-client-mock` onto SDK clients for in-process tests, and
  * {@link FakeAws.listen} serves the same state over HTTP on loopback (S3 path-style XML, CodeBuild JSON 1.1), for
- * the bundled CLI and the `aws` shim run as subprocesses with `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL_CODEBUILD`. The
+ * the bundled CLI and the `aws` shim run as subprocesses with `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL_CODEBUILD`/`AWS_ENDPOINT_URL_KMS`. The
  * server stops after a bounded number of requests or when closed, and never outlives the test.
  */
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { Readable } from 'stream';
@@ -43,6 +44,8 @@ export class FakeAws {
   public readonly builds = new Map<string, Build>();
   /** Projects by name. */
   public readonly projects = new Map<string, Project>();
+  /** The data keys KMS GenerateDataKey handed out, in order (the plaintext, to open what was sealed with it). */
+  public readonly dataKeys: Array<{ keyId: string; plaintext: Buffer; ciphertext: Buffer }> = [];
   /** Every request the HTTP face served, as `METHOD path` or the CodeBuild target. */
   public readonly requests: string[] = [];
   private readonly buckets = new Map<string, FakeVersion[]>();
@@ -193,6 +196,14 @@ export class FakeAws {
     };
   }
 
+  /** KMS GenerateDataKey (AES_256 only): a random key, and an opaque "ciphertext" that names it. */
+  private generateDataKey(keyId: string): unknown {
+    const plaintext = randomBytes(32);
+    const ciphertext = Buffer.concat([Buffer.from(`fake-kms:${keyId}:`), randomBytes(16)]);
+    this.dataKeys.push({ keyId, plaintext, ciphertext });
+    return { KeyId: keyId, Plaintext: plaintext.toString('base64'), CiphertextBlob: ciphertext.toString('base64') };
+  }
+
   private handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string') {
@@ -209,6 +220,7 @@ export class FakeAws {
       }));
       if (target === 'CodeBuild_20161006.BatchGetBuilds') return reply(epoch(this.batchGetBuilds(input.ids ?? [])));
       if (target === 'CodeBuild_20161006.BatchGetProjects') return reply(epoch(this.batchGetProjects(input.names ?? [])));
+      if (target === 'TrentService.GenerateDataKey' && input.KeyId && input.KeySpec === 'AES_256') return reply(this.generateDataKey(input.KeyId));
       res.statusCode = 400;
       res.setHeader('content-type', 'application/x-amz-json-1.1');
       res.end(JSON.stringify({ __type: 'InvalidInputException', message: `fake: unsupported ${target}` }));
