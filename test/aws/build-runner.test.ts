@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AttestationStore, HardenedBuildRunner, HardenedBuildRunnerProps, ModelCard, ModelSigningKey, ModelWeightsKey } from '../../src';
+import { AttestationStore, EnclaveServingTier, HardenedBuildRunner, HardenedBuildRunnerProps, ModelCard, ModelSigningKey, ModelWeightsKey } from '../../src';
 import {
   BUILD_LOG_ACTIONS, BUILD_START_ACTIONS, CODEBUILD_READ_ACTIONS, CODEBUILD_VPC_DESCRIBE_ACTIONS, ECR_PULL_ACTIONS, ECR_SCAN_ACTIONS,
   LOGS_KEY_ACTIONS,
@@ -839,6 +839,36 @@ describe('HardenedBuildRunner', () => {
       ]);
       const decisive = (name: string) => results.find((r) => r.row.name === name)!.decisive;
       expect(decisive('seal: write a staged model')).toEqual([expect.stringMatching(/: DenySealRoleWritesOutsideSealedWeights$/)]);
+    });
+
+    test('evaluated: an EnclaveServingTier pointed at the staging bucket reads the sealed weights through S3 (runner key through S3 only), and cannot read staged models', async () => {
+      let weightsKey: ModelWeightsKey | undefined;
+      const props = { get weightsKey() { return weightsKey; }, enclaveMeasurements: PCRS } as Partial<HardenedBuildRunnerProps>;
+      const { stack, runner } = setup(props, true,
+        (st) => { weightsKey = new ModelWeightsKey(st, 'WeightsKey', { enclavePcr8: [PCRS.pcr8] }); });
+      const signingKey = stack.node.findChild('Key') as ModelSigningKey;
+      new EnclaveServingTier(stack, 'Serving', {
+        vpc: runner.vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        weightsKey: weightsKey!,
+        store: stack.node.findChild('Store') as AttestationStore,
+        artifactsBucket: runner.stagingBucket,
+        enclaveImagePrefix: 'enclave-images/fraud-detector/3/',
+        sealedWeightsPrefix: `${runner.sealedWeightsPrefix}7/`,
+        trustPolicy: JSON.stringify({ apiVersion: 'modelseal.dev/v1', kind: 'TrustPolicy', signers: [{ name: 'ci', kmsKeyArn: signingKey.keyArn }], require: { allOf: ['ci'] } }),
+        trustPolicySigningKeys: [signingKey],
+      });
+      const sim = TemplateSimulator.fromStack(stack);
+      const host = sim.role(sim.idOf('AWS::IAM::Role', 'ServingInstanceRole'));
+      const staging = sim.arn(sim.idOf('AWS::S3::Bucket', 'RunnerStagingC'));
+      const runnerKey = sim.arn(sim.idOf('AWS::KMS::Key', 'RunnerKey'));
+      await sim.expectRows([
+        { name: 'host: read a sealed file', principal: host, action: 's3:GetObject', resource: `${staging}/sealed/fraud-detector/7/modelseal-sealed.json`, expect: 'Allowed' },
+        { name: 'host: S3 decrypts it with the runner key', principal: host, action: 'kms:Decrypt', resource: runnerKey, context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT }, expect: 'Allowed' },
+        { name: 'host: decrypt with the runner key outside S3', principal: host, action: 'kms:Decrypt', resource: runnerKey, expect: 'ImplicitlyDenied' },
+        { name: 'host: read a staged (plaintext) model', principal: host, action: 's3:GetObject', resource: `${staging}/${TRAIN_BUILD}/model/weights.bin`, expect: 'ImplicitlyDenied' },
+        { name: 'host: read another build number\'s sealed weights', principal: host, action: 's3:GetObject', resource: `${staging}/sealed/fraud-detector/8/modelseal-sealed.json`, expect: 'ImplicitlyDenied' },
+      ]);
     });
 
     test('cdk-nag stays clean with sealing on', () => {
