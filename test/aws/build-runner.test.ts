@@ -62,6 +62,28 @@ const objectsOf = (bucketPrefix: string, key: string) => join(getAtt(bucketPrefi
 const mGetAtt = (prefix: string, attr = 'Arn') => ({ 'Fn::GetAtt': [logical(prefix), attr] });
 const mRef = (prefix: string) => ({ Ref: logical(prefix) });
 
+/** The staging bucket policy's deny of writes by anyone but `writers` (template matchers). */
+const denyStagingWritesExcept = (writers: unknown) => ({
+  Sid: 'DenyWritesExceptTrainRole',
+  Effect: 'Deny',
+  Principal: { AWS: '*' },
+  Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+  Resource: join(mGetAtt('RunnerStaging'), '/*'),
+  Condition: { ArnNotEquals: { 'aws:PrincipalArn': writers } },
+});
+
+/** A runner with only the required props (a new key and store, `make model`, model `m`) and `extra`, in `stack`. */
+function bareRunner(stack: Stack, extra: Partial<HardenedBuildRunnerProps> = {}): HardenedBuildRunner {
+  return new HardenedBuildRunner(stack, 'Runner', {
+    signingKey: new ModelSigningKey(stack, 'Key'),
+    store: new AttestationStore(stack, 'Store'),
+    buildImage: IMAGE,
+    buildCommands: ['make model'],
+    modelName: 'm',
+    ...extra,
+  });
+}
+
 function policyOf(t: Template, rolePrefix: string): any[] {
   const policies = t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp(`^${rolePrefix}[A-F0-9]{8}$`) }] } });
   expect(Object.keys(policies)).toHaveLength(1);
@@ -349,14 +371,7 @@ describe('HardenedBuildRunner', () => {
         Bucket: mRef('RunnerStaging'),
         PolicyDocument: {
           Statement: Match.arrayWith([
-            {
-              Sid: 'DenyWritesExceptTrainRole',
-              Effect: 'Deny',
-              Principal: { AWS: '*' },
-              Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
-              Resource: join(mGetAtt('RunnerStaging'), '/*'),
-              Condition: { ArnNotEquals: { 'aws:PrincipalArn': mGetAtt('RunnerTrainRole') } },
-            },
+            denyStagingWritesExcept(mGetAtt('RunnerTrainRole')),
             { Sid: 'DenyDeletes', Effect: 'Deny', Principal: { AWS: '*' }, Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: join(mGetAtt('RunnerStaging'), '/*') },
           ]),
         },
@@ -454,12 +469,7 @@ describe('HardenedBuildRunner', () => {
       const stack = new Stack(app, 'Stack');
       const vpc = new ec2.Vpc(stack, 'Shared', { natGateways: 0, subnetConfiguration: [{ name: 'iso', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
       const endpoints = new ec2.SecurityGroup(stack, 'SharedEndpoints', { vpc });
-      new HardenedBuildRunner(stack, 'Runner', {
-        signingKey: new ModelSigningKey(stack, 'Key'),
-        store: new AttestationStore(stack, 'Store'),
-        buildImage: IMAGE,
-        buildCommands: ['make model'],
-        modelName: 'm',
+      bareRunner(stack, {
         vpc,
         endpointSecurityGroup: endpoints,
         s3PrefixListId: 'pl-6ca54005',
@@ -553,12 +563,7 @@ describe('HardenedBuildRunner', () => {
       const stack = new Stack(app, 'Stack');
       const logGroup = logs.LogGroup.fromLogGroupName(stack, 'Central', '/central/builds');
       const key = new kms.Key(stack, 'MyKey');
-      const runner = new HardenedBuildRunner(stack, 'Runner', {
-        signingKey: new ModelSigningKey(stack, 'Key'),
-        store: new AttestationStore(stack, 'Store'),
-        buildImage: IMAGE,
-        buildCommands: ['make model'],
-        modelName: 'm',
+      const runner = bareRunner(stack, {
         logGroup,
         encryptionKey: key,
         s3PrefixListId: 'pl-6ca54005',
@@ -772,14 +777,7 @@ describe('HardenedBuildRunner', () => {
         Bucket: mRef('RunnerStaging'),
         PolicyDocument: {
           Statement: Match.arrayWith([
-            {
-              Sid: 'DenyWritesExceptTrainRole',
-              Effect: 'Deny',
-              Principal: { AWS: '*' },
-              Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
-              Resource: join(mGetAtt('RunnerStaging'), '/*'),
-              Condition: { ArnNotEquals: { 'aws:PrincipalArn': [mGetAtt('RunnerTrainRole'), mGetAtt('RunnerRole')] } },
-            },
+            denyStagingWritesExcept([mGetAtt('RunnerTrainRole'), mGetAtt('RunnerRole')]),
             {
               Sid: 'DenySealRoleWritesOutsideSealedWeights',
               Effect: 'Deny',
@@ -892,12 +890,7 @@ describe('HardenedBuildRunner', () => {
     test('AwsSolutions and NIST 800-53 R5: zero unacknowledged findings on the runner', () => {
       const app = new App();
       const stack = new Stack(app, 'Stack');
-      new HardenedBuildRunner(stack, 'Runner', {
-        signingKey: new ModelSigningKey(stack, 'Key'),
-        store: new AttestationStore(stack, 'Store'),
-        buildImage: IMAGE,
-        buildCommands: ['make model'],
-        modelName: 'm',
+      bareRunner(stack, {
         servingImageSigning: true,
         modelCard: ModelCard.fromFile(CARD),
         s3PrefixListId: 'pl-6ca54005',

@@ -278,6 +278,22 @@ function modelseal(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
 }
 
+/** Writes a trust policy that requires the CI key's signature, with `attestations` (YAML lines under `attestations:`). */
+function writeCiPolicy(file: string, attestations: string[]): void {
+  fs.writeFileSync(path.join(work, file), [
+    'apiVersion: modelseal.dev/v1',
+    'kind: TrustPolicy',
+    'signers:',
+    '  - name: ci',
+    '    publicKey: ci.pub.pem',
+    'require:',
+    '  allOf: [ci]',
+    'attestations:',
+    ...attestations,
+    '',
+  ].join('\n'));
+}
+
 function storeKeys(): string[] {
   const root = path.join(work, 'store');
   if (!fs.existsSync(root)) return [];
@@ -358,15 +374,7 @@ test('train, then seal: a bundle, an SBOM and a provenance whose dependencies ar
   expect({ status: verify.status, err: verify.stderr }).toEqual({ status: 0, err: '' });
 
   // a trust policy that needs the CI signature, an SBOM, and a provenance from this seal project with this train image
-  fs.writeFileSync(path.join(work, 'policy.yaml'), [
-    'apiVersion: modelseal.dev/v1',
-    'kind: TrustPolicy',
-    'signers:',
-    '  - name: ci',
-    '    publicKey: ci.pub.pem',
-    'require:',
-    '  allOf: [ci]',
-    'attestations:',
+  writeCiPolicy('policy.yaml', [
     '  - predicateType: https://cyclonedx.org/bom',
     '    signers: [ci]',
     '    conditions:',
@@ -379,8 +387,7 @@ test('train, then seal: a bundle, an SBOM and a provenance whose dependencies ar
     `        expression: predicate.runDetails.builder.id == "arn:aws:codebuild:${REGION}:${ACCOUNT}:project/${synth.sealName}"`,
     '      - name: reviewed-train-image',
     `        expression: predicate.buildDefinition.resolvedDependencies.exists(d, d.name == "train-image" && d.digest.sha256 == "${synth.image.split('@sha256:')[1]}")`,
-    '',
-  ].join('\n'));
+  ]);
   const check = modelseal('check', '--store', `file://${path.join(work, 'store')}`, '--policy', 'policy.yaml', `sha256:${root}`);
   expect({ status: check.status, out: check.stdout }).toEqual({ status: 0, out: expect.any(String) });
   // the load-time check: the decision, then the files on disk against exactly the manifest that met the policy
@@ -489,22 +496,13 @@ test('with weightsKey, the seal also seals the weights for the enclave image: th
     expect(keys.some((k) => k.startsWith(`bundles/sha256/${sealedRoot}/`))).toBe(true);
 
     // what the enclave host runs before it starts the enclave: verify policy on the sealed files
-    fs.writeFileSync(path.join(work, 'sealed-policy.yaml'), [
-      'apiVersion: modelseal.dev/v1',
-      'kind: TrustPolicy',
-      'signers:',
-      '  - name: ci',
-      '    publicKey: ci.pub.pem',
-      'require:',
-      '  allOf: [ci]',
-      'attestations:',
+    writeCiPolicy('sealed-policy.yaml', [
       '  - predicateType: https://modelseal.dev/enclave-seal/v1',
       '    signers: [ci]',
       '    conditions:',
       '      - name: enclave-image',
       `        expression: predicate.enclave.pcrs.PCR8 == "${pcrs.pcr8}" && predicate.plaintext.rootDigest == "sha256:${root}"`,
-      '',
-    ].join('\n'));
+    ]);
     const hostCheck = modelseal('verify', 'policy', 'sealed', '--store', `file://${path.join(work, 'store')}`, '--policy', 'sealed-policy.yaml');
     expect({ status: hostCheck.status, err: hostCheck.stderr }).toEqual({ status: 0, err: '' });
 
