@@ -11,7 +11,7 @@ import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS
 import type { PasswordInput } from './password';
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
-import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
+import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, SEAL_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 import { formatRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
@@ -28,6 +28,7 @@ const commands = {
   attest: () => require('./commands/attest') as typeof import('./commands/attest'),
   notation: () => require('./commands/notation') as typeof import('./commands/notation'),
   policy: () => require('./commands/policy') as typeof import('./commands/policy'),
+  seal: () => require('./commands/seal') as typeof import('./commands/seal'),
   sealing: () => require('./commands/sealing') as typeof import('./commands/sealing'),
   store: () => require('./commands/store') as typeof import('./commands/store'),
 };
@@ -104,6 +105,7 @@ Commands:
 ${ATTEST_USAGE_LINES}
 ${STORE_USAGE_LINES}
 ${POLICY_USAGE_LINES}
+${SEAL_USAGE_LINES}
   seal-weights key|pkcs11-key|kms|certificate MODEL_DIR OUT_DIR --key-arn ARN --enclave-measurements FILE ...
                                              Encrypt a model for the Nitro Enclave tier; sign the sealed files and the enclave-seal attestation.
   unseal SEALED_DIR OUT_DIR (--data-key-file FILE | --data-key-stdin) [--digest sha256:ROOT]
@@ -154,12 +156,14 @@ export async function main(
         return await commands.policy().checkCommand(argv.slice(1), io);
       case 'revoke':
         return await commands.policy().revokeCommand(argv.slice(1), io);
+      case 'seal':
+        return await commands.seal().sealCommand(argv.slice(1), io);
       case 'seal-weights':
         return await commands.sealing().sealWeightsCommand(argv.slice(1), io);
       case 'unseal':
         return await commands.sealing().unsealCommand(argv.slice(1), io);
       default:
-        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, seal-weights or unseal (see modelseal --help)`);
+        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, seal, seal-weights or unseal (see modelseal --help)`);
     }
   } catch (e) {
     return report(e, io, json, command ?? '');
