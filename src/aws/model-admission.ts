@@ -15,7 +15,7 @@ import { ModelVerifier, TrustPolicyFile } from '../k8s/model-verifier';
 import { NativeModelPolicy } from '../k8s/native-model-policy';
 import { VerifierImage } from '../k8s/verifier-image';
 import { acknowledgeWildcardResources } from '../private/nag';
-import { STORE_PREFIXES } from '../private/store-layout';
+import { storeObjectArns } from '../private/store-layout';
 import { propError } from '../private/validation';
 
 /**
@@ -352,7 +352,7 @@ export class ModelAdmission extends Construct {
         id: 'NIST.800.53.R5-IAMNoInlinePolicy',
         reason: 'The verifier role\'s grants are specific to this store and these keys; a managed policy would only be reused by nothing.',
       });
-      acknowledgeWildcardResources(policy, STORE_PREFIXES.map((p) => props.store.bucket.arnForObjects(`${p}*`)),
+      acknowledgeWildcardResources(policy, storeObjectArns(props.store.bucket, props.store.prefix),
         'Attestation objects are content-addressed under each store prefix and unknown until read; the grant covers only those prefixes.');
     }
 
