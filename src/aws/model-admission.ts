@@ -15,7 +15,7 @@ import { ModelVerifier, TrustPolicyFile } from '../k8s/model-verifier';
 import { NativeModelPolicy } from '../k8s/native-model-policy';
 import { VerifierImage } from '../k8s/verifier-image';
 import { acknowledgeWildcardResources } from '../private/nag';
-import { STORE_PREFIXES } from '../private/store-layout';
+import { storeObjectArns } from '../private/store-layout';
 import { propError } from '../private/validation';
 
 /**
@@ -60,7 +60,12 @@ export interface ModelAdmissionProps {
   /** The attestation store the verifier reads (`grantRead` to its Pod Identity role). */
   readonly store: IAttestationStore;
 
-  /** The verifier image, pinned by digest. */
+  /**
+   * The verifier image, pinned by digest: `VerifierImage.fromRegistry('repo@sha256:…')`, or
+   * `VerifierImage.fromRepositoryDigest(repository.repositoryUri, 'sha256:…')` for an ECR repository of the app. Not
+   * a `DockerImageAsset` (its `imageUri` is a tag; the load-time init container runs this image in model workloads,
+   * where the admission policies refuse unpinned images).
+   */
   readonly image: VerifierImage;
 
   /** The trust policy document (YAML or JSON text). Every KMS key ARN in it gets `kms:GetPublicKey`. */
@@ -347,7 +352,7 @@ export class ModelAdmission extends Construct {
         id: 'NIST.800.53.R5-IAMNoInlinePolicy',
         reason: 'The verifier role\'s grants are specific to this store and these keys; a managed policy would only be reused by nothing.',
       });
-      acknowledgeWildcardResources(policy, STORE_PREFIXES.map((p) => props.store.bucket.arnForObjects(`${p}*`)),
+      acknowledgeWildcardResources(policy, storeObjectArns(props.store.bucket, props.store.prefix),
         'Attestation objects are content-addressed under each store prefix and unknown until read; the grant covers only those prefixes.');
     }
 

@@ -12,7 +12,7 @@ import { COSIGN_FLAGS, HASH_ALGORITHM_FLAGS, HASH_FLAGS, hashAlgorithmFrom, hash
 import { progressBar } from './progress';
 import { CliIo, reportError } from './report';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
-import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
+import { ADMISSION_USAGE_LINES, ATTEST_USAGE_LINES, POLICY_USAGE_LINES, SEAL_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 import { formatRootDigest } from '../codec/digest';
 import { UsageError } from '../codec/errors';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
@@ -32,8 +32,12 @@ const commands = {
   attest: () => require('./commands/attest') as typeof import('./commands/attest'),
   notation: () => require('./commands/notation') as typeof import('./commands/notation'),
   policy: () => require('./commands/policy') as typeof import('./commands/policy'),
+  pull: () => require('./commands/pull') as typeof import('./commands/pull'),
+  seal: () => require('./commands/seal') as typeof import('./commands/seal'),
   sealing: () => require('./commands/sealing') as typeof import('./commands/sealing'),
+  serve: () => require('./commands/serve') as typeof import('./commands/serve'),
   store: () => require('./commands/store') as typeof import('./commands/store'),
+  tls: () => require('./commands/tls') as typeof import('./commands/tls'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -125,6 +129,8 @@ Commands:
 ${ATTEST_USAGE_LINES}
 ${STORE_USAGE_LINES}
 ${POLICY_USAGE_LINES}
+${ADMISSION_USAGE_LINES}
+${SEAL_USAGE_LINES}
   seal-weights key|pkcs11-key|kms|certificate MODEL_DIR OUT_DIR --key-arn ARN --enclave-measurements FILE ...
                                              Encrypt a model for the Nitro Enclave tier; sign the sealed files and the enclave-seal attestation.
   unseal SEALED_DIR OUT_DIR (--data-key-file FILE | --data-key-stdin) [--digest sha256:ROOT]
@@ -175,12 +181,20 @@ export async function main(
         return await commands.policy().checkCommand(argv.slice(1), io);
       case 'revoke':
         return await commands.policy().revokeCommand(argv.slice(1), io);
+      case 'pull':
+        return await commands.pull().pullCommand(argv.slice(1), io);
+      case 'serve':
+        return await commands.serve().serveCommand(argv.slice(1), io);
+      case 'tls':
+        return await commands.tls().tlsCommand(argv.slice(1), io);
+      case 'seal':
+        return await commands.seal().sealCommand(argv.slice(1), io);
       case 'seal-weights':
         return await commands.sealing().sealWeightsCommand(argv.slice(1), io);
       case 'unseal':
         return await commands.sealing().unsealCommand(argv.slice(1), io);
       default:
-        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, seal-weights or unseal (see modelseal --help)`);
+        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, pull, serve, tls, seal, seal-weights or unseal (see modelseal --help)`);
     }
   } catch (e) {
     return reportError(e, io, json, command ?? '');
