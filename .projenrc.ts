@@ -113,7 +113,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'asn1js@^3.0.6',
     // BLAKE3: a prebuilt native module (kept external to the bundle, loaded on first use), and a WASM build bundled as
     // the fallback where the native one is missing (docs/SIGNING.md "Hash algorithms")
-    '@napi-rs/blake-hash@^1.3.6',
+    // pinned: 1.3.6 names platform packages that were never published (darwin, arm64, win32...), so its lock file
+    // fails `npm ci`; every optional platform package of 1.3.4 exists
+    '@napi-rs/blake-hash@1.3.4',
     'hash-wasm@^4.13.0',
     // Sigstore keyless verification, offline (the 3.x line: @sigstore/verify 4 needs Node 22)
     '@sigstore/verify@^3',
