@@ -924,10 +924,10 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
    * `StartBuildBatch`, `RetryBuild` and `RetryBuildBatch` on the seal project to every principal but the trigger rule's
    * role, and denies that role a buildspec or image override.
    *
-   * The ARNs are built from the fixed names of the seal project and the trigger role with this stack's account,
-   * region and partition: literal when the stack has an explicit `env`, tokens (`AWS::AccountId`, …) otherwise, which
-   * only a policy of the same stack can use (e.g. a permissions boundary). For a service control policy, which lives
-   * in the organization's management account, use {@link sealStartGuardrailFor}.
+   * The ARNs are built from the fixed names of the seal project and the trigger role with this stack's partition,
+   * account and region, which are tokens (`AWS::Partition`, and `AWS::AccountId`/`AWS::Region` without an explicit
+   * `env`) that only a policy of the same stack can use (e.g. a permissions boundary). For a service control policy,
+   * which lives in the organization's management account, use {@link sealStartGuardrailFor}.
    */
   public sealStartGuardrail(): iam.PolicyDocument {
     const stack = Stack.of(this);
