@@ -238,9 +238,14 @@ const clusterAccess = new WeakMap<eks.ICluster, IConstruct>();
 
 /**
  * Model admission on Amazon EKS: installs the chosen engine (and cert-manager when it issues the verifier's
- * certificate) with Helm at pinned chart versions, applies the verifier and the policy (a cdk8s chart, serialized
- * into a `KubernetesManifest`), and gives the verifier's ServiceAccount an EKS Pod Identity association to a role
- * that can read the store and `kms:GetPublicKey` the policy's KMS keys.
+ * certificate, with its namespace exempt from the policies) with Helm at pinned chart versions, applies the verifier
+ * and the policy (a cdk8s chart, serialized into a `KubernetesManifest`), and gives the verifier's ServiceAccount an
+ * EKS Pod Identity association to a role that can read the store and `kms:GetPublicKey` the policy's KMS keys. The
+ * role trusts `pods.eks.amazonaws.com` only for this cluster, namespace and ServiceAccount (session tags), and the
+ * manifest is applied only once the association and the role's policy exist.
+ *
+ * With KYVERNO and cosign-with-KMS serving image verification, Kyverno's admission controller gets its own Pod
+ * Identity role: `kms:GetPublicKey` on the cosign key and pulls from `servingImageRepositories`.
  *
  * Gatekeeper is installed with `validatingWebhookFailurePolicy: Fail` (its default fails open), a webhook timeout
  * above the Provider's, which is above the verifier's deadline, and `externaldataProviderResponseCacheTTL` equal to

@@ -40,7 +40,9 @@ export class ServingImageVerification {
   }
 
   /**
-   * cosign signatures made with an AWS KMS key (`awskms:///<key ARN>`).
+   * cosign signatures made with an AWS KMS key (`awskms:///<key ARN>`). Kyverno's admission controller needs AWS
+   * credentials with `kms:GetPublicKey` on the key (and ECR pulls where the signatures are): `ModelAdmission` gives it
+   * an EKS Pod Identity role for that; elsewhere give it one yourself.
    *
    * @param keyArn the KMS key ARN (`arn:aws:kms:<region>:<account>:key/<id>`)
    * @see https://docs.sigstore.dev/cosign/key_management/overview/
@@ -142,8 +144,8 @@ export interface KyvernoModelPolicyProps {
  * `kyverno test` mocks it (`{body, statusCode}`). `failurePolicy: Fail`: an unreachable verifier, a TLS error or an
  * answer without `allowed` refuses.
  *
- * Optionally an `ImageValidatingPolicy` verifies the serving images' signatures (Notary/AWS Signer or cosign with a
- * KMS key). {@link KyvernoModelPolicy.testFiles} renders a `kyverno test` suite.
+ * Optionally an `ImageValidatingPolicy` verifies the signatures of the images of model workloads' pods (Notary/AWS
+ * Signer or cosign with a KMS key); other pods are not matched. {@link KyvernoModelPolicy.testFiles} renders a `kyverno test` suite.
  *
  * @see https://kyverno.io/docs/policy-types/validating-policy/
  */
