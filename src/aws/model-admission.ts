@@ -316,7 +316,8 @@ export class ModelAdmission extends Construct {
     }
     // cert-manager's pods must always start, or certificate renewal stops: its namespace is exempt when installed here
     const usesCertManager = props.certManagerCaSecretName !== undefined;
-    const exemptNamespaces = [...(props.exemptNamespaces ?? []), ...(usesCertManager && !(props.exemptNamespaces ?? []).includes(CERT_MANAGER_NAMESPACE) ? [CERT_MANAGER_NAMESPACE] : [])];
+    const exemptNamespaces = [...props.exemptNamespaces ?? []];
+    if (usesCertManager && !exemptNamespaces.includes(CERT_MANAGER_NAMESPACE)) exemptNamespaces.push(CERT_MANAGER_NAMESPACE);
 
     // cdk8s objects first: addCdk8sChart/KubernetesManifest serialize the chart when called
     const app = new cdk8s.App();
@@ -494,7 +495,9 @@ export class ModelAdmission extends Construct {
  * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
  * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html
  */
-function podIdentityRole(scope: Construct, id: string, cluster: eks.ICluster, namespace: string, serviceAccount: string, description: string): iam.Role {
+function podIdentityRole(
+  scope: Construct, id: string, cluster: eks.ICluster, namespace: string, serviceAccount: string, description: string,
+): iam.Role {
   return new iam.Role(scope, id, {
     assumedBy: new iam.SessionTagsPrincipal(new iam.ServicePrincipal('pods.eks.amazonaws.com', {
       conditions: {

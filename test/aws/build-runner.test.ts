@@ -618,8 +618,12 @@ describe('HardenedBuildRunner', () => {
       const app = new App();
       const stack = new Stack(app, 'Pinned', { env: { account: ACCOUNT, region: REGION } });
       const runner = new HardenedBuildRunner(stack, 'Runner', {
-        signingKey: new ModelSigningKey(stack, 'Key'), store: new AttestationStore(stack, 'Store'), buildImage: IMAGE, modelName: 'fraud',
-        buildCommands: ['python train.py'], s3PrefixListId: 'pl-6ca54005',
+        signingKey: new ModelSigningKey(stack, 'Key'),
+        store: new AttestationStore(stack, 'Store'),
+        buildImage: IMAGE,
+        modelName: 'fraud',
+        buildCommands: ['python train.py'],
+        s3PrefixListId: 'pl-6ca54005',
       });
       expect(() => runner.sealStartGuardrailFor('210987654321', REGION)).toThrow(`sealStartGuardrailFor: account 210987654321 is not the stack's account ${ACCOUNT}`);
       expect(() => runner.sealStartGuardrailFor(ACCOUNT, 'us-east-1')).toThrow(`sealStartGuardrailFor: region us-east-1 is not the stack's region ${REGION}`);

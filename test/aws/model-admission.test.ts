@@ -1,12 +1,11 @@
 import * as path from 'path';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, Template, Annotations as AssertAnnotations } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Annotations as AssertAnnotations } from 'aws-cdk-lib/assertions';
 import { AdmissionEngine, AttestationStore, KubectlClusterImport, ModelAdmission, ModelAdmissionProps, ModelSigningKey, ServingImageVerification, VerifierImage } from '../../src';
 import { expectNagClean } from '../helpers/nag';
 import { verifierCaPem } from '../helpers/verifier-ca';
@@ -206,9 +205,14 @@ describe('ModelAdmission: Kyverno verifies cosign (KMS) serving images with its 
     const stack = new Stack(app, 'Stack', { env: { account: '111122223333', region: 'eu-west-1' } });
     const repo = new ecr.Repository(stack, 'Serving');
     const admission = new ModelAdmission(stack, 'Admission', {
-      cluster: newCluster(stack), engine: AdmissionEngine.KYVERNO, store: new AttestationStore(stack, 'Store'), image: VERIFIER_IMAGE,
-      caCertificatePem: verifierCaPem(), trustPolicy: TRUST_POLICY,
-      servingImageVerification: ServingImageVerification.cosignKms(COSIGN), servingImageRepositories: [repo],
+      cluster: newCluster(stack),
+      engine: AdmissionEngine.KYVERNO,
+      store: new AttestationStore(stack, 'Store'),
+      image: VERIFIER_IMAGE,
+      caCertificatePem: verifierCaPem(),
+      trustPolicy: TRUST_POLICY,
+      servingImageVerification: ServingImageVerification.cosignKms(COSIGN),
+      servingImageRepositories: [repo],
     });
     const statements = stack.resolve((admission.kyvernoRole!.node.findChild('DefaultPolicy') as any).document.toJSON()).Statement;
     expect(statements).toEqual([
@@ -247,13 +251,19 @@ describe('ModelAdmission: Kyverno verifies cosign (KMS) serving images with its 
 });
 
 describe('ModelAdmission: the verifier can read every key the trust policy names', () => {
-  function withPolicy(trustPolicy: (stack: Stack, key: ModelSigningKey) => string, extra: (key: ModelSigningKey) => Partial<ModelAdmissionProps> = () => ({})) {
+  type Extra = (key: ModelSigningKey) => Partial<ModelAdmissionProps>;
+  function withPolicy(trustPolicy: (stack: Stack, key: ModelSigningKey) => string, extra: Extra = () => ({})) {
     const app = new App();
     const stack = new Stack(app, 'Stack', { env: { account: '111122223333', region: 'eu-west-1' } });
     const key = new ModelSigningKey(stack, 'SigningKey');
     const admission = new ModelAdmission(stack, 'Admission', {
-      cluster: newCluster(stack), engine: AdmissionEngine.KYVERNO, store: new AttestationStore(stack, 'Store'), image: VERIFIER_IMAGE,
-      caCertificatePem: verifierCaPem(), trustPolicy: trustPolicy(stack, key), ...extra(key),
+      cluster: newCluster(stack),
+      engine: AdmissionEngine.KYVERNO,
+      store: new AttestationStore(stack, 'Store'),
+      image: VERIFIER_IMAGE,
+      caCertificatePem: verifierCaPem(),
+      trustPolicy: trustPolicy(stack, key),
+      ...extra(key),
     });
     const statements = stack.resolve((admission.verifierRole.node.findChild('DefaultPolicy') as any).document.toJSON()).Statement;
     return { stack, key, admission, statements };
@@ -279,7 +289,9 @@ describe('ModelAdmission: the verifier can read every key the trust policy names
     });
     const keyPolicy = stack.resolve(key.policy.toJSON()).Statement;
     expect(keyPolicy).toContainEqual({
-      Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:Verify'], Resource: '*',
+      Effect: 'Allow',
+      Action: ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:Verify'],
+      Resource: '*',
       Principal: { AWS: { 'Fn::GetAtt': [expect.stringMatching(/^AdmissionVerifierRole/), 'Arn'] } },
     });
   });

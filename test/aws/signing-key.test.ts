@@ -367,7 +367,10 @@ describe('ModelSigningKey', () => {
       const statements = assembly.getStackByName('Keys').template.Resources[keys.getLogicalId(key.node.defaultChild as any)].Properties.KeyPolicy.Statement;
       const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:root`]] } };
       expect(statements).toContainEqual({
-        Effect: 'Allow', Principal: root, Action: 'kms:Sign', Resource: '*',
+        Effect: 'Allow',
+        Principal: root,
+        Action: 'kms:Sign',
+        Resource: '*',
         Condition: { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' }, ArnEquals: { 'aws:PrincipalArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:role/team-a-sealer`]] } } },
       });
       expect(statements.find((x: any) => x.Sid === 'DenySignToPrincipalsNotGranted').Condition.ArnNotEquals['aws:PrincipalArn'])

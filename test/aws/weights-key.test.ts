@@ -103,7 +103,8 @@ describe('ModelWeightsKey', () => {
     t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     t.hasResource('AWS::KMS::Alias', {
       Properties: { AliasName: 'alias/modelseal/Stack-WeightsKey-F331047A', TargetKeyId: { Ref: KEY_ID } },
-      DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete',
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
     });
   });
 
