@@ -45,6 +45,19 @@ function build(engine: AdmissionEngine, extra: Partial<ModelAdmissionProps> = {}
   return { stack, admission, store, key, template: Template.fromStack(stack) };
 }
 
+/** A KYVERNO ModelAdmission on a new cluster of `stack`, with `props` over the fixtures. */
+function kyvernoIn(stack: Stack, props: Partial<ModelAdmissionProps>): ModelAdmission {
+  return new ModelAdmission(stack, 'Admission', {
+    cluster: newCluster(stack),
+    engine: AdmissionEngine.KYVERNO,
+    store: new AttestationStore(stack, 'Store'),
+    image: VERIFIER_IMAGE,
+    caCertificatePem: verifierCaPem(),
+    trustPolicy: TRUST_POLICY,
+    ...props,
+  });
+}
+
 const helmValues = (template: Template, chart: string) => {
   const charts = Object.values(template.findResources('Custom::AWSCDK-EKS-HelmChart')).filter((r: any) => r.Properties.Chart === chart);
   expect(charts).toHaveLength(1);
@@ -204,16 +217,7 @@ describe('ModelAdmission: Kyverno verifies cosign (KMS) serving images with its 
     const app = new App();
     const stack = new Stack(app, 'Stack', { env: { account: '111122223333', region: 'eu-west-1' } });
     const repo = new ecr.Repository(stack, 'Serving');
-    const admission = new ModelAdmission(stack, 'Admission', {
-      cluster: newCluster(stack),
-      engine: AdmissionEngine.KYVERNO,
-      store: new AttestationStore(stack, 'Store'),
-      image: VERIFIER_IMAGE,
-      caCertificatePem: verifierCaPem(),
-      trustPolicy: TRUST_POLICY,
-      servingImageVerification: ServingImageVerification.cosignKms(COSIGN),
-      servingImageRepositories: [repo],
-    });
+    const admission = kyvernoIn(stack, { servingImageVerification: ServingImageVerification.cosignKms(COSIGN), servingImageRepositories: [repo] });
     const statements = stack.resolve((admission.kyvernoRole!.node.findChild('DefaultPolicy') as any).document.toJSON()).Statement;
     expect(statements).toEqual([
       { Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: COSIGN },
@@ -256,15 +260,7 @@ describe('ModelAdmission: the verifier can read every key the trust policy names
     const app = new App();
     const stack = new Stack(app, 'Stack', { env: { account: '111122223333', region: 'eu-west-1' } });
     const key = new ModelSigningKey(stack, 'SigningKey');
-    const admission = new ModelAdmission(stack, 'Admission', {
-      cluster: newCluster(stack),
-      engine: AdmissionEngine.KYVERNO,
-      store: new AttestationStore(stack, 'Store'),
-      image: VERIFIER_IMAGE,
-      caCertificatePem: verifierCaPem(),
-      trustPolicy: trustPolicy(stack, key),
-      ...extra(key),
-    });
+    const admission = kyvernoIn(stack, { trustPolicy: trustPolicy(stack, key), ...extra(key) });
     const statements = stack.resolve((admission.verifierRole.node.findChild('DefaultPolicy') as any).document.toJSON()).Statement;
     return { stack, key, admission, statements };
   }
