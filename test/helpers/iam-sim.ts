@@ -432,7 +432,9 @@ export class TemplateSimulator {
   private physicalId(id: string, r: Json): string {
     const p = r.Properties ?? {};
     const generated = `${this.stackName}-${id}`.slice(0, 60);
-    const literal = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    // a name given as a string, or built from pseudo parameters only (e.g. `<name>-${AWS::Region}`)
+    const pseudoOnly = (v: unknown) => typeof v === 'object' && v !== null && !/"(Fn::GetAtt|Fn::ImportValue)"|"Ref":"(?!AWS::)/.test(JSON.stringify(v));
+    const literal = (v: unknown) => (typeof v === 'string' ? v : pseudoOnly(v) ? String(this.resolveNode(v as Json)) : undefined);
     switch (r.Type) {
       case 'AWS::S3::Bucket': return literal(p.BucketName) ?? generated.toLowerCase();
       case 'AWS::KMS::Key': return fakeUuid(id);
