@@ -62,7 +62,12 @@ export interface Collected {
 /** The tag the constructs put on every bucket, key and project they create. */
 export const ROLE_TAG = 'modelseal:role';
 
-const text = (v: unknown): string => renderIntrinsicText(v);
+/**
+ * CDK file assets are named by content hash (`cdk-<qualifier>-assets-<account>-<region>/<sha256>.zip`): shown as
+ * `<asset-hash>`, so that a rebuilt asset (the bundled CLI changed) is not a policy change in the report.
+ */
+const ASSET_KEY = /(cdk-[a-z0-9]+-assets-[^/\s]+\/)[0-9a-f]{64}/g;
+const text = (v: unknown): string => renderIntrinsicText(v).replace(ASSET_KEY, '$1<asset-hash>');
 const list = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 const sortRows = <T extends { where: string }>(rows: T[], key: (r: T) => string = (r) => JSON.stringify(r)): T[] =>
   rows.sort((a, b) => (a.where < b.where ? -1 : a.where > b.where ? 1 : key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
