@@ -17,6 +17,7 @@ import { EXAMPLES_DIR, exampleContext, synthExampleStack } from './helpers/examp
 import { SimRow, TemplateSimulator, ADMINISTRATOR_ACCESS, ACCOUNT } from './helpers/iam-sim';
 import { expectNagClean } from './helpers/nag';
 import { ModelSealExampleStack } from '../examples/core-stack/modelseal-stack';
+import { FullPipelineStack } from '../examples/full-pipeline/full-pipeline-stack';
 import { ENCLAVE_PCR8, EnclaveServingStack } from '../examples/enclave-serving/enclave-serving-stack';
 import { ModelSealSandboxStack, SANDBOX_EXPIRATION_DAYS, SANDBOX_RETENTION_DAYS } from '../examples/sandbox/sandbox-stack';
 
@@ -132,7 +133,7 @@ describe('examples contract', () => {
   const folders = exampleFolders();
 
   test('every example is its own folder (at most two levels deep) with a cdk.json or cdk8s.yaml', () => {
-    expect(folders.map((f) => f.folder).sort()).toEqual(expect.arrayContaining(['core-stack', 'sandbox', 'enclave-serving']));
+    expect(folders.map((f) => f.folder).sort()).toEqual(expect.arrayContaining(['core-stack', 'sandbox', 'enclave-serving', 'full-pipeline', 'existing-app']));
     const loose = fs.readdirSync(EXAMPLES_DIR, { withFileTypes: true }).filter((e) => e.isFile() && e.name !== 'README.md').map((e) => e.name);
     expect(loose).toEqual([]);
     for (const { folder } of folders) expect(folder.split(path.sep).length).toBeLessThanOrEqual(2);
@@ -362,5 +363,72 @@ describe('examples/enclave-serving', () => {
       signers: ['ci'],
       conditions: [{ name: 'enclave-image', expression: `predicate.enclave.pcrs.PCR8 == '${ENCLAVE_PCR8}'`, message: 'sealed for another enclave image' }],
     }]);
+  });
+});
+
+describe('examples/full-pipeline', () => {
+  let template: any;
+  let stack: FullPipelineStack;
+
+  beforeAll(() => {
+    ensureCliBundle();
+    const previous = process.env.CDK_VALIDATION;
+    delete process.env.CDK_VALIDATION; // validation on
+    try {
+      const app = new App({ context: exampleContext('full-pipeline') });
+      stack = new FullPipelineStack(app, 'FullPipeline');
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+      template = app.synth().getStackByName('FullPipeline').template;
+    } finally {
+      process.env.CDK_VALIDATION = previous;
+    }
+  });
+
+  test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings', () => {
+    expectNagClean(stack);
+  });
+
+  test('no Allow statement in any policy has a wildcard action', () => {
+    expect(wildcardAllows(template)).toEqual([]);
+  });
+
+  test('stable logical IDs: the keys of every party, the store and its key and logs, the runner key', () => {
+    // Never update these values: a changed ID replaces the resource (a new signing key is a signer no policy knows).
+    const pinned: Record<string, string> = {
+      PipelineCiSigningKeyE578CC4E: 'AWS::KMS::Key',
+      PipelineComplianceSigningKeyB3A377DE: 'AWS::KMS::Key',
+      PipelineSecuritySigningKeyF7D1B9A6: 'AWS::KMS::Key',
+      PipelineStore01863E2F: 'AWS::S3::Bucket',
+      PipelineStoreKeyB6B91842: 'AWS::KMS::Key',
+      PipelineStoreAccessLogs8381F624: 'AWS::S3::Bucket',
+      PipelineRunnerKey0878C16B: 'AWS::KMS::Key',
+      PipelineClusterKeyBB7B0828: 'AWS::KMS::Key',
+    };
+    for (const [id, type] of Object.entries(pinned)) expect({ id, type: template.Resources[id]?.Type }).toEqual({ id, type });
+    for (const id of ['PipelineCiSigningKeyE578CC4E', 'PipelineComplianceSigningKeyB3A377DE', 'PipelineSecuritySigningKeyF7D1B9A6', 'PipelineStore01863E2F']) {
+      expect(template.Resources[id].DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  test('role tags: every key, bucket and build project says what it is', () => {
+    const roles: Record<string, string> = {};
+    for (const [id, r] of Object.entries<any>(template.Resources)) {
+      if (!['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::CodeBuild::Project'].includes(r.Type)) continue;
+      roles[id] = (r.Properties.Tags ?? []).find((t: any) => t.Key === 'modelseal:role')?.Value ?? '(none)';
+    }
+    expect(Object.values(roles)).not.toContain('(none)');
+    expect(Object.values(roles).sort()).toEqual(expect.arrayContaining(['access-logs', 'attestation-store', 'cluster-key', 'runner-key', 'signing-key', 'store-key', 'train']));
+  });
+
+  test('the workloads are applied after the admission objects, and carry the model digest and the derived trust policy', () => {
+    const manifests = Object.entries<any>(template.Resources).filter(([, r]) => r.Type === 'Custom::AWSCDK-EKS-KubernetesResource');
+    const [workloadsId, workloads] = manifests.find(([id]) => id.startsWith('PipelineWorkloadsManifest'))!;
+    const admissionId = manifests.find(([id]) => id.startsWith('PipelineAdmissionManifest'))![0];
+    expect(workloads.DependsOn).toContain(admissionId);
+    const text = JSON.stringify(workloads.Properties.Manifest);
+    expect(text).toContain('modelseal.dev/model-digest');
+    expect(text).toContain('InferenceService');
+    expect(text).toMatch(/PipelineCiSigningKeyE578CC4E/);
+    void workloadsId;
   });
 });

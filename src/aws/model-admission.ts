@@ -14,7 +14,7 @@ import { ServingImageVerification } from '../k8s/kyverno-model-policy';
 import { ModelVerifier, TrustPolicyFile } from '../k8s/model-verifier';
 import { VerifierImage } from '../k8s/verifier-image';
 import { renderAdmissionCharts } from '../private/admission-chart';
-import { acknowledgeWildcardResources } from '../private/nag';
+import { acknowledgeClusterFindings, acknowledgeWildcardResources } from '../private/nag';
 import { STORE_PREFIXES } from '../private/store-layout';
 import { propError } from '../private/validation';
 
@@ -408,5 +408,13 @@ export class KubectlClusterImport extends Construct {
       accessPolicies: [eks.AccessPolicy.fromAccessPolicyName('AmazonEKSClusterAdminPolicy', { accessScopeType: eks.AccessScopeType.CLUSTER })],
     });
     clusterAccess.set(this.cluster, this.accessEntry);
+    // the kubectl handler and provider functions aws-eks-v2 generates for this import are this construct's
+    acknowledgeClusterFindings(this);
+    if (!props.privateSubnets) {
+      Validations.of(this.kubectlProvider).acknowledge({
+        id: 'NIST.800.53.R5-LambdaInsideVPC',
+        reason: 'Without privateSubnets the cluster endpoint is public, and the kubectl handler reaches it from outside a VPC, as aws-eks-v2 runs it.',
+      });
+    }
   }
 }
