@@ -134,7 +134,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
   ],
   // every example writes cdk.out/ (CDK) or dist/ (cdk8s) beside its own cdk.json / cdk8s.yaml
-  gitignore: ['cdk.out', 'examples/**/cdk.out', 'examples/**/dist', '/.bench/', '/assets/', '/.tmp/'],
+  gitignore: ['cdk.out', 'examples/**/cdk.out', 'examples/**/dist', '/.bench/', '/assets/', '/.tmp/', '/.demo/'],
 
 });
 
@@ -208,15 +208,13 @@ project.addTask('ci', {
   steps: [{ spawn: 'compile' }, { spawn: 'post-compile' }, { spawn: 'typecheck' }, { spawn: jsiiTargets.name }, { spawn: 'test' }],
 });
 
+// The README's first command: the whole flow on a real model, offline (scripts/demo.ts; test/demo.test.ts runs it too).
+// It needs only the CLI bundle (the example app runs from src/ through ts-node), not the jsii compile.
 project.addTask('demo', {
-  description: 'Synthesize the example apps into examples/<name>/cdk.out (offline, no AWS credentials)',
+  description: 'The whole flow on a real model, offline: synthesize examples/full-pipeline, sign, attest, publish, co-sign, admit, pull, refuse',
   steps: [
-    { spawn: 'compile' },
-    { spawn: 'post-compile' },
-    { exec: 'npx cdk synth --quiet', cwd: 'examples/core-stack' },
-    { say: 'Synthesized examples/core-stack/cdk.out/ModelSealExample.template.json' },
-    { exec: 'npx cdk synth --quiet', cwd: 'examples/sandbox' },
-    { say: 'Synthesized examples/sandbox/cdk.out/ModelSealSandbox.template.json (SANDBOX, not for production)' },
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project tsconfig.dev.json --transpile-only scripts/demo.ts' },
   ],
 });
 

@@ -25,8 +25,7 @@ import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } fro
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'bin', 'modelseal');
 const EXAMPLE = path.join(ROOT, 'examples', 'full-pipeline');
-const CDK_OUT = path.join(EXAMPLE, 'cdk.out');
-const K8S_DIR = path.join(CDK_OUT, 'modelseal', 'FullPipeline');
+const DEFAULT_CDK_OUT = path.join(EXAMPLE, 'cdk.out');
 const MODELS_PACKAGE = path.join(ROOT, 'node_modules', '@gutenye', 'ocr-models', 'assets');
 const SERVICE = 'modelseal-verifier';
 const NAMESPACE = 'modelseal-system';
@@ -41,6 +40,8 @@ export interface DemoOptions {
   readonly workDir: string;
   /** Print progress lines. @default true */
   readonly verbose?: boolean;
+  /** Where the example is synthesized. @default examples/full-pipeline/cdk.out */
+  readonly cdkOut?: string;
 }
 
 /** One row of the result table. */
@@ -141,8 +142,8 @@ function localKey(work: string, name: string): string {
 }
 
 /** The trust policy the pipeline synthesized, each party's KMS key ARN replaced by the demo's public key file. */
-function demoPolicy(work: string, publicKeys: Record<string, string>): string {
-  const synthesized = parseYaml(fs.readFileSync(path.join(K8S_DIR, 'trust-policy.yaml'), 'utf8'));
+function demoPolicy(k8sDir: string, work: string, publicKeys: Record<string, string>): string {
+  const synthesized = parseYaml(fs.readFileSync(path.join(k8sDir, 'trust-policy.yaml'), 'utf8'));
   const dir = path.join(work, 'policy');
   fs.mkdirSync(dir, { recursive: true });
   synthesized.signers = synthesized.signers.map((s: { name: string; kmsKeyArn?: string }) => {
@@ -157,7 +158,7 @@ function demoPolicy(work: string, publicKeys: Record<string, string>): string {
 
 /** The synthesized objects of one YAML file. */
 function objects(file: string): any[] {
-  return parseAllDocuments(fs.readFileSync(path.join(K8S_DIR, file), 'utf8')).map((d) => d.toJS());
+  return parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS());
 }
 
 /** An AdmissionReview (admission.k8s.io/v1, CREATE) for `object`, as the API server sends it. */
@@ -236,11 +237,33 @@ function lastLine(r: CliResult): string {
   return (r.stderr || r.stdout).trim().split('\n').filter(Boolean).pop() ?? `exit ${r.code}`;
 }
 
+/**
+ * A refusal's reasons in one short line: the verifier's prefix dropped, digests cut to 12 hex digits, and of a
+ * requirement only what is missing.
+ */
+export function shortReason(message: string): string {
+  const text = message.replace(/^modelseal( denied \S+ \S+)?: /, '').replace(/sha256:([0-9a-f]{12})[0-9a-f]{52}/g, 'sha256:$1…');
+  const parts = text.split('; ');
+  const out: string[] = [];
+  let what = 'model signatures';
+  for (const part of parts) {
+    const req = /^(.*): requirement not met: /.exec(part);
+    if (req) { what = req[1].replace(/^attestation https:\/\/cyclonedx.org\/bom$/, 'SBOM').replace(/^attestation https:\/\/slsa.dev\/provenance\/v1$/, 'provenance'); continue; }
+    const missing = /^missing: (.*)$/.exec(part);
+    if (missing) { out.push(`${what}: missing ${missing[1]}`); continue; }
+    if (/^verified: /.test(part)) continue;
+    out.push(part);
+  }
+  return out.join('; ');
+}
+
 /** Runs the demo; returns the rows. Throws DemoError when the demo itself cannot run. */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = Date.now();
   const say = (s: string) => { if (options.verbose !== false) process.stdout.write(`${s}\n`); };
   const work = options.workDir;
+  const CDK_OUT = options.cdkOut ?? DEFAULT_CDK_OUT;
+  const K8S_DIR = path.join(CDK_OUT, 'modelseal', 'FullPipeline');
   if (!fs.existsSync(CLI) || !fs.existsSync(path.join(ROOT, 'assets', 'modelseal-cli.js'))) {
     throw new DemoError('assets/modelseal-cli.js is missing: run `npx projen bundle` (the demo task does) first');
   }
@@ -262,7 +285,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     env: { ...process.env, CDK_OUTDIR: CDK_OUT, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_VALIDATION: 'false', JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
   });
   if (synth.status !== 0) throw new DemoError(`synthesizing examples/full-pipeline failed: ${(synth.stderr || synth.stdout).trim().split('\n').slice(-3).join(' ')}`);
-  say(`synth     examples/full-pipeline/cdk.out/FullPipeline.template.json (cdk-nag AwsSolutions + NIST 800-53 R5 clean), Kubernetes YAML and trust policy in ${path.relative(ROOT, K8S_DIR)}/`);
+  say(`synth     ${path.relative(ROOT, path.join(CDK_OUT, 'FullPipeline.template.json'))} (cdk-nag AwsSolutions + NIST 800-53 R5 clean); Kubernetes YAML and the derived trust policy in ${path.relative(ROOT, K8S_DIR)}/`);
 
   // the parties' keys: ci on an HSM when there is one
   const hsm = softHsmModule();
@@ -278,7 +301,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   for (const party of ['compliance', 'security']) keyFlags[party] = ['key', '--private-key', localKey(work, party)];
   const pubkeyArgs = (party: string) => (keyFlags[party][0] === 'pkcs11-key' ? ['--pkcs11-uri', keyFlags[party][2]] : ['--private-key', keyFlags[party][2]]);
   const publicKeys = Object.fromEntries(Object.keys(keyFlags).map((p) => [p, cli(work, ['pubkey', ...pubkeyArgs(p)]).stdout]));
-  const policy = demoPolicy(work, publicKeys);
+  const policy = demoPolicy(K8S_DIR, work, publicKeys);
   const store = `file://${path.join(work, 'store')}`;
   fs.mkdirSync(path.join(work, 'store'));
   say(`keys      ci: ${signer}; compliance, security: local keys; trust policy = the synthesized one with these public keys`);
@@ -309,7 +332,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     if (o.publishCi !== false) files.push(path.join(out, 'ci.sig'));
     if (o.compliance !== false) {
       const [ck, ...cArgs] = keyFlags.compliance;
-      cli(work, ['sign', ck, '--from-bundle', path.join(out, 'ci.sig'), ...cArgs, '--signature', path.join(out, 'compliance.sig')]);
+      cli(work, ['sign', ck, '--from-bundle', path.join(out, 'ci.sig'), '--verify-key', path.join(path.dirname(policy), 'ci.pub.pem'), ...cArgs, '--signature', path.join(out, 'compliance.sig')]);
       files.push(path.join(out, 'compliance.sig'));
     }
     cli(work, ['publish', '--store', store, ...files]);
@@ -376,25 +399,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
     say(`verifier  modelseal serve on https://127.0.0.1:${port} (CA from modelseal tls init, TLS for ${SERVICE}.${NAMESPACE}.svc)`);
 
-    const workloads = objects('workloads.yaml');
+    const workloads = objects(path.join(K8S_DIR, 'workloads.yaml'));
     const deployment = workloads.find((o) => o.kind === 'Deployment');
     const isvc = workloads.find((o) => o.kind === 'InferenceService');
     if (!deployment || !isvc) throw new DemoError('the synthesized workloads.yaml has no Deployment or InferenceService');
     const admit = async (name: string, object: any, expected: DemoRow['expected']) => {
       const answer = await post(port, ca, admissionReview(object));
       const r = answer.response ?? {};
-      rows.push({ case: name, step: 'admission', outcome: r.allowed === true ? 'admitted' : 'refused', expected, reason: r.allowed === true ? 'policy met' : String(r.status?.message ?? 'no reason') });
+      rows.push({ case: name, step: 'admission', outcome: r.allowed === true ? 'admitted' : 'refused', expected, reason: r.allowed === true ? 'policy met' : shortReason(String(r.status?.message ?? 'no reason')) });
     };
     const init = deployment.spec.template.spec.initContainers.find((c: any) => c.name === 'modelseal-pull');
     const pull = (name: string, dir: string, root: string, expected: DemoRow['expected']) => {
       // the init container's own arguments, with the local store, policy and model folder in place of the cluster's
       const args: string[] = init.command.slice(1).map((a: string) => a.replace('$(MODELSEAL_DIGEST)', root));
-      const dest = path.join(work, 'pulled', name);
+      const dest = path.join(work, 'pulled', name.replace(/\W+/g, '-'));
       const fixed = args.map((a, i) => (args[i - 1] === '--store' ? store : args[i - 1] === '--policy' ? policy : a));
       fixed[1] = dir;
       fixed[2] = dest;
       const r = cli(work, fixed, true);
-      rows.push({ case: name, step: 'pull', outcome: r.code === 0 ? 'pulled' : 'refused', expected, reason: r.code === 0 ? `${fs.readdirSync(dest).length} files verified into ${path.relative(work, dest)}` : lastLine(r) });
+      rows.push({ case: name, step: 'pull', outcome: r.code === 0 ? 'pulled' : 'refused', expected, reason: r.code === 0 ? `${fs.readdirSync(dest).length} files verified against the manifest that met the policy` : shortReason(lastLine(r)) });
     };
 
     await admit('attested model (Deployment)', withDigest(deployment, digest), 'admitted');
@@ -418,7 +441,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
 /** The result table, one row per case and step. */
 export function formatTable(rows: readonly DemoRow[]): string {
-  const cells = rows.map((r) => [r.case, r.step, r.outcome, r.expected, r.outcome === r.expected ? 'ok' : 'DIFFERS', r.reason.length > 110 ? `${r.reason.slice(0, 107)}...` : r.reason]);
+  const cells = rows.map((r) => [r.case, r.step, r.outcome, r.expected, r.outcome === r.expected ? 'ok' : 'DIFFERS', r.reason.length > 150 ? `${r.reason.slice(0, 149)}…` : r.reason]);
   const header = ['case', 'step', 'outcome', 'expected', '', 'reason'];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]))).join('  ').trimEnd();
