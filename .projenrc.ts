@@ -98,6 +98,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@swc/jest',
     'esbuild@^0.28.0',
     // runtime (bundled into assets/ by esbuild; never runtime dependencies of the construct library)
+    '@aws-sdk/client-codebuild@^3.1000.0',
     '@aws-sdk/client-kms@^3.1000.0',
     '@aws-sdk/client-s3@^3.1000.0',
     '@aws-sdk/client-signer@^3.1000.0',

@@ -93,7 +93,8 @@ function invariantRows(sim: TemplateSimulator): SimRow[] {
     if (!tags.some((t: any) => t.Key === 'modelseal:role' && t.Value === 'attestation-store')) continue;
     const bucket = sim.arn(id);
     const object = `${bucket}/bundles/sha256/${'a'.repeat(64)}/${'b'.repeat(64)}/${'c'.repeat(64)}.sig.json`;
-    for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectRetention', 's3:PutObjectLegalHold', 's3:BypassGovernanceRetention']) {
+    for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectRetention', 's3:PutObjectLegalHold', 's3:BypassGovernanceRetention',
+      's3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags']) {
       rows.push({ name: `${id}: nobody may ${action}`, principal: admin, action, resource: object, expect: 'ExplicitlyDenied' });
     }
     for (const action of ['s3:PutBucketObjectLockConfiguration', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration']) {
@@ -162,7 +163,7 @@ describe('examples contract', () => {
         const stores = sim.idsOfType('AWS::S3::Bucket').filter((b) => sim.props(b).ObjectLockEnabled);
         const signingKeys = sim.idsOfType('AWS::KMS::Key').filter((k) => sim.props(k).KeyUsage === 'SIGN_VERIFY');
         // every Object Lock bucket is a tagged store, so every store is checked; each store and key got its rows
-        expect(rows.filter((r) => r.name.includes('nobody may')).length).toBe(stores.length * 9);
+        expect(rows.filter((r) => r.name.includes('nobody may')).length).toBe(stores.length * 12);
         expect(rows.filter((r) => r.action === 'kms:Sign').length).toBe(signingKeys.length);
         const weightsKeys = sim.idsOfType('AWS::KMS::Key').filter((k) => (sim.props(k).Tags ?? []).some((t: any) => t.Value === 'weights-key'));
         expect(rows.filter((r) => r.action === 'kms:Decrypt' || r.action === 'kms:GenerateDataKey').length).toBe(weightsKeys.length * 2);
@@ -192,8 +193,8 @@ describe('examples/core-stack', () => {
   test('synthesizes with built-in validation and cdk-nag plugins on', () => {
     const t = Template.fromJSON(template);
     t.resourceCountIs('AWS::KMS::Key', 3); // signing key, store key, runner key
-    t.resourceCountIs('AWS::S3::Bucket', 3); // store, access logs, training data
-    t.resourceCountIs('AWS::CodeBuild::Project', 1);
+    t.resourceCountIs('AWS::S3::Bucket', 5); // store, its access logs, training data, the runner's staging and its access logs
+    t.resourceCountIs('AWS::CodeBuild::Project', 2); // train, seal
   });
 
   test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings', () => {
@@ -219,13 +220,16 @@ describe('examples/core-stack', () => {
       RunnerLogs696CEF90: 'AWS::Logs::LogGroup',
       RunnerFlowLogsC738DA28: 'AWS::Logs::LogGroup',
       RunnerServingImages18E880D5: 'AWS::ECR::Repository',
+      // the seal role: the signing identity that key policies name (the train role is new beside it)
       RunnerRole4782C5F2: 'AWS::IAM::Role',
+      RunnerStagingCFE0D4FE: 'AWS::S3::Bucket',
+      RunnerStagingAccessLogsEBB10F39: 'AWS::S3::Bucket',
     };
     for (const [id, type] of Object.entries(pinned)) {
       expect({ id, type: template.Resources[id]?.Type }).toEqual({ id, type });
     }
     // and they stay retained when they leave the stack
-    for (const id of ['SigningKeyEEFC2790', 'StoreC1F82936', 'StoreKey7A3C02BD', 'StoreAccessLogs087BBF22', 'RunnerKey2F3D541B']) {
+    for (const id of ['SigningKeyEEFC2790', 'StoreC1F82936', 'StoreKey7A3C02BD', 'StoreAccessLogs087BBF22', 'RunnerKey2F3D541B', 'RunnerStagingCFE0D4FE', 'RunnerStagingAccessLogsEBB10F39']) {
       expect(template.Resources[id].DeletionPolicy).toBe('Retain');
     }
   });
@@ -243,6 +247,9 @@ describe('examples/core-stack', () => {
       StoreAccessLogs087BBF22: 'access-logs',
       RunnerKey2F3D541B: 'runner-key',
       RunnerProject5D2C85B4: 'train',
+      RunnerSealProjectEECBE8FD: 'seal',
+      RunnerStagingCFE0D4FE: 'model-staging',
+      RunnerStagingAccessLogsEBB10F39: 'access-logs',
       RunnerServingImages18E880D5: 'serving-images',
       TrainingData3FDB6D34: '(none)', // the example's own bucket, not created by a construct
     });

@@ -2,8 +2,8 @@ import { Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-// In your app: import { AttestationStore, HardenedBuildRunner, ModelSigningKey } from 'modelseal';
-import { AttestationStore, HardenedBuildRunner, ModelSigningKey } from '../../src';
+// In your app: import { AttestationStore, HardenedBuildRunner, ModelCard, ModelSigningKey } from 'modelseal';
+import { AttestationStore, HardenedBuildRunner, ModelCard, ModelSigningKey } from '../../src';
 
 /** The training image, pinned by digest (a tag could be moved to other bytes after review). */
 export const TRAINER_IMAGE =
@@ -11,7 +11,8 @@ export const TRAINER_IMAGE =
 
 /**
  * The example ModelSeal stack: an HSM-backed signing key, an append-only attestation store, a hardened build runner
- * that trains, signs and publishes the model, and a verifier role that may read attestations and public keys.
+ * whose train build runs the training and whose seal build signs and publishes the model, and a verifier role that may
+ * read attestations and public keys.
  */
 export class ModelSealExampleStack extends Stack {
   public readonly signingKey: ModelSigningKey;
@@ -40,8 +41,10 @@ export class ModelSealExampleStack extends Stack {
       buildImage: TRAINER_IMAGE,
       modelName: 'fraud-detector',
       modelSourceBucket: trainingData,
+      // train.py, model-card.yaml and the data are uploaded under datasets/, then datasets/_SUCCESS
       modelSourcePrefix: 'datasets/',
-      buildCommands: ['python train.py --data inputs --out model'],
+      buildCommands: ['python3 inputs/train.py --data inputs --out model'],
+      modelCard: ModelCard.fromInput('model-card.yaml'),
       startOnUpload: true,
       servingImageSigning: true,
     });
@@ -64,6 +67,28 @@ export class ModelSealExampleStack extends Stack {
       id: 'NIST.800.53.R5-IAMNoInlinePolicy',
       reason: 'CDK grants write one inline policy per role naming exact actions and resources; it is reviewed with the stack.',
     });
+    // Two deploy-time helpers are CDK's stack-wide singletons, not the runner's, so their findings are acknowledged
+    // here, by the stack that owns them: the S3 prefix-list lookup (pass s3PrefixListId to the runner to avoid it) and
+    // the bucket-notification handler that turns on EventBridge for the training data bucket (startOnUpload).
+    for (const singleton of ['AWS679f53fac002430cb0da5b7982bd2287', 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834']) {
+      const fn = this.node.tryFindChild(singleton);
+      if (!fn) continue;
+      Validations.of(fn).acknowledge(
+        { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK deploy-time helper function: it needs only its own CloudWatch log stream, which the AWS managed basic execution policy grants.' },
+        { id: 'AwsSolutions-L1', reason: 'CDK deploy-time helper function whose runtime is chosen by aws-cdk-lib; it runs only during deployments.' },
+        { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'CDK deploy-time helper function invoked only by CloudFormation during deployments.' },
+        { id: 'NIST.800.53.R5-LambdaDLQ', reason: 'CDK deploy-time helper function invoked synchronously by CloudFormation, which reports its failures.' },
+        { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'CDK deploy-time helper function that calls only AWS control-plane APIs during deployments.' },
+        { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'CDK deploy-time helper function with a generated single-purpose policy.' },
+      );
+    }
+    const notifications = trainingData.node.tryFindChild('Notifications');
+    if (notifications) {
+      Validations.of(notifications).acknowledge({
+        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+        reason: 'CDK bucket-notification helper with a generated single-purpose policy (s3:PutBucketNotification on this bucket).',
+      });
+    }
     Validations.of(trainingData).acknowledge(
       { id: 'NIST.800.53.R5-S3DefaultEncryptionKMS', reason: 'Example training data is SSE-S3 encrypted; use SSE-KMS with a key of your own for real data.' },
       { id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason: 'Replication of training data is a deployment choice (destination region, role and key) the example cannot make.' },

@@ -17,14 +17,19 @@ export const SANDBOX_RETENTION_DAYS = 1;
 /** When the sandbox's attestations expire, in days after they were written. */
 export const SANDBOX_EXPIRATION_DAYS = 3;
 
+/** The model name the sandbox publisher may set references for (`modelseal ref set <this> <version> ...`). */
+export const SANDBOX_MODEL_NAME = 'demo-model';
+
 /**
- * SANDBOX, NOT FOR PRODUCTION: a signing key, a self-emptying attestation store, a publisher role and a verifier
- * role, to try `modelseal sign kms`, `publish` and `check` against real AWS in a throwaway account.
+ * SANDBOX, NOT FOR PRODUCTION: a signing key, a self-emptying attestation store, a publisher role, a revoker role and
+ * a verifier role, to try `modelseal sign kms`, `publish`, `ref set`, `revoke` and `check` against real AWS in a
+ * throwaway account.
  */
 export class ModelSealSandboxStack extends Stack {
   public readonly signingKey: ModelSigningKey;
   public readonly store: AttestationStore;
   public readonly publisherRole: iam.Role;
+  public readonly revokerRole: iam.Role;
   public readonly verifierRole: iam.Role;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -51,6 +56,15 @@ export class ModelSealSandboxStack extends Stack {
     });
     this.signingKey.grantSign(this.publisherRole);
     this.store.grantPublish(this.publisherRole);
+    this.store.grantSetRef(this.publisherRole, SANDBOX_MODEL_NAME);
+
+    // revoking is a separate power: a revocation denies a digest for as long as the store keeps it
+    this.revokerRole = new iam.Role(this, 'Revoker', {
+      assumedBy: new iam.AccountRootPrincipal(),
+      description: 'SANDBOX: signs and publishes revocation records',
+    });
+    this.signingKey.grantSign(this.revokerRole);
+    this.store.grantRevoke(this.revokerRole);
 
     this.verifierRole = new iam.Role(this, 'Verifier', {
       assumedBy: new iam.AccountRootPrincipal(),
@@ -63,14 +77,20 @@ export class ModelSealSandboxStack extends Stack {
     new CfnOutput(this, 'StoreKeyArn', { value: this.store.encryptionKey.keyArn, description: 'MODELSEAL_STORE_KMS_KEY_ARN' });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.keyArn, description: 'modelseal sign kms --kms-key' });
     new CfnOutput(this, 'PublisherRoleArn', { value: this.publisherRole.roleArn });
+    new CfnOutput(this, 'RevokerRoleArn', { value: this.revokerRole.roleArn });
     new CfnOutput(this, 'VerifierRoleArn', { value: this.verifierRole.roleArn });
 
-    for (const role of [this.publisherRole, this.verifierRole]) {
+    const granted: [iam.Role, string[]][] = [
+      [this.publisherRole, ['bundles/', 'attestations/', 'notation/', `refs/${SANDBOX_MODEL_NAME}/`, `refs/${SANDBOX_MODEL_NAME}/*/`]],
+      [this.revokerRole, ['revocations/']],
+      [this.verifierRole, ['bundles/', 'attestations/', 'notation/', 'revocations/', 'refs/']],
+    ];
+    for (const [role, prefixes] of granted) {
       const policy = role.node.findChild('DefaultPolicy').node.defaultChild!;
       Validations.of(policy).acknowledge(
-        ...['bundles', 'attestations', 'notation', 'revocations', 'refs'].map((prefix) => ({
-          id: `AwsSolutions-IAM5[Resource::<StoreC1F82936.Arn>/${prefix}/*]`,
-          reason: `Attestation keys are content-addressed under ${prefix}/ and unknown in advance; the grant is limited to that prefix.`,
+        ...prefixes.map((prefix) => ({
+          id: `AwsSolutions-IAM5[Resource::<StoreC1F82936.Arn>/${prefix}*]`,
+          reason: `Attestation keys are content-addressed under ${prefix} and unknown in advance; the grant is limited to that prefix.`,
         })),
       );
       Validations.of(role).acknowledge({

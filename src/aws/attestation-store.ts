@@ -1,4 +1,4 @@
-import { Annotations, Duration, IResource, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, IResource, RemovalPolicy, Resource, Stack, Token, TokenComparison, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,9 +12,13 @@ import {
   STORE_READ_OBJECT_ACTIONS,
   SYMMETRIC_KEY_ADMIN_ACTIONS,
 } from './perms';
+import { createAccessLogsBucket, deliverAccessLogs, HARDENED_BUCKET } from '../private/access-logs';
 import { tagRole } from '../private/role-tag';
-import { STORE_PREFIXES, storeObjectArns } from '../private/store-layout';
+import { STORE_PREFIXES } from '../private/store-layout';
 import { checkIntRange, propError } from '../private/validation';
+import { MODEL_NAME_RULE, modelNameProblem } from '../shared/model-name';
+import { refFolder, WRITE_AUTHORITIES } from '../shared/store-layout';
+import { STORE_PREFIX_RULE, storePrefixProblem } from '../shared/store-prefix';
 
 /**
  * The key prefixes of the store, identical in S3 and in the local store of the `modelseal` CLI.
@@ -45,6 +49,10 @@ export enum AttestationRetentionMode {
 
 /**
  * An attestation store: defined in this app ({@link AttestationStore}) or imported.
+ *
+ * Write authority is split three ways, because each kind of object carries a different power: a bundle or an
+ * attestation only adds evidence about a digest, a revocation can deny a digest for as long as the retention lasts,
+ * and a reference decides which digest a model name and version resolve to. Give each principal only the one it needs.
  */
 export interface IAttestationStore extends IResource {
   /** The bucket that holds the attestations. */
@@ -61,21 +69,56 @@ export interface IAttestationStore extends IResource {
   readonly bucketName: string;
 
   /**
-   * The `s3://` URI the `modelseal` CLI takes as `--store`.
+   * The key prefix of the store inside its bucket: `''` (the bucket root) or a path ending with `/`. Every key of the
+   * layout (`bundles/...`, `refs/...`) lives under it, and every grant is scoped to it.
+   */
+  readonly prefix: string;
+
+  /**
+   * The `s3://` URI the `modelseal` CLI takes as `--store`: `s3://<bucket>` or `s3://<bucket>/<prefix>`.
    *
    * @attribute
    */
   readonly storeUri: string;
 
   /**
-   * Lets `grantee` publish bundles, attestations, Notation signatures, revocations and refs.
+   * Lets `grantee` publish evidence: bundles, attestations and Notation signatures (`bundles/`, `attestations/`,
+   * `notation/`), never revocations or references.
    *
-   * Grants `s3:PutObject` on the store prefixes and `kms:GenerateDataKey` through S3 only: no read, no delete,
-   * no retention change. Overwrites are refused by the bucket policy (`If-None-Match` is required).
+   * Grants `s3:PutObject` on those prefixes and `kms:GenerateDataKey` on the store key through S3 only: no read, no
+   * delete, no retention change. Overwrites are refused by the bucket policy (`If-None-Match` is required). A grantee
+   * in another account gets the same statements in the bucket policy and the store key policy.
    */
   grantPublish(grantee: iam.IGrantable): iam.Grant;
 
-  /** Lets `grantee` list and read everything under the store prefixes, and decrypt it through S3. */
+  /**
+   * Lets `grantee` write revocation records (`revocations/`): `s3:PutObject` there and `kms:GenerateDataKey` through
+   * S3. A revocation denies a digest for every policy that names its signer as a revoker, for as long as the store
+   * keeps it: grant this to the people who may withdraw a model, not to a build.
+   */
+  grantRevoke(grantee: iam.IGrantable): iam.Grant;
+
+  /**
+   * Lets `grantee` set the references of one model: `s3:PutObject` on `refs/<modelName>/*` only (and an explicit
+   * Deny on `refs/<modelName>/*` + `/*`, so it cannot write the references of a model named under it, such as
+   * `<modelName>/v2`), with `kms:GenerateDataKey` through S3.
+   *
+   * @param modelName the model's name, as `modelseal ref set` takes it (1-200 characters of A-Z a-z 0-9 . _ - and
+   *   `/`, each `/`-separated part starting with a letter or digit)
+   * @throws if the name is not a valid model name, or if the grantee already holds the references of a name above
+   *   or below this one (one Deny would then cancel the other's Allow)
+   */
+  grantSetRef(grantee: iam.IGrantable, modelName: string): iam.Grant;
+
+  /**
+   * Lets `grantee` list and read everything under the store prefixes, including each key's versions and delete
+   * markers, and decrypt it through S3.
+   *
+   * Grants `s3:GetObject`, `s3:GetObjectVersion`, `s3:ListBucket` and `s3:ListBucketVersions` (the lists limited to
+   * the store prefixes with `s3:prefix`) and `kms:Decrypt` through S3. A grantee in another account (a verifier role
+   * there) gets the same statements in the bucket policy and the store key policy; its own account must allow them
+   * in its IAM policy too.
+   */
   grantRead(grantee: iam.IGrantable): iam.Grant;
 }
 
@@ -92,6 +135,14 @@ export interface AttestationStoreAttributes {
    * Not an alias: grants and the upload header need the key ARN.
    */
   readonly encryptionKeyArn: string;
+
+  /**
+   * The key prefix of the store inside the bucket, e.g. `team-a/` (a trailing `/` is added when missing). Grants are
+   * scoped to it.
+   *
+   * @default '' (the bucket root)
+   */
+  readonly prefix?: string;
 }
 
 /**
@@ -129,6 +180,15 @@ export interface AttestationStoreProps {
    * @default - generated by CloudFormation
    */
   readonly bucketName?: string;
+
+  /**
+   * A key prefix for the store inside its bucket, e.g. `models/` (a trailing `/` is added when missing): every key
+   * of the layout lives under it, the store URI is `s3://<bucket>/<prefix>`, and every grant is scoped to it. The
+   * bucket policy (append-only, SSE-KMS, write-once) still covers the whole bucket.
+   *
+   * @default '' (the bucket root)
+   */
+  readonly prefix?: string;
 
   /**
    * How long server access logs are kept, in days (1 to 36500).
@@ -176,49 +236,106 @@ export interface AttestationStoreProps {
 abstract class AttestationStoreBase extends Resource implements IAttestationStore {
   public abstract readonly bucket: s3.IBucket;
   public abstract readonly encryptionKey: kms.IKey;
+  public abstract readonly prefix: string;
+  /** The model names each grantee may set references for (grantSetRef), to refuse nested names for one grantee. */
+  private readonly refNames = new Map<iam.IGrantable, string[]>();
 
   public get bucketName(): string {
     return this.bucket.bucketName;
   }
 
   public get storeUri(): string {
-    return `s3://${this.bucket.bucketName}`;
+    return `s3://${this.bucket.bucketName}${this.prefix === '' ? '' : `/${this.prefix}`}`;
   }
 
   public grantPublish(grantee: iam.IGrantable): iam.Grant {
-    const put = iam.Grant.addToPrincipal({
-      grantee,
+    const put = this.grantObjects(grantee, STORE_PUBLISH_ACTIONS, WRITE_AUTHORITIES.publish.map((f) => `${f}*`));
+    return put.combine(this.grantKey(grantee, STORE_KEY_ENCRYPT_ACTIONS));
+  }
+
+  public grantRevoke(grantee: iam.IGrantable): iam.Grant {
+    const put = this.grantObjects(grantee, STORE_PUBLISH_ACTIONS, WRITE_AUTHORITIES.revoke.map((f) => `${f}*`));
+    return put.combine(this.grantKey(grantee, STORE_KEY_ENCRYPT_ACTIONS));
+  }
+
+  public grantSetRef(grantee: iam.IGrantable, modelName: string): iam.Grant {
+    const where = `AttestationStore '${this.node.path}'`;
+    if (typeof modelName !== 'string') {
+      throw new Error(`${where}: grantSetRef needs a model name, got ${describe(modelName)}`);
+    }
+    if (!Token.isUnresolved(modelName)) {
+      const problem = modelNameProblem(modelName);
+      if (problem) throw new Error(`${where}: grantSetRef model name '${modelName}' ${problem}; ${MODEL_NAME_RULE}`);
+      const held = this.refNames.get(grantee) ?? [];
+      const clash = held.find((n) => n !== modelName && (n.startsWith(`${modelName}/`) || modelName.startsWith(`${n}/`)));
+      if (clash) {
+        throw new Error(`${where}: grantSetRef('${modelName}') for a grantee that already sets the references of '${clash}': ` +
+          'one name is under the other, and the Deny that keeps each grant to its own name would cancel the other\'s Allow; use separate roles');
+      }
+      this.refNames.set(grantee, [...held, modelName]);
+    }
+    const refs = refFolder(modelName);
+    const put = this.grantObjects(grantee, STORE_PUBLISH_ACTIONS, [`${refs}*`]);
+    // IAM's * also matches "/", so refs/<name>/* alone would cover refs/<name>/<sub>/<version>, the references of
+    // another model named <name>/<sub>; versions never contain "/", so a Deny on refs/<name>/*/* removes exactly those
+    const nested = new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
       actions: STORE_PUBLISH_ACTIONS,
-      resourceArns: storeObjectArns(this.bucket),
+      resources: [this.bucket.arnForObjects(`${this.prefix}${refs}*/*`)],
     });
-    const key = iam.Grant.addToPrincipal({
-      grantee,
-      actions: STORE_KEY_ENCRYPT_ACTIONS,
-      resourceArns: [this.encryptionKey.keyArn],
-      conditions: this.viaS3Conditions(),
-    });
-    return put.combine(key);
+    if (put.principalStatement) grantee.grantPrincipal.addToPrincipalPolicy(nested);
+    if (put.resourceStatement) {
+      this.bucket.addToResourcePolicy(new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [grantee.grantPrincipal],
+        actions: STORE_PUBLISH_ACTIONS,
+        resources: nested.resources,
+      }));
+    }
+    return put.combine(this.grantKey(grantee, STORE_KEY_ENCRYPT_ACTIONS));
   }
 
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    const objects = iam.Grant.addToPrincipal({
-      grantee,
-      actions: STORE_READ_OBJECT_ACTIONS,
-      resourceArns: storeObjectArns(this.bucket),
-    });
-    const list = iam.Grant.addToPrincipal({
+    const objects = this.grantObjects(grantee, STORE_READ_OBJECT_ACTIONS, STORE_PREFIXES.map((p) => `${p}*`));
+    const list = iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: STORE_READ_BUCKET_ACTIONS,
       resourceArns: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': STORE_PREFIXES.map((p) => `${p}*`) } },
+      resource: this.bucket,
+      conditions: { StringLike: { 's3:prefix': STORE_PREFIXES.map((p) => `${this.prefix}${p}*`) } },
     });
-    const key = iam.Grant.addToPrincipal({
+    return objects.combine(list).combine(this.grantKey(grantee, STORE_KEY_DECRYPT_ACTIONS));
+  }
+
+  /** Object actions on keys under the store prefix, in the grantee's IAM policy or, across accounts, the bucket policy. */
+  private grantObjects(grantee: iam.IGrantable, actions: string[], keys: string[]): iam.Grant {
+    return iam.Grant.addToPrincipalOrResource({
       grantee,
-      actions: STORE_KEY_DECRYPT_ACTIONS,
-      resourceArns: [this.encryptionKey.keyArn],
-      conditions: this.viaS3Conditions(),
+      actions,
+      resourceArns: keys.map((k) => this.bucket.arnForObjects(`${this.prefix}${k}`)),
+      resource: this.bucket,
     });
-    return objects.combine(list).combine(key);
+  }
+
+  /**
+   * Store-key actions through S3 for this bucket, in the grantee's IAM policy and, across accounts, in the key policy.
+   *
+   * The key policy statement cannot name this bucket's ARN (the bucket refers to the key, so the key referring to the
+   * bucket would be a dependency cycle): it limits the grantee to S3 (`kms:ViaService`). The key is this store's
+   * own, so S3 uses it for this bucket; the grantee's IAM statement carries the bucket ARN too.
+   */
+  private grantKey(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    const principal = iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.encryptionKey.keyArn], conditions: this.viaS3Conditions() });
+    if (principal.success && sameAccount(grantee, this.encryptionKey)) return principal;
+    const statement = new iam.PolicyStatement({
+      actions,
+      resources: ['*'],
+      principals: [grantee.grantPrincipal],
+      conditions: { StringEquals: { 'kms:ViaService': this.viaS3Conditions().StringEquals['kms:ViaService'] } },
+    });
+    return principal.combine(iam.Grant.addStatementToResourcePolicy({
+      grantee, actions, resourceArns: ['*'], resource: this.encryptionKey, statement,
+    }));
   }
 
   /** The KMS key is usable only through S3, and only for this bucket (bucket keys make the bucket ARN the context). */
@@ -230,6 +347,28 @@ abstract class AttestationStoreBase extends Resource implements IAttestationStor
       },
     };
   }
+}
+
+/**
+ * Whether a grant to `grantee` on `resource` stays in the grantee's account, as `iam.Grant.addToPrincipalOrResource`
+ * decides it (two unresolved accounts count as the same; a principal without an account, such as a service, does not).
+ */
+function sameAccount(grantee: iam.IGrantable, resource: IResource): boolean {
+  const principalAccount = grantee.grantPrincipal.principalAccount;
+  if (!principalAccount) return false;
+  const comparison = Token.compareStrings(resource.env.account, principalAccount);
+  return comparison === TokenComparison.SAME || comparison === TokenComparison.BOTH_UNRESOLVED;
+}
+
+/** Adds the trailing `/` and checks the prefix; `where` names the construct and the prop in the error. */
+function normalizePrefix(where: string, raw: unknown): string {
+  if (raw === undefined || raw === '') return '';
+  if (typeof raw !== 'string') throw new Error(`${where}: prefix must be a string, got ${describe(raw)}`);
+  if (Token.isUnresolved(raw)) throw new Error(`${where}: prefix must be known at synth (grants and the store URI name it), got a token`);
+  const prefix = raw.endsWith('/') ? raw : `${raw}/`;
+  const problem = storePrefixProblem(prefix);
+  if (problem) throw new Error(`${where}: prefix '${raw}' ${problem}; ${STORE_PREFIX_RULE}`);
+  return prefix;
 }
 
 /**
@@ -256,9 +395,27 @@ abstract class AttestationStoreBase extends Resource implements IAttestationStor
  */
 export class AttestationStore extends AttestationStoreBase {
   /**
-   * Imports a store by bucket name and key ARN (for grants; its policies cannot be changed from here).
+   * Imports a store by the URI the CLI takes (`s3://<bucket>` or `s3://<bucket>/<prefix>/`) and its key ARN; grants
+   * are scoped to the prefix.
    *
-   * @throws if `bucketName` or `encryptionKeyArn` is missing or malformed; the error names the attribute.
+   * @param storeUri `s3://<bucket>[/<prefix>/]`, known at synth
+   * @param encryptionKeyArn the ARN of the store's SSE-KMS key (not an alias)
+   * @throws if the URI is not an s3:// URI, or the bucket name, prefix or key ARN is malformed; the error names it.
+   */
+  public static fromStoreUri(scope: Construct, id: string, storeUri: string, encryptionKeyArn: string): IAttestationStore {
+    const where = `AttestationStore.fromStoreUri '${scope.node.path}/${id}'`;
+    const m = typeof storeUri === 'string' && !Token.isUnresolved(storeUri) ? /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(storeUri) : null;
+    if (!m) {
+      throw new Error(`${where}: storeUri must be s3://<bucket> or s3://<bucket>/<prefix>/, known at synth, got ${describe(storeUri)}`);
+    }
+    return AttestationStore.fromBucketAttributes(scope, id, { bucketName: m[1], encryptionKeyArn, prefix: m[2] ?? '' });
+  }
+
+  /**
+   * Imports a store by bucket name, key ARN and optional prefix (for grants; its policies cannot be changed from here).
+   *
+   * @throws if `bucketName` or `encryptionKeyArn` is missing or malformed, or `prefix` is not a valid store prefix;
+   *   the error names the attribute.
    */
   public static fromBucketAttributes(scope: Construct, id: string, attrs: AttestationStoreAttributes): IAttestationStore {
     const where = `AttestationStore.fromBucketAttributes '${scope.node.path}/${id}'`;
@@ -281,9 +438,11 @@ export class AttestationStore extends AttestationStoreBase {
       throw new Error(`${where}: encryptionKeyArn must look like arn:<partition>:kms:<region>:<account>:key/<key-id>, got '${keyArn}' ` +
         '(aliases are not accepted: grants and the upload header need the key ARN)');
     }
+    const prefix = normalizePrefix(where, attrs.prefix);
     class Import extends AttestationStoreBase {
       public readonly bucket: s3.IBucket;
       public readonly encryptionKey: kms.IKey;
+      public readonly prefix = prefix;
       constructor() {
         super(scope, id);
         this.encryptionKey = kms.Key.fromKeyArn(this, 'Key', attrs.encryptionKeyArn);
@@ -298,6 +457,8 @@ export class AttestationStore extends AttestationStoreBase {
 
   /** The Object Lock bucket that holds the attestations. */
   public readonly bucket: s3.IBucket;
+  /** The key prefix of the store inside its bucket (`''` or ending with `/`). */
+  public readonly prefix: string;
   /** The store's SSE-KMS key; clients name its ARN on every upload. */
   public readonly encryptionKey: kms.IKey;
   /** The bucket that receives the store's server access logs. */
@@ -310,6 +471,7 @@ export class AttestationStore extends AttestationStoreBase {
   constructor(scope: Construct, id: string, props: AttestationStoreProps = {}) {
     super(scope, id);
 
+    this.prefix = normalizePrefix(`AttestationStore '${this.node.path}'`, props.prefix);
     this.retentionMode = props.retentionMode ?? AttestationRetentionMode.COMPLIANCE;
     if (!Object.values(AttestationRetentionMode).includes(this.retentionMode)) {
       throw propError(this, 'AttestationStore', 'retentionMode', `must be COMPLIANCE or GOVERNANCE, got ${props.retentionMode}`);
@@ -366,40 +528,15 @@ export class AttestationStore extends AttestationStoreBase {
     this.encryptionKey = key;
     tagRole(key, 'store-key');
 
-    const logs = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy,
-      lifecycleRules: [{
-        id: 'ExpireAccessLogs',
-        expiration: Duration.days(logDays),
-        noncurrentVersionExpiration: Duration.days(1),
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
-      }],
-    });
-    Validations.of(logs).acknowledge(
-      { id: 'AwsSolutions-S1', reason: 'This is the server access log target of the attestation store; logging it again would only log the logger.' },
-      { id: 'NIST.800.53.R5-S3BucketLoggingEnabled', reason: 'This is the server access log target of the attestation store; logging it again would only log the logger.' },
-      { id: 'NIST.800.53.R5-S3DefaultEncryptionKMS', reason: 'S3 server access logging delivers only to SSE-S3 buckets; SSE-KMS is not supported on the target bucket.' },
-      { id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason: 'Access logs are operational data kept for a limited period; cross-region replication is a deployment choice, not a library default.' },
-    );
+    const logs = createAccessLogsBucket(this, 'AccessLogs', 'the attestation store', logDays, removalPolicy);
     this.accessLogsBucket = logs;
-    tagRole(logs, 'access-logs');
 
     const bucket = new s3.Bucket(this, 'Resource', {
       bucketName: props.bucketName,
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: key,
       bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...HARDENED_BUCKET,
       objectLockEnabled: true,
       objectLockDefaultRetention: this.retentionMode === AttestationRetentionMode.COMPLIANCE
         ? s3.ObjectLockRetention.compliance(Duration.days(this.retentionDays))
@@ -427,24 +564,7 @@ export class AttestationStore extends AttestationStoreBase {
         `SANDBOX store, not for production: every attestation expires after ${expirationDays} days (sandboxExpirationDays)`);
     }
 
-    // Server access logs are wired by hand, with a bucket policy for the logging service, rather than through
-    // `serverAccessLogsBucket`: without the `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` feature flag that prop
-    // falls back to ACLs, which bucket-owner-enforced ownership disables.
-    const logPrefix = 'attestation-store/';
-    (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
-      destinationBucketName: logs.bucketName,
-      logFilePrefix: logPrefix,
-    };
-    logs.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowServerAccessLogDelivery',
-      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
-      actions: ['s3:PutObject'],
-      resources: [logs.arnForObjects(`${logPrefix}*`)],
-      conditions: {
-        ArnLike: { 'aws:SourceArn': bucket.bucketArn },
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      },
-    }));
+    deliverAccessLogs(bucket, logs, 'attestation-store/');
 
     const everyObject = bucket.arnForObjects('*');
     bucket.addToResourcePolicy(new iam.PolicyStatement({

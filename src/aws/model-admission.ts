@@ -15,7 +15,7 @@ import { ModelVerifier, TrustPolicyFile } from '../k8s/model-verifier';
 import { VerifierImage } from '../k8s/verifier-image';
 import { renderAdmissionCharts } from '../private/admission-chart';
 import { acknowledgeClusterFindings, acknowledgeWildcardResources } from '../private/nag';
-import { STORE_PREFIXES } from '../private/store-layout';
+import { storeObjectArns } from '../private/store-layout';
 import { propError } from '../private/validation';
 
 /**
@@ -331,7 +331,7 @@ export class ModelAdmission extends Construct {
         id: 'NIST.800.53.R5-IAMNoInlinePolicy',
         reason: 'The verifier role\'s grants are specific to this store and these keys; a managed policy would only be reused by nothing.',
       });
-      acknowledgeWildcardResources(policy, STORE_PREFIXES.map((p) => props.store.bucket.arnForObjects(`${p}*`)),
+      acknowledgeWildcardResources(policy, storeObjectArns(props.store.bucket, props.store.prefix),
         'Attestation objects are content-addressed under each store prefix and unknown until read; the grant covers only those prefixes.');
     }
 

@@ -21,10 +21,10 @@ import { AdmissionMode } from '../k8s/admission-mode';
 import { ModelLoadVerificationOptions } from '../k8s/model-load-verification';
 import { VerifierImage } from '../k8s/verifier-image';
 import { renderAdmissionCharts } from '../private/admission-chart';
-import { acknowledgeClusterFindings, acknowledgeWildcardResources } from '../private/nag';
+import { acknowledgeAwsCustomResourceFunction, acknowledgeClusterFindings, acknowledgeWildcardResources } from '../private/nag';
 import { tagRole } from '../private/role-tag';
 import { trustPolicyYaml } from '../private/trust-policy-yaml';
-import { STORE_PREFIXES } from '../private/store-layout';
+import { storeObjectArns } from '../private/store-layout';
 import { propError } from '../private/validation';
 
 const TYPE = 'ModelAttestationPipeline';
@@ -278,6 +278,8 @@ export class ModelAttestationPipeline extends Construct {
       modelSourcePrefix: props.modelSourcePrefix,
       vpc: props.vpc,
     });
+    // the runner's S3 prefix-list lookup brings CDK's AwsCustomResource function into the stack
+    acknowledgeAwsCustomResourceFunction(this);
 
     // every other party with a key in AWS gets its own signer role: sign with its key, read the store, publish
     const attesters = new Set([...required.names, ...attestations.flatMap((a) => a.signers)]);
@@ -286,12 +288,13 @@ export class ModelAttestationPipeline extends Construct {
       if (!key || party.name === buildSigner) continue;
       const role = new iam.Role(this, `${pascal(party.name)}SignerRole`, {
         assumedBy: party.options.assumedBy ?? new iam.AccountRootPrincipal(),
-        description: `ModelSeal '${party.name}' party: signs with its key${revokers.includes(party.name) ? ', revokes' : ''} and publishes to the attestation store`,
+        description: `ModelSeal '${party.name}' party: signs with its key, reads the attestation store${attesters.has(party.name) ? ', publishes co-signatures' : ''}${revokers.includes(party.name) ? ', publishes revocations' : ''}`,
         maxSessionDuration: Duration.hours(1),
       });
       key.grantSign(role);
       this.store.grantRead(role);
-      if (attesters.has(party.name) || revokers.includes(party.name)) this.store.grantPublish(role);
+      if (attesters.has(party.name)) this.store.grantPublish(role);
+      if (revokers.includes(party.name)) this.store.grantRevoke(role);
       this.roles.set(party.name, role);
       const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
       if (policy) {
@@ -299,7 +302,7 @@ export class ModelAttestationPipeline extends Construct {
           id: 'NIST.800.53.R5-IAMNoInlinePolicy',
           reason: `The '${party.name}' signer role's grants name this key and this store only; a managed policy would be reused by nothing.`,
         });
-        acknowledgeWildcardResources(policy, STORE_PREFIXES.map((p) => this.store.bucket.arnForObjects(`${p}*`)),
+        acknowledgeWildcardResources(policy, storeObjectArns(this.store.bucket, this.store.prefix),
           'Attestation objects are content-addressed under each store prefix and unknown until written or read; the grant covers only those prefixes.');
       }
     }
@@ -472,7 +475,8 @@ export class ModelAttestationPipeline extends Construct {
       const role = this.roles.get(name);
       if (role) out(`${pascal(name)}SignerRoleArn`, role.roleArn, `The role the '${name}' party signs${(props.revokers ?? []).includes(name) ? ' and revokes' : ''} with`);
     }
-    out('RunnerProjectName', this.runner.project.projectName, `The build runner's CodeBuild project (signs as '${buildSigner}')`);
+    out('TrainProjectName', this.runner.trainProject.projectName, 'The train build (your image and commands; it never signs)');
+    out('SealProjectName', this.runner.sealProject.projectName, `The seal build (ModelSeal only: signs as '${buildSigner}', attests, publishes)`);
     out('VerifierService', `${this.verifierServiceName}.${this.verifierNamespace}.svc`, 'The verifier Service (HTTPS 443)');
     out('TrustPolicyConfigMap', `${this.verifierNamespace}/${this.verifierServiceName}-policy`, 'The ConfigMap the verifier reads its trust policy from (key policy.yaml)');
     if (this.cluster && !props.cluster) out('ClusterName', this.cluster.clusterName, 'The EKS cluster');

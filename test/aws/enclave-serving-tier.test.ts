@@ -138,7 +138,8 @@ describe('EnclaveServingTier', () => {
         Resource: '*',
       },
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: ['bundles', 'attestations', 'notation', 'revocations', 'refs'].map((p) => `${store}/${p}/*`) },
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: store, Condition: { StringLike: { 's3:prefix': ['bundles/*', 'attestations/*', 'notation/*', 'revocations/*', 'refs/*'] } } },
+      // the version listings: the store's reads of refs/ and revocations/ use ListObjectVersions
+      { Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketVersions'], Resource: store, Condition: { StringLike: { 's3:prefix': ['bundles/*', 'attestations/*', 'notation/*', 'revocations/*', 'refs/*'] } } },
       {
         Effect: 'Allow',
         Action: 'kms:Decrypt',

@@ -105,7 +105,7 @@ describe('ModelAdmission', () => {
     expect(resolved).toHaveLength(4);
     expect(resolved[0].Action).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
     expect(resolved[0].Resource).toHaveLength(5);
-    expect(resolved[1]).toMatchObject({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['bundles/*', 'attestations/*', 'notation/*', 'revocations/*', 'refs/*'] } } });
+    expect(resolved[1]).toMatchObject({ Action: ['s3:ListBucket', 's3:ListBucketVersions'], Condition: { StringLike: { 's3:prefix': ['bundles/*', 'attestations/*', 'notation/*', 'revocations/*', 'refs/*'] } } });
     expect(resolved[2]).toMatchObject({ Action: 'kms:Decrypt', Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } } });
     expect(resolved[3]).toEqual({ Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: [KMS_ARN, { 'Fn::GetAtt': [expect.stringMatching(/^CoSignerKey/), 'Arn'] }] });
   });

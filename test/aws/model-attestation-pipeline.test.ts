@@ -83,10 +83,11 @@ describe('ModelAttestationPipeline', () => {
       });
       const signStatements = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::IAM::Policy')
         .flatMap((r) => r.Properties.PolicyDocument.Statement.map((s: any) => ({ roles: r.Properties.Roles, s })))
-        .filter(({ s }) => [s.Action].flat().includes('kms:Sign'));
-      expect(signStatements.map(({ roles, s }) => `${roles[0].Ref.replace(/[0-9A-F]{8}$/, '')} -> ${s.Resource['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, '')}`).sort()).toEqual([
+        .filter(({ s }) => s.Effect === 'Allow' && [s.Action].flat().includes('kms:Sign'));
+      const short = (id: string) => id.replace(/[0-9A-F]{8}$/, '');
+      expect(signStatements.map(({ roles, s }) => `${short(roles[0].Ref)} -> ${[s.Resource].flat().map((r: any) => short(r['Fn::GetAtt'][0])).join(',')}`).sort()).toEqual([
         'PipelineComplianceSignerRole -> PipelineComplianceSigningKey',
-        'PipelineRunnerRole -> PipelineCiSigningKey',
+        'PipelineRunnerRole -> PipelineCiSigningKey', // the seal build's role (the train role never signs)
         'PipelineSecuritySignerRole -> PipelineSecuritySigningKey',
       ]);
     });
@@ -127,7 +128,7 @@ describe('ModelAttestationPipeline', () => {
       const outputs = Object.keys(template.Outputs).map((o) => o.replace(/^Pipeline/, '').replace(/[0-9A-F]{8}$/, '')).sort();
       expect(outputs).toEqual([
         'CiSigningKeyAlias', 'CiSigningKeyArn', 'ComplianceSignerRoleArn', 'ComplianceSigningKeyAlias', 'ComplianceSigningKeyArn',
-        'RunnerProjectName', 'SecuritySignerRoleArn', 'SecuritySigningKeyAlias', 'SecuritySigningKeyArn', 'StoreBucketName', 'StoreUri',
+        'SealProjectName', 'SecuritySignerRoleArn', 'SecuritySigningKeyAlias', 'SecuritySigningKeyArn', 'StoreBucketName', 'StoreUri', 'TrainProjectName',
         'TrustPolicyConfigMap', 'VerifierService',
       ]);
       expect(Object.values<any>(template.Outputs).find((o) => o.Description.startsWith('The verifier Service')).Value).toBe('modelseal-verifier.modelseal-system.svc');
@@ -184,7 +185,7 @@ describe('ModelAttestationPipeline', () => {
     const app = new App();
     const stack = new ModelAttestationStack(app, 'Models', props());
     expect(stack.pipeline.node.path).toBe('Models/Pipeline');
-    Template.fromStack(stack).resourceCountIs('AWS::S3::Bucket', 2);
+    Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 5);
   });
 
   test('a public-key party is named by its PEM in the policy and gets no key and no role', () => {

@@ -286,6 +286,7 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
 
   // ---- EventBridge rules that start builds ------------------------------------------------------------------------
   for (const id of sim.idsOfType('AWS::Events::Rule')) {
+    const ruleArn = `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/${sim.props(id).Name ?? sim.ref(id)}`;
     for (const target of sim.props(id).Targets ?? []) {
       if (!String(target.Arn).startsWith(`arn:${PARTITION}:codebuild:`) || !target.RoleArn) continue;
       const roleId = sim.idsOfType('AWS::IAM::Role').find((r) => sim.arn(r) === target.RoleArn)!;
@@ -297,7 +298,10 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
         principal: sim.service('events.amazonaws.com'),
         action: 'sts:AssumeRole',
         resource: target.RoleArn,
+        context: { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': ACCOUNT },
       });
+      // the variables the rule's input sets, as StartBuild receives them
+      const names = [...String(target.InputTransformer?.InputTemplate ?? target.Input ?? '').matchAll(/"name":"([A-Z0-9_]+)"/g)].map((m) => m[1]);
       add({
         resourceId: id,
         resourceType: 'AWS::Events::Rule',
@@ -306,6 +310,7 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
         principal: sim.role(roleId),
         action: 'codebuild:StartBuild',
         resource: target.Arn,
+        ...(names.length > 0 ? { context: { 'codebuild:environment.environmentVariables.name': names } } : {}),
       });
     }
   }
@@ -342,7 +347,7 @@ export function deployCallRows(sim: TemplateSimulator): DeployCallRow[] {
     const keyArn = sim.props(storeId).BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID;
     for (const roleId of sim.idsOfType('AWS::IAM::Role')) {
       const reader = sim.role(roleId);
-      const reads = reader.identityPolicies.some((p) => [p.policy.Statement].flat().some((st: any) =>
+      const reads = reader.identityPolicies.some((p) => [p.policy.Statement].flat().some((st: any) => st.Effect === 'Allow' &&
         [st.Action].flat().includes('s3:GetObject') && [st.Resource].flat().some((r: string) => String(r).startsWith(`${bucket}/`))));
       if (!reads) continue;
       const object = `${bucket}/bundles/sha256/${'a'.repeat(64)}/${'b'.repeat(64)}/${'c'.repeat(64)}.sig.json`;
@@ -403,18 +408,23 @@ const ECR_LAYER_URL = {
   }],
 };
 
-/** What CodeBuild does with the project's service role while a build runs. */
+/** What CodeBuild does with the project's service role while a build runs, and what the build's commands call. */
 function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId: string): DeployCallRow[] {
   const rows: DeployCallRow[] = [];
   const p = sim.props(projectId);
   const role = sim.role(roleId);
-  const caller = 'CodeBuild (project service role)';
+  const projectArn = sim.arn(projectId);
+  const buildArn = projectArn.replace(':project/', ':build/') + ':11111111-2222-4333-8444-555555555555';
+  const kind = roleTag(sim, projectId) ?? 'build';
+  const caller = `CodeBuild (${kind} role)`;
   const endpoints = sim.idsOfType('AWS::EC2::VPCEndpoint');
   const endpoint = (suffix: string) => endpoints.find((e) => String(sim.props(e).ServiceName).endsWith(`.${suffix}`));
   const via = (suffix: string) => {
     const e = endpoint(suffix);
     return e ? [e] : undefined;
   };
+  // every call made with the build's credentials carries the build's ARN as the session key codebuild:buildArn
+  const session = { 'codebuild:buildArn': buildArn, 'codebuild:projectArn': projectArn };
   const add = (r: Omit<DeployCallRow, 'name' | 'expect' | 'operation' | 'caller' | 'resourceId' | 'resourceType'> & Partial<DeployCallRow>) => {
     rows.push({
       expect: 'Allowed',
@@ -422,7 +432,8 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
       caller,
       resourceId: projectId,
       resourceType: 'AWS::CodeBuild::Project',
-      name: `${projectId} runtime ${r.action} as ${r.principal.label}`,
+      name: `${projectId} runtime ${r.action} on ${r.resource} as ${r.principal.label}`,
+      session,
       ...r,
     });
   };
@@ -432,20 +443,28 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
     caller: 'CodeBuild',
     action: 'sts:AssumeRole',
     resource: role.arn,
-    context: { 'aws:SourceAccount': ACCOUNT },
+    context: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': projectArn },
   });
 
   if (p.VpcConfig) {
-    for (const a of ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:DescribeDhcpOptions',
-      'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs']) {
+    for (const a of ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeDhcpOptions', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs']) {
       add({ principal: role, action: a, resource: '*' });
     }
+    const eni = `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:network-interface/eni-0123456789abcdef0`;
+    // CreateNetworkInterface is authorized on each resource it touches (EC2 service authorization reference)
+    add({ principal: role, action: 'ec2:CreateNetworkInterface', resource: eni, target: 'the network interface' });
+    for (const sg of p.VpcConfig.SecurityGroupIds as string[]) {
+      add({ principal: role, action: 'ec2:CreateNetworkInterface', resource: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:security-group/${sg}`, target: 'the security group' });
+    }
     for (const subnet of p.VpcConfig.Subnets as string[]) {
+      const subnetArn = `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:subnet/${subnet}`;
+      add({ principal: role, action: 'ec2:CreateNetworkInterface', resource: subnetArn, target: 'the subnet' });
+      add({ principal: role, action: 'ec2:DeleteNetworkInterface', resource: eni, context: { 'ec2:Subnet': subnetArn } });
       add({
         principal: role,
         action: 'ec2:CreateNetworkInterfacePermission',
-        resource: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:network-interface/eni-0123456789abcdef0`,
-        context: { 'ec2:Subnet': `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:subnet/${subnet}`, 'ec2:AuthorizedService': 'codebuild.amazonaws.com' },
+        resource: eni,
+        context: { 'ec2:Subnet': subnetArn, 'ec2:AuthorizedService': 'codebuild.amazonaws.com' },
       });
     }
   }
@@ -462,7 +481,7 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
     const repo = `arn:${PARTITION}:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`;
     add({ principal: role, action: 'ecr:GetAuthorizationToken', resource: '*', via: via('ecr.api') });
     const pull = ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'];
-    // an image in another account needs its repository policy to let the runner role pull (docs/DEPLOYMENT.md)
+    // an image in another account needs its repository policy to let the train role pull (docs/DEPLOYMENT.md)
     const externalPolicy = ecr[1] === ACCOUNT ? undefined : {
       name: `repository policy of ${ecr[3]} (account ${ecr[1]})`,
       kind: 'repository policy',
@@ -479,61 +498,107 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
       resourceAccount: ECR_LAYER_URL.arn.split(':')[4],
       via: via('s3'),
       noResourcePolicy: true,
+      session: undefined,
     });
   }
 
-  // its logs, through the Logs endpoint
+  // its logs, through the Logs endpoint, under its own stream prefix
   const logGroup = p.LogsConfig?.CloudWatchLogs?.GroupName;
   if (logGroup) {
+    const prefix = p.LogsConfig.CloudWatchLogs.StreamName ? `${p.LogsConfig.CloudWatchLogs.StreamName}/` : '';
     for (const a of ['logs:CreateLogStream', 'logs:PutLogEvents']) {
-      add({ principal: role, action: a, resource: `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:${logGroup}:log-stream:build-0123`, via: via('logs') });
+      add({ principal: role, action: a, resource: `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:${logGroup}:log-stream:${prefix}11111111-2222-4333-8444-555555555555`, via: via('logs') });
     }
   }
 
   const env = Object.fromEntries((p.Environment.EnvironmentVariables ?? []).map((v: any) => [v.Name, v.Value]));
-  // the training inputs: `aws s3 sync` in pre_build, through the S3 gateway endpoint
   const source = /^s3:\/\/([^/]+)\/(.*)$/.exec(env.MODEL_SOURCE_URI ?? '');
-  if (source) {
-    add({ principal: role, action: 's3:ListBucket', resource: `arn:${PARTITION}:s3:::${source[1]}`, via: via('s3'), context: { 's3:prefix': source[2] } });
-    add({ principal: role, action: 's3:GetObject', resource: `arn:${PARTITION}:s3:::${source[1]}/${source[2]}train.csv`, via: via('s3') });
+  const staging = /^s3:\/\/([^/]+)\/$/.exec(env.MODEL_STAGING_URI ?? '');
+  const stagingKey = staging ? sim.props(sim.idsOfType('AWS::S3::Bucket').find((b) => sim.ref(b) === staging[1])!).BucketEncryption
+    ?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.KMSMasterKeyID : undefined;
+  if (kind === 'train') {
+    // the inputs: `aws s3 sync`, through the S3 gateway endpoint
+    if (source) {
+      add({ principal: role, action: 's3:ListBucket', resource: `arn:${PARTITION}:s3:::${source[1]}`, via: via('s3'), context: { 's3:prefix': source[2] } });
+      add({ principal: role, action: 's3:GetObject', resource: `arn:${PARTITION}:s3:::${source[1]}/${source[2]}train.csv`, via: via('s3') });
+    }
+    // the model: `aws s3 cp --recursive` under its own build's ARN; S3 uses the staging key on the role's behalf
+    if (staging) {
+      const bucket = `arn:${PARTITION}:s3:::${staging[1]}`;
+      for (const a of ['s3:PutObject', 's3:AbortMultipartUpload']) add({ principal: role, action: a, resource: `${bucket}/${buildArn}/model/weights.bin`, via: via('s3') });
+      if (stagingKey) {
+        for (const a of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+          add({
+            principal: role,
+            caller: `S3 for the ${kind} role (bucket key)`,
+            action: a,
+            resource: stagingKey,
+            context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': bucket },
+          });
+        }
+      }
+    }
   }
-  // signing: modelseal sign kms, through the KMS endpoint
-  if (env.MODELSEAL_SIGNER === 'kms' && env.MODELSEAL_KMS_KEY) {
-    const keyId = sim.idsOfType('AWS::KMS::Key').find((k) => sim.arn(k) === env.MODELSEAL_KMS_KEY);
-    const algorithm = keyId && sim.props(keyId).KeySpec === 'ECC_NIST_P384' ? 'ECDSA_SHA_384' : 'ECDSA_SHA_256';
-    add({
-      principal: role,
-      action: 'kms:Sign',
-      resource: env.MODELSEAL_KMS_KEY,
-      via: via('kms'),
-      context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': algorithm },
-    });
-    for (const a of ['kms:GetPublicKey', 'kms:DescribeKey']) add({ principal: role, action: a, resource: env.MODELSEAL_KMS_KEY, via: via('kms') });
-  }
-  // publishing: a conditional, SSE-KMS PutObject per attestation through the S3 gateway; S3 then asks KMS for a data
-  // key on the role's behalf (bucket key: the bucket ARN is the encryption context)
-  const store = /^s3:\/\/([^/]+)/.exec(env.MODELSEAL_STORE ?? '');
-  if (store && env.MODELSEAL_STORE_KMS_KEY_ARN) {
-    const bucket = `arn:${PARTITION}:s3:::${store[1]}`;
-    add({
-      principal: role,
-      action: 's3:PutObject',
-      resource: `${bucket}/bundles/sha256/${'a'.repeat(64)}/${'b'.repeat(64)}/${'c'.repeat(64)}.sig.json`,
-      via: via('s3'),
-      context: {
+  if (kind === 'seal') {
+    // the train build's facts, through the CodeBuild endpoint
+    if (env.TRAIN_PROJECT) {
+      const trainProject = `arn:${PARTITION}:codebuild:${REGION}:${ACCOUNT}:project/${env.TRAIN_PROJECT}`;
+      for (const a of ['codebuild:BatchGetBuilds', 'codebuild:BatchGetProjects']) {
+        add({ principal: role, action: a, resource: trainProject, via: via('codebuild'), target: 'the train project' });
+        add({ principal: role, action: a, resource: projectArn, via: via('codebuild'), target: 'its own project' });
+      }
+    }
+    // the staged model and the inputs, by version, through the S3 gateway endpoint
+    if (staging) {
+      const bucket = `arn:${PARTITION}:s3:::${staging[1]}`;
+      add({ principal: role, action: 's3:ListBucketVersions', resource: bucket, via: via('s3'), context: { 's3:prefix': `${buildArn}/model/` } });
+      add({ principal: role, action: 's3:GetObjectVersion', resource: `${bucket}/${buildArn}/model/weights.bin`, via: via('s3') });
+      if (stagingKey) {
+        add({
+          principal: role,
+          caller: `S3 for the ${kind} role (bucket key)`,
+          action: 'kms:Decrypt',
+          resource: stagingKey,
+          context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': bucket },
+        });
+      }
+    }
+    if (source) {
+      add({ principal: role, action: 's3:ListBucketVersions', resource: `arn:${PARTITION}:s3:::${source[1]}`, via: via('s3'), context: { 's3:prefix': source[2] } });
+      add({ principal: role, action: 's3:GetObjectVersion', resource: `arn:${PARTITION}:s3:::${source[1]}/${source[2]}train.csv`, via: via('s3') });
+    }
+    // signing: modelseal sign kms, through the KMS endpoint
+    if (env.MODELSEAL_SIGNER === 'kms' && env.MODELSEAL_KMS_KEY) {
+      const keyId = sim.idsOfType('AWS::KMS::Key').find((k) => sim.arn(k) === env.MODELSEAL_KMS_KEY);
+      const algorithm = keyId && sim.props(keyId).KeySpec === 'ECC_NIST_P384' ? 'ECDSA_SHA_384' : 'ECDSA_SHA_256';
+      add({ principal: role, action: 'kms:Sign', resource: env.MODELSEAL_KMS_KEY, via: via('kms'), context: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': algorithm } });
+      for (const a of ['kms:GetPublicKey', 'kms:DescribeKey']) add({ principal: role, action: a, resource: env.MODELSEAL_KMS_KEY, via: via('kms') });
+    }
+    // publishing and the reference: conditional, SSE-KMS PutObjects through the S3 gateway; S3 then asks KMS for a
+    // data key on the role's behalf (bucket key: the bucket ARN is the encryption context)
+    const store = /^s3:\/\/([^/]+)\/?(.*)$/.exec(env.MODELSEAL_STORE ?? '');
+    if (store && env.MODELSEAL_STORE_KMS_KEY_ARN) {
+      const bucket = `arn:${PARTITION}:s3:::${store[1]}`;
+      const upload = {
         's3:x-amz-server-side-encryption': 'aws:kms',
         's3:x-amz-server-side-encryption-aws-kms-key-id': env.MODELSEAL_STORE_KMS_KEY_ARN,
         's3:if-none-match': '*',
         's3:ObjectCreationOperation': 'true',
-      },
-    });
-    add({
-      principal: role,
-      caller: 'S3 for the project service role (bucket key)',
-      action: 'kms:GenerateDataKey',
-      resource: env.MODELSEAL_STORE_KMS_KEY_ARN,
-      context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': bucket },
-    });
+      };
+      const root = 'a'.repeat(64);
+      for (const key of [`bundles/sha256/${root}/${'b'.repeat(64)}/${'c'.repeat(64)}.sig.json`,
+        `attestations/sha256/${root}/slsa-provenance-v1/${'b'.repeat(64)}/${'c'.repeat(64)}.json`,
+        ...(env.MODEL_NAME ? [`refs/${env.MODEL_NAME}/7`] : [])]) {
+        add({ principal: role, action: 's3:PutObject', resource: `${bucket}/${store[2]}${key}`, via: via('s3'), context: upload, target: key.split('/')[0] + '/' });
+      }
+      add({
+        principal: role,
+        caller: `S3 for the ${kind} role (bucket key)`,
+        action: 'kms:GenerateDataKey',
+        resource: env.MODELSEAL_STORE_KMS_KEY_ARN,
+        context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': bucket },
+      });
+    }
   }
 
   // the project's encryption key, used by CodeBuild with the service role

@@ -34,6 +34,9 @@ export const ADMINISTRATOR_ACCESS = {
   Statement: [{ Sid: 'AdministratorAccess', Effect: 'Allow', Action: '*', Resource: '*' }],
 };
 
+/** The default SCP of every organization (`FullAWSAccess`): without it, an SCP layer allows nothing. */
+const FULL_AWS_ACCESS = { Version: '2012-10-17', Statement: [{ Sid: 'FullAWSAccess', Effect: 'Allow', Action: '*', Resource: '*' }] };
+
 /** What a row expects: `Denied` accepts an explicit or an implicit deny. */
 export type Expected = 'Allowed' | 'Denied' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 
@@ -73,6 +76,17 @@ export interface SimRow {
   readonly externalPolicy?: { name: string; kind: string; policy: any };
   /** Leave the resource's policy out (it lives in another template, e.g. the CDK assets bucket). */
   readonly noResourcePolicy?: boolean;
+  /**
+   * Session keys a service attaches to the credentials it hands out, used as policy variables: CodeBuild sets
+   * `codebuild:buildArn` and `codebuild:projectArn` on a build's service-role session
+   * (https://docs.aws.amazon.com/codebuild/latest/userguide/permissions-conditionkeys-variables.html). The simulator
+   * does not know them for other services' actions, so the helper substitutes `${key}` in the principal's identity
+   * policies as IAM does; a variable whose key the row does not give stays unresolved and matches nothing, which is
+   * what IAM does with a missing key.
+   */
+  readonly session?: Record<string, string>;
+  /** Service control policies that apply to the principal's account (an organization guardrail). */
+  readonly scps?: { name: string; policy: any }[];
   readonly expect: Expected;
 }
 
@@ -133,6 +147,14 @@ function anyPrincipalAsStar(policy: Json): Json {
     if (s.Principal && typeof s.Principal === 'object' && s.Principal.AWS === '*' && Object.keys(s.Principal).length === 1) s.Principal = '*';
   }
   return policy;
+}
+
+/** Replaces `${key}` policy variables of the session keys given (see {@link SimRow.session}). */
+function substituteSession(policy: Json, session: Record<string, string> | undefined): Json {
+  if (!session) return policy;
+  let text = JSON.stringify(policy);
+  for (const [k, v] of Object.entries(session)) text = text.split(`\${${k}}`).join(v);
+  return JSON.parse(text);
 }
 
 function statementLabel(policyName: string, policy: Json, index: number): string {
@@ -256,8 +278,13 @@ export class TemplateSimulator {
         resource: { resource: row.resource, accountId: row.resourceAccount ?? this.resourceAccount(row.resource) },
         contextVariables: aliasedContext,
       },
-      identityPolicies: row.principal.identityPolicies.map((p) => ({ name: p.name, policy: aliasConditions(p.policy) })),
-      serviceControlPolicies: [],
+      identityPolicies: row.principal.identityPolicies
+        .map((p) => ({ name: p.name, policy: substituteSession(aliasConditions(p.policy), row.session) })),
+      // one organization level: AWS's default FullAWSAccess beside the row's guardrails, as attached in practice
+      serviceControlPolicies: row.scps?.length ? [{
+        orgIdentifier: 'r-root',
+        policies: [{ name: 'FullAWSAccess', policy: FULL_AWS_ACCESS }, ...row.scps.map((p) => ({ name: p.name, policy: aliasConditions(p.policy) }))],
+      }] : [],
       resourceControlPolicies: [],
       resourcePolicy: resourcePolicy ? aliasConditions(resourcePolicy.policy) : undefined,
       vpcEndpointPolicies: endpoints.map((e) => ({ name: e.name, policy: anyPrincipalAsStar(aliasConditions(e.policy)) })),
@@ -281,6 +308,7 @@ export class TemplateSimulator {
 
     const policies: Record<string, { kind: string; policy: Json }> = {};
     for (const p of row.principal.identityPolicies) policies[p.name] = { kind: 'identity policy', policy: p.policy };
+    for (const p of row.scps ?? []) policies[p.name] = { kind: 'service control policy', policy: p.policy };
     if (resourcePolicy) policies[resourcePolicy.name] = { kind: resourcePolicy.kind, policy: resourcePolicy.policy };
     for (const e of endpoints) policies[e.name] = { kind: 'VPC endpoint policy', policy: e.policy };
 
@@ -301,6 +329,7 @@ export class TemplateSimulator {
       }
     };
     const sections: [string, any][] = [
+      ...(row.scps?.length ? [['service control policy', analysis.scpAnalysis?.ouAnalysis?.[0]] as [string, any]] : []),
       ['identity policy', analysis.identityAnalysis],
       [resourcePolicy?.kind ?? 'resource policy', analysis.resourceAnalysis],
       ['VPC endpoint policy', analysis.endpointAnalysis],
@@ -528,6 +557,8 @@ export class TemplateSimulator {
       case 'AWS::EC2::EIP.AllocationId': return `eipalloc-${fakeId(id, 17)}`;
       case 'AWS::EKS::Cluster.Arn': return `arn:${PARTITION}:eks:${REGION}:${ACCOUNT}:cluster/${name}`;
       case 'AWS::EKS::Cluster.ClusterSecurityGroupId': return `sg-${fakeId(id, 17)}`;
+      case 'AWS::Route53Resolver::FirewallDomainList.Id': return `rslvr-fdl-${fakeId(id)}`;
+      case 'AWS::Route53Resolver::FirewallRuleGroup.Id': return `rslvr-frg-${fakeId(id)}`;
       default:
         throw new Error(`TemplateSimulator: no fake value for Fn::GetAtt ${a} (add one to test/helpers/iam-sim.ts)`);
     }

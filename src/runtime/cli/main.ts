@@ -11,7 +11,7 @@ import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS
 import type { PasswordInput } from './password';
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
-import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, STORE_USAGE_LINES } from './usage';
+import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, SEAL_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 import { formatRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
@@ -29,6 +29,7 @@ const commands = {
   notation: () => require('./commands/notation') as typeof import('./commands/notation'),
   policy: () => require('./commands/policy') as typeof import('./commands/policy'),
   review: () => require('./commands/review') as typeof import('./commands/review'),
+  seal: () => require('./commands/seal') as typeof import('./commands/seal'),
   sealing: () => require('./commands/sealing') as typeof import('./commands/sealing'),
   store: () => require('./commands/store') as typeof import('./commands/store'),
 };
@@ -105,6 +106,7 @@ Commands:
 ${ATTEST_USAGE_LINES}
 ${STORE_USAGE_LINES}
 ${POLICY_USAGE_LINES}
+${SEAL_USAGE_LINES}
   seal-weights key|pkcs11-key|kms|certificate MODEL_DIR OUT_DIR --key-arn ARN --enclave-measurements FILE ...
                                              Encrypt a model for the Nitro Enclave tier; sign the sealed files and the enclave-seal attestation.
   review CDK_OUT [--k8s DIR] [--format md|json] [--baseline FILE] [--fail-on high|medium]
@@ -159,12 +161,14 @@ export async function main(
         return await commands.policy().revokeCommand(argv.slice(1), io);
       case 'review':
         return await commands.review().reviewCommand(argv.slice(1), io);
+      case 'seal':
+        return await commands.seal().sealCommand(argv.slice(1), io);
       case 'seal-weights':
         return await commands.sealing().sealWeightsCommand(argv.slice(1), io);
       case 'unseal':
         return await commands.sealing().unsealCommand(argv.slice(1), io);
       default:
-        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, review, seal-weights or unseal (see modelseal --help)`);
+        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, review, seal, seal-weights or unseal (see modelseal --help)`);
     }
   } catch (e) {
     return report(e, io, json, command ?? '');

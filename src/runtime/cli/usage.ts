@@ -5,8 +5,12 @@
 /** Help lines for the top-level usage text. */
 export const ATTEST_USAGE_LINES = `  attest sbom key|pkcs11-key|kms|certificate MODEL_PATH --model-card FILE --signature OUT ...
                                              Sign the model's CycloneDX 1.6 AI SBOM as an attestation.
-  attest provenance key|pkcs11-key|kms|certificate --digest sha256:ROOT --name NAME --builder-image IMAGE --build-id ID ...
+  attest provenance key|pkcs11-key|kms|certificate --digest sha256:ROOT --name NAME (--build-facts FILE | --builder-image IMAGE --build-id ID) ...
                                              Sign the SLSA v1 provenance of the build that produced the model.`;
+
+/** Help lines for the top-level usage text. */
+export const SEAL_USAGE_LINES = `  seal prepare --train-build ID --train-project NAME --train-image IMAGE --train-buildspec-sha256 HEX --staging s3://BUCKET/ --out DIR ...
+                                             Check a train build with CodeBuild, fetch its staged model and its inputs' versions (seal build).`;
 
 /** Help lines for the top-level usage text. */
 export const STORE_USAGE_LINES = `  publish --store URI FILE...                Publish bundles, attestations, Notation signatures (key from content).

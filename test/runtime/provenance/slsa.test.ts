@@ -46,8 +46,10 @@ describe('SLSA v1 provenance', () => {
     expect(st.predicate.runDetails.metadata).toEqual({ invocationId: 'build:1', finishedOn: '2026-11-28T06:00:00.000Z' });
   });
 
-  test('an image without a digest is recorded with a warning, never with a made-up digest', async () => {
-    const st = await buildProvenance({ rootDigest: ROOT, subjectName: 'm', builderImage: 'trainer:latest', buildId: 'b' }) as any;
+  test('an image without a digest is refused; accepted only on request, and then recorded with a warning, never a made-up digest', async () => {
+    await expect(buildProvenance({ rootDigest: ROOT, subjectName: 'm', builderImage: 'trainer:latest', buildId: 'b' }))
+      .rejects.toThrow('provenance: the builder image "trainer:latest" is not pinned by digest (<repository>@sha256:<64 hex>)');
+    const st = await buildProvenance({ rootDigest: ROOT, subjectName: 'm', builderImage: 'trainer:latest', buildId: 'b', allowUnpinnedBuilder: true }) as any;
     expect(st.predicate.buildDefinition.resolvedDependencies[0]).toEqual({
       uri: 'oci://trainer:latest', digest: {}, annotations: { warning: 'the build image was not pinned by digest' },
     });

@@ -50,12 +50,12 @@ export async function attestCommand(argv: readonly string[], io: AttestCommandIo
   const what = argv[0];
   if (what === undefined || what === '--help' || what === '-h') {
     io.stdout.write(`Usage: modelseal attest sbom ${SIGNER_KINDS.join('|')} MODEL_PATH --model-card FILE [options]\n` +
-      `       modelseal attest provenance ${SIGNER_KINDS.join('|')} --digest sha256:ROOT --name NAME --builder-image IMAGE --build-id ID [options]\n\n` +
+      `       modelseal attest provenance ${SIGNER_KINDS.join('|')} --digest sha256:ROOT --name NAME (--build-facts FILE | --builder-image IMAGE --build-id ID) [options]\n\n` +
       'Run \'modelseal attest <sbom|provenance> <method> --help\' for the options of a method.\n');
     return what === undefined ? 2 : 0;
   }
   if (what === 'provenance') {
-    return provenanceCommand(argv.slice(1), io);
+    return provenanceCommand(argv.slice(1), io, toolVersion);
   }
   if (what !== 'sbom') {
     throw new UsageError(`attest: unknown attestation "${what}"; expected sbom or provenance`);
