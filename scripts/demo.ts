@@ -286,6 +286,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   });
   if (synth.status !== 0) throw new DemoError(`synthesizing examples/full-pipeline failed: ${(synth.stderr || synth.stdout).trim().split('\n').slice(-3).join(' ')}`);
   say(`synth     ${path.relative(ROOT, path.join(CDK_OUT, 'FullPipeline.template.json'))} (cdk-nag AwsSolutions + NIST 800-53 R5 clean); Kubernetes YAML and the derived trust policy in ${path.relative(ROOT, K8S_DIR)}/`);
+  const review = path.join(CDK_OUT, 'modelseal-review.md');
+  if (fs.existsSync(review)) say(`review    ${path.relative(ROOT, review)}: ${/Findings: ([^.]*)\./.exec(fs.readFileSync(review, 'utf8'))?.[1] ?? '?'} (written at synth by PolicyReviewPlugin)`);
 
   // the parties' keys: ci on an HSM when there is one
   const hsm = softHsmModule();

@@ -8,3 +8,4 @@ export * from './enclave-serving-tier';
 export * from './trust-policy-spec';
 export * from './model-attestation-pipeline';
 export * from './model-attestation-stack';
+export * from './review-plugin';
