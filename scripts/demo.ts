@@ -308,15 +308,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   fs.mkdirSync(path.join(work, 'store'));
   say(`keys      ci: ${signer}; compliance, security: local keys; trust policy = the synthesized one with these public keys`);
 
-  const card = path.join(work, 'model-card.yaml');
-  fs.writeFileSync(card, stringifyYaml({
-    apiVersion: 'modelseal.dev/v1', kind: 'ModelCard',
-    model: { name: 'ppocr-v4', version: '1.0.0', license: 'Apache-2.0' },
-    modelCard: {
-      modelParameters: { task: 'optical character recognition', architectureFamily: 'PP-OCRv4', modelArchitecture: 'DBNet detection, SVTR recognition, MobileNetV3 direction classifier' },
-    },
-    frameworks: ['paddlepaddle@2.6.0', 'onnx@1.16.0'],
-  }));
+  // the model card the pipeline's seal build uses (examples/full-pipeline/model-card.yaml)
+  const card = path.join(EXAMPLE, 'model-card.yaml');
 
   /** Signs `dir` as ci with its attestations; co-signs as compliance unless told; publishes what is asked. */
   const release = (name: string, dir: string, o: { compliance?: boolean; publishCi?: boolean } = {}) => {

@@ -18,7 +18,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 // In your app: import { ... } from 'modelseal';
 import {
-  AdmissionEngine, AttestationRequirement, KServeModelLoadVerification, ModelAttestationPipeline, ModelLoadVerification,
+  AdmissionEngine, AttestationRequirement, KServeModelLoadVerification, ModelAttestationPipeline, ModelCard, ModelLoadVerification,
   SignerParty, SignerRequirement, VerifierImage,
 } from '../../src';
 
@@ -37,6 +37,9 @@ export const TRAINER_IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/ocr-t
 /** The model server image, pinned by digest. */
 export const SERVER_IMAGE = `111122223333.dkr.ecr.eu-west-1.amazonaws.com/ocr-server@sha256:${'7a'.repeat(32)}`;
 
+/** The model card the AI SBOM is made from (the demo attests the same file). */
+export const MODEL_CARD = path.join(__dirname, 'model-card.yaml');
+
 /** The namespace of the model-serving workloads. */
 export const WORKLOAD_NAMESPACE = 'models';
 
@@ -44,6 +47,10 @@ export const WORKLOAD_NAMESPACE = 'models';
 export interface FullPipelineStackProps {
   /** The OMS root digest of the model the workloads load. @default DEFAULT_MODEL_DIGEST */
   readonly modelDigest?: string;
+  /** The training image, pinned by digest. @default TRAINER_IMAGE */
+  readonly trainerImage?: string;
+  /** The training commands. @default the example's export command */
+  readonly buildCommands?: string[];
 }
 
 /** The example's stack: one `ModelAttestationPipeline` with a new EKS cluster, plus the workloads. */
@@ -65,8 +72,9 @@ export class FullPipelineStack extends Stack {
       requiredAttestations: [AttestationRequirement.sbom(['ci']), AttestationRequirement.provenance(['ci'])],
       revokers: ['security'],
       modelName: 'ppocr-v4',
-      buildImage: TRAINER_IMAGE,
-      buildCommands: ['python export_onnx.py --out model'],
+      modelCard: ModelCard.fromFile(MODEL_CARD),
+      buildImage: props.trainerImage ?? TRAINER_IMAGE,
+      buildCommands: props.buildCommands ?? ['python export_onnx.py --out model'],
       verifierImage: VerifierImage.fromRegistry(VERIFIER_IMAGE),
       verifierCaCertificatePem: fs.readFileSync(path.join(__dirname, 'verifier-ca.pem'), 'utf8'),
       admissionEngine: AdmissionEngine.KYVERNO,

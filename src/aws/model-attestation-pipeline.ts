@@ -12,6 +12,7 @@ import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
 import { AttestationStore, IAttestationStore } from './attestation-store';
 import { HardenedBuildRunner } from './build-runner';
+import { ModelCard } from './model-card';
 import { AdmissionEngine, ModelAdmission } from './model-admission';
 import { CLUSTER_KEY_EKS_ACTIONS, LOGS_KEY_ACTIONS, SYMMETRIC_KEY_ADMIN_ACTIONS } from './perms';
 import { IModelSigningKey, ModelSigningKey } from './signing-key';
@@ -60,7 +61,7 @@ export interface ModelAttestationPipelineProps {
   /**
    * Attestations every admitted model must carry.
    *
-   * @default - the AI SBOM and the SLSA provenance, both signed by `buildSigner`
+   * @default - the SLSA provenance, and the AI SBOM when `modelCard` is given, signed by `buildSigner`
    */
   readonly requiredAttestations?: AttestationRequirement[];
 
@@ -93,6 +94,13 @@ export interface ModelAttestationPipelineProps {
 
   /** The commands that train or package the model (see `HardenedBuildRunnerProps.buildCommands`). */
   readonly buildCommands: string[];
+
+  /**
+   * The model card the seal build makes the AI SBOM attestation from (see `HardenedBuildRunnerProps.modelCard`).
+   *
+   * @default - no model card: no SBOM attestation, and the default `requiredAttestations` demand only the provenance
+   */
+  readonly modelCard?: ModelCard;
 
   /**
    * The bucket of the training inputs (read only).
@@ -246,7 +254,10 @@ export class ModelAttestationPipeline extends Construct {
     if (required.count !== undefined && (!Number.isInteger(required.count) || required.count < 1 || required.count > required.names.length)) {
       throw propError(this, TYPE, 'requiredSigners', `atLeast must be between 1 and ${required.names.length}, got ${required.count}`);
     }
-    const attestations = props.requiredAttestations ?? [AttestationRequirement.sbom([buildSigner]), AttestationRequirement.provenance([buildSigner])];
+    const attestations = props.requiredAttestations ?? [
+      ...(props.modelCard ? [AttestationRequirement.sbom([buildSigner])] : []),
+      AttestationRequirement.provenance([buildSigner]),
+    ];
     for (const a of attestations) known(`requiredAttestations (${a.predicateType})`, a.signers);
 
     this.store = props.store ?? new AttestationStore(this, 'Store', { retentionDays: props.storeRetentionDays });
@@ -274,6 +285,7 @@ export class ModelAttestationPipeline extends Construct {
       buildImage: props.buildImage,
       buildCommands: props.buildCommands,
       modelName: props.modelName,
+      modelCard: props.modelCard,
       modelSourceBucket: props.modelSourceBucket,
       modelSourcePrefix: props.modelSourcePrefix,
       vpc: props.vpc,
