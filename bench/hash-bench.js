@@ -11,11 +11,10 @@
 //   - `openssl dgst -sha256 <all files>` (one sequential stream: the single-core reference),
 // and reports wall time, throughput, the ratio to openssl and the peak RSS of each process.
 'use strict';
-const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { BENCH, MIB, ROOT, TIME, bundle, runOnce, table } = require('./lib');
+const { BENCH, MIB, ROOT, TIME, bundle, generate, runOnce, table } = require('./lib');
 
 const GIB = 1024 * MIB;
 const RUNS = Number(process.env.BENCH_RUNS || 3);
@@ -28,24 +27,6 @@ const MODELS = [
     files: Array.from({ length: 16 }, (_, i) => [`shard-${String(i).padStart(2, '0')}.bin`, 128 * MIB]),
   },
 ];
-
-/** Writes `size` bytes of random-looking data fast: one 64 MiB random block, a varying 16-byte prefix per write. */
-function generate(file, size, seed) {
-  const block = crypto.randomFillSync(Buffer.allocUnsafe(64 * MIB));
-  const fd = fs.openSync(file + '.tmp', 'w');
-  try {
-    for (let pos = 0, i = 0; pos < size; i++) {
-      const n = Math.min(block.length, size - pos);
-      block.writeUInt32LE(seed, 0);
-      block.writeUInt32LE(i, 4);
-      fs.writeSync(fd, block, 0, n, pos);
-      pos += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(file + '.tmp', file);
-}
 
 function ensureModels() {
   for (const m of MODELS) {

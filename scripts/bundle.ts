@@ -3,6 +3,8 @@
  *
  * - `assets/modelseal-cli.js`: the bundle (minified; see scripts/esbuild-cli.json);
  * - `assets/modelseal-cli.js.map`: its source map, with the sources, so every byte traces back to a file;
+ * - `assets/Dockerfile`, `assets/container-entrypoint`: the verifier image (src/runtime/service/Dockerfile), whose build
+ *   context is assets/;
  * - `assets/modelseal-cli.cdx.json`: a CycloneDX 1.6 SBOM of what the bundle contains: every npm package esbuild put
  *   bytes of into it (from esbuild's metafile), with name, version, license and package URL read from the package's
  *   own package.json, and the bundle's SHA-256; native addons kept out of the bundle (pkcs11js) are listed as optional.
@@ -38,6 +40,11 @@ const result = buildSync({
   logLevel: 'warning',
   metafile: true,
 });
+
+// The verifier image's build context is assets/: its Dockerfile and the `modelseal` launcher sit beside the bundle.
+for (const file of ['Dockerfile', 'container-entrypoint']) {
+  fs.copyFileSync(path.join(root, 'src', 'runtime', 'service', file), path.join(root, 'assets', file));
+}
 
 const bundle = fs.readFileSync(outfile);
 const sbom = bundleSbom(result.metafile!, bundle);

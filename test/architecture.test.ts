@@ -12,8 +12,7 @@ import { importsOf, isBuiltin, packageName } from './helpers/imports';
 const SRC = path.join(__dirname, '..', 'src');
 
 /**
- * The runtime layers, lowest first. Folders in one layer may not import each other. `service` (the verifier service)
- * has no code yet; its place is fixed here so that it lands in the right spot.
+ * The runtime layers, lowest first. Folders in one layer may not import each other.
  */
 export const RUNTIME_LAYERS: readonly (readonly string[])[] = [
   ['codec'],

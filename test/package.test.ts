@@ -68,8 +68,11 @@ describe('npm package', () => {
       'README.md', 'API.md', 'docs/ARCHITECTURE.md', 'schemas/trust-policy.v1.schema.json', 'schemas/model-card.v1.schema.json',
     ]));
     expect(FILES.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
+    // the verifier image's build context (copied from src/runtime/service/ at build time)
+    expect(FILES).toEqual(expect.arrayContaining(['assets/Dockerfile', 'assets/container-entrypoint']));
     // no code cache or other file written at run time beside the bundle
-    expect(FILES.filter((f) => f.startsWith('assets/') && !/^assets\/modelseal-cli\.(js|js\.map|js\.LEGAL\.txt|cdx\.json)$/.test(f))).toEqual([]);
+    const built = /^assets\/(modelseal-cli\.(js|js\.map|js\.LEGAL\.txt|cdx\.json)|Dockerfile|container-entrypoint)$/;
+    expect(FILES.filter((f) => f.startsWith('assets/') && !built.test(f))).toEqual([]);
   });
 
   test('README and docs link only to files that ship (docs/ and schemas/ are in the package)', () => {
@@ -130,8 +133,12 @@ describe('bundled CLI provenance (assets/)', () => {
   });
 
   test('package.json engines are no looser than any bundled package needs', () => {
-    const min = (range: string) => (/>=\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(range) ?? []).slice(1).map((n) => Number(n ?? 0));
     const cmp = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+    // the lowest version a range admits: the lowest lower bound of its `||` alternatives (`>=X`, `^X`, `~X` or a bare `X`)
+    const min = (range: string) => range.split('||')
+      .map((alt) => (/^\s*(?:>=|\^|~)?\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(alt) ?? []).slice(1).map((n) => Number(n ?? 0)))
+      .filter((v) => v.length === 3)
+      .sort(cmp)[0] ?? [];
     const ours = min(PKG.engines.node);
     const needs = (sbom.components as { name: string; scope?: string; properties?: { name: string; value: string }[] }[])
       .filter((c) => c.scope !== 'optional' && c.name !== 'cyclonedx-library') // only its JSON schemas are bundled

@@ -60,7 +60,12 @@ export interface ModelAdmissionProps {
   /** The attestation store the verifier reads (`grantRead` to its Pod Identity role). */
   readonly store: IAttestationStore;
 
-  /** The verifier image, pinned by digest. */
+  /**
+   * The verifier image, pinned by digest: `VerifierImage.fromRegistry('repo@sha256:…')`, or
+   * `VerifierImage.fromRepositoryDigest(repository.repositoryUri, 'sha256:…')` for an ECR repository of the app. Not
+   * a `DockerImageAsset` (its `imageUri` is a tag; the load-time init container runs this image in model workloads,
+   * where the admission policies refuse unpinned images).
+   */
   readonly image: VerifierImage;
 
   /** The trust policy document (YAML or JSON text). Every KMS key ARN in it gets `kms:GetPublicKey`. */

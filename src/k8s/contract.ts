@@ -1,14 +1,16 @@
 /**
  * The names the admission constructs and the verifier service share (docs/ADMISSION.md, "Contract").
  *
- * Change them only together with the verifier (`modelseal serve`): every engine renders these exact values.
+ * Change them only together with the verifier (`modelseal serve`): every engine renders these exact values. The
+ * annotation names are defined once in src/shared/admission.ts, which the verifier's `/validate` reads too.
  */
+import * as shared from '../shared/admission';
 
 /** Pod (template) annotation with the OMS root digest of the model the workload loads: `sha256:<64 hex>`. */
-export const MODEL_DIGEST_ANNOTATION = 'modelseal.dev/model-digest';
+export const MODEL_DIGEST_ANNOTATION: string = shared.MODEL_DIGEST_ANNOTATION;
 
 /** Pod (template) annotation with where the model is loaded from (`s3://bucket/prefix/` or a KServe `storageUri`). */
-export const MODEL_URI_ANNOTATION = 'modelseal.dev/model-uri';
+export const MODEL_URI_ANNOTATION: string = shared.MODEL_URI_ANNOTATION;
 
 /** Default name of the verifier's Service, Deployment and ServiceAccount. */
 export const DEFAULT_VERIFIER_NAME = 'modelseal-verifier';

@@ -23,7 +23,10 @@ export const GATEKEEPER_WORKLOAD_KIND = 'ModelSealWorkload';
  * Properties of a {@link GatekeeperModelPolicy}.
  */
 export interface GatekeeperModelPolicyProps {
-  /** The verifier Gatekeeper calls (its `/gatekeeper` endpoint, trusting its CA; it must accept TLS 1.3). */
+  /**
+   * The verifier Gatekeeper calls (its `/gatekeeper` endpoint, trusting its CA; it must accept TLS 1.3). Gatekeeper
+   * presents its webhook certificate, so this verifier may require client certificates (`clientCaCertificatePem`).
+   */
   readonly verifier: ModelVerifier;
 
   /**

@@ -148,6 +148,9 @@ export class KyvernoModelPolicy extends Construct {
     super(scope, id);
     const type = 'KyvernoModelPolicy';
     this.verifier = props.verifier;
+    if (this.verifier.requiresClientCertificates) {
+      throw k8sPropError(this, type, 'verifier', 'requires client certificates (clientCaCertificatePem), but Kyverno\'s http.Client presents no client certificate: every call would be refused; mutual TLS is for GatekeeperModelPolicy');
+    }
     this.policyName = props.name ?? 'modelseal-model-verification';
     checkDnsLabel(this, type, 'name', this.policyName);
     const kyvernoNamespace = props.kyvernoNamespace ?? 'kyverno';

@@ -11,6 +11,9 @@ export const VERIFIER_TLS_DIR = '/etc/modelseal/tls';
 /** Where the verifier (and the load-time init container) mounts the trust policy ConfigMap. */
 export const VERIFIER_POLICY_DIR = '/etc/modelseal/policy';
 
+/** Where the verifier mounts the client CA ConfigMap (`ca.crt`) when it requires client certificates. */
+export const VERIFIER_CLIENT_CA_DIR = '/etc/modelseal/client-ca';
+
 /** The ConfigMap key of the trust policy document. */
 export const TRUST_POLICY_KEY = 'policy.yaml';
 
@@ -77,6 +80,22 @@ export interface ModelVerifierProps {
    * from it, see `certManagerCaSecretName`).
    */
   readonly caCertificatePem: string;
+
+  /**
+   * The PEM certificate of the CA whose client certificates the verifier requires on its decision routes (mutual TLS:
+   * `--client-ca`, mounted from a ConfigMap as `/etc/modelseal/client-ca/ca.crt`).
+   *
+   * For Gatekeeper only: Gatekeeper presents its webhook certificate when it calls an external-data provider; Kyverno's
+   * `http.Client` and the API server's webhook calls present none, so `KyvernoModelPolicy` and `NativeModelPolicy`
+   * refuse a verifier that sets this. Gatekeeper's own cert-controller makes its CA inside the cluster, unknown at
+   * synth: set this only when Gatekeeper's webhook certificate is issued by a CA you know (Gatekeeper installed with
+   * its certificate rotation disabled and the `gatekeeper-webhook-server-cert` Secret written by your CA, e.g. with
+   * cert-manager). The probes (`/healthz`, `/readyz`) and `/metrics` stay open to clients without a certificate (kubelet).
+   *
+   * @default - no client certificate required (the NetworkPolicy alone limits who can connect)
+   * @see https://open-policy-agent.github.io/gatekeeper/website/docs/externaldata/
+   */
+  readonly clientCaCertificatePem?: string;
 
   /**
    * The `kubernetes.io/tls` Secret in the verifier's namespace that holds the serving certificate and key.
@@ -269,6 +288,9 @@ export class ModelVerifier extends Construct {
   /** The region flag, if any. */
   public readonly region?: string;
 
+  /** Whether the verifier requires client certificates on its decision routes (`clientCaCertificatePem` is set). */
+  public readonly requiresClientCertificates: boolean;
+
   /** Whether cert-manager issues the serving certificate. */
   public readonly usesCertManager: boolean;
 
@@ -283,6 +305,7 @@ export class ModelVerifier extends Construct {
     checkDnsLabel(this, type, 'name', this.name);
     checkDnsLabel(this, type, 'namespace', this.namespace);
     checkCaPem(this, type, 'caCertificatePem', props.caCertificatePem);
+    if (props.clientCaCertificatePem !== undefined) checkCaPem(this, type, 'clientCaCertificatePem', props.clientCaCertificatePem);
     checkStoreUri(this, type, 'storeUri', props.storeUri);
     const replicas = props.replicas ?? 2;
     if (!Number.isInteger(replicas) || replicas < 2) {
@@ -318,6 +341,8 @@ export class ModelVerifier extends Construct {
     this.serviceAccountName = this.name;
     this.trustPolicyConfigMapName = `${this.name}-policy`;
     this.usesCertManager = props.certManagerCaSecretName !== undefined;
+    this.requiresClientCertificates = props.clientCaCertificatePem !== undefined;
+    const clientCaConfigMapName = `${this.name}-client-ca`;
     const tlsSecretName = props.tlsSecretName ?? `${this.name}-tls`;
     const labels = { 'app.kubernetes.io/name': this.name, 'app.kubernetes.io/component': 'verifier', 'app.kubernetes.io/part-of': 'modelseal' };
     const metadata = (name: string) => ({ name, namespace: this.namespace, labels });
@@ -345,12 +370,21 @@ export class ModelVerifier extends Construct {
       data: { [TRUST_POLICY_KEY]: props.trustPolicy, ...Object.fromEntries(files.map((f) => [f.name, f.content])) },
     });
 
+    if (props.clientCaCertificatePem !== undefined) {
+      // a CA certificate is public: a ConfigMap, like the trust policy's keys
+      new k8s.KubeConfigMap(this, 'ClientCa', {
+        metadata: metadata(clientCaConfigMapName),
+        data: { 'ca.crt': props.clientCaCertificatePem },
+      });
+    }
+
     const args = [
       'serve',
       '--listen', `0.0.0.0:${VERIFIER_CONTAINER_PORT}`,
       '--tls-cert', `${VERIFIER_TLS_DIR}/tls.crt`,
       '--tls-key', `${VERIFIER_TLS_DIR}/tls.key`,
       '--tls-min-version', this.tlsMinVersion,
+      ...(this.requiresClientCertificates ? ['--client-ca', `${VERIFIER_CLIENT_CA_DIR}/ca.crt`] : []),
       '--store', this.storeUri,
       '--policy', `${VERIFIER_POLICY_DIR}/${TRUST_POLICY_KEY}`,
       '--cache-ttl', durationFlag(this.cacheTtl),
@@ -406,12 +440,14 @@ export class ModelVerifier extends Construct {
                 { name: 'tls', mountPath: VERIFIER_TLS_DIR, readOnly: true },
                 { name: 'policy', mountPath: VERIFIER_POLICY_DIR, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
+                ...(this.requiresClientCertificates ? [{ name: 'client-ca', mountPath: VERIFIER_CLIENT_CA_DIR, readOnly: true }] : []),
               ],
             }],
             volumes: [
               { name: 'tls', secret: { secretName: tlsSecretName, defaultMode: 0o440 } },
               { name: 'policy', configMap: { name: this.trustPolicyConfigMapName, defaultMode: 0o440 } },
               { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('64Mi') } },
+              ...(this.requiresClientCertificates ? [{ name: 'client-ca', configMap: { name: clientCaConfigMapName, defaultMode: 0o440 } }] : []),
             ],
           },
         },

@@ -5,7 +5,7 @@ import { AdmissionMode } from './admission-mode';
 import { ModelVerifier } from './model-verifier';
 import { validationActions } from './private/admission-mode';
 import { checkWebhookTimeout, namespaceExclusion, policyResourceRules } from './private/policy-common';
-import { checkDnsLabel } from './private/util';
+import { checkDnsLabel, k8sPropError } from './private/util';
 import { workloadValidations, workloadVariables } from './private/workload-rules';
 
 /**
@@ -74,6 +74,9 @@ export class NativeModelPolicy extends Construct {
     super(scope, id);
     const type = 'NativeModelPolicy';
     const verifier = props.verifier;
+    if (verifier.requiresClientCertificates) {
+      throw k8sPropError(this, type, 'verifier', 'requires client certificates (clientCaCertificatePem), but the API server presents no client certificate to admission webhooks (without an AdmissionConfiguration, which EKS does not expose): every review would be refused; mutual TLS is for GatekeeperModelPolicy');
+    }
     const name = props.name ?? 'modelseal-model-verification';
     checkDnsLabel(this, type, 'name', name);
     const mode = props.mode ?? AdmissionMode.ENFORCE;

@@ -1,9 +1,12 @@
+import * as path from 'path';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { AdmissionEngine, AttestationStore, KubectlClusterImport, ModelAdmission, ModelAdmissionProps, ServingImageVerification } from '../../src';
+import { AdmissionEngine, AttestationStore, KubectlClusterImport, ModelAdmission, ModelAdmissionProps, ServingImageVerification, VerifierImage } from '../../src';
 import { expectNagClean } from '../helpers/nag';
 import { verifierCaPem } from '../helpers/verifier-ca';
 import { TRUST_POLICY, VERIFIER_IMAGE } from '../k8s/fixtures';
@@ -135,5 +138,34 @@ describe('ModelAdmission', () => {
   test('fails without control plane CIDRs for NATIVE, or with image verification outside Kyverno', () => {
     expect(() => build(AdmissionEngine.NATIVE, { controlPlaneCidrs: [] })).toThrow(/controlPlaneCidrs must name the API server's CIDRs with the NATIVE engine/);
     expect(() => build(AdmissionEngine.GATEKEEPER, { servingImageVerification: ServingImageVerification.cosignKms(KMS_ARN) })).toThrow(/needs engine KYVERNO, got GATEKEEPER/);
+  });
+});
+
+describe('ModelAdmission: the verifier image is rendered by digest', () => {
+  test('a repository of the app (a deploy-time token) with a pushed digest: the Deployment renders <repositoryUri>@sha256:…', () => {
+    const digest = `sha256:${'4e'.repeat(32)}`;
+    const app = new App();
+    const stack = new Stack(app, 'Stack', { env: { account: '111122223333', region: 'eu-west-1' } });
+    const repo = new ecr.Repository(stack, 'VerifierRepo');
+    new ModelAdmission(stack, 'Admission', {
+      cluster: newCluster(stack),
+      engine: AdmissionEngine.GATEKEEPER,
+      store: new AttestationStore(stack, 'Store'),
+      image: VerifierImage.fromRepositoryDigest(repo.repositoryUri, digest),
+      caCertificatePem: verifierCaPem(),
+      trustPolicy: TRUST_POLICY,
+    });
+    // the image is a join of the repository's URI parts and the literal digest, never a tag
+    const manifests = Object.values(Template.fromStack(stack).findResources('Custom::AWSCDK-EKS-KubernetesResource')).map((r: any) => JSON.stringify(r.Properties.Manifest));
+    const withDeployment = manifests.find((m) => m.includes('Deployment'));
+    expect(withDeployment).toBeDefined();
+    expect(withDeployment).toMatch(/VerifierRepo[0-9A-F]{8}/);
+    expect(withDeployment).toContain(`@${digest}`);
+  });
+
+  test('a DockerImageAsset\'s imageUri (repository:tag) is refused, naming the way out', () => {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '111122223333', region: 'eu-west-1' } });
+    const asset = new DockerImageAsset(stack, 'VerifierImage', { directory: path.join(__dirname, '..', '..', 'src', 'runtime', 'service') });
+    expect(() => VerifierImage.fromRegistry(asset.imageUri)).toThrow(/deploy-time token \(a DockerImageAsset's imageUri is repository:tag, never pinned by digest\)/);
   });
 });

@@ -74,6 +74,7 @@ export class KmsMock {
   /** The aws-sdk-client-mock stub, for call assertions. */
   public readonly stub;
   private readonly keys: MockKmsKey[] = [];
+  private throttleLeft = 0;
   private readonly aliases = new Map<string, MockKmsKey>();
 
   private constructor(private readonly nist: Nist, public readonly region: string, public readonly account: string, allClients: boolean) {
@@ -109,6 +110,11 @@ export class KmsMock {
     this.aliases.set(alias, to);
   }
 
+  /** The next `n` calls (GetPublicKey or Sign) fail with ThrottlingException, as KMS does past its request quota. */
+  public throttle(n: number): void {
+    this.throttleLeft = n;
+  }
+
   /** Every SignCommand input the client received. */
   public signCalls(): SignCommandInput[] {
     return this.stub.commandCalls(SignCommand).map((c) => c.args[0].input);
@@ -121,6 +127,10 @@ export class KmsMock {
 
   /** Resolves a key id, key ARN, alias or alias ARN as KMS does, or throws NotFoundException. */
   private resolve(ref: string | undefined): MockKmsKey {
+    if (this.throttleLeft > 0) {
+      this.throttleLeft--;
+      throw serviceError('ThrottlingException', 'Rate exceeded');
+    }
     const prefix = `arn:aws:kms:${this.region}:${this.account}:`;
     const local = ref?.startsWith(prefix) ? ref.slice(prefix.length) : ref;
     const key = local?.startsWith('alias/') ? this.aliases.get(local) : this.keys.find((k) => k.keyId === local?.replace(/^key\//, ''));

@@ -6,13 +6,16 @@
  * NotImplemented (S3 accepts only `*` on PutObject); without `aws:kms` or with another key than the store key →
  * AccessDenied; with Object Lock parameters → AccessDenied (s3:PutObjectRetention/LegalHold are denied to all);
  * an existing key → 412 PreconditionFailed; a `ChecksumSHA256` that does not match the body → 400 BadDigest.
- * GetObject returns a Body with `transformToByteArray()`, and `ChecksumSHA256` when `ChecksumMode` is ENABLED.
+ * GetObject returns a Body that streams in 64 KiB chunks and has `transformToByteArray()`, honours `Range: bytes=a-b`
+ * and `IfMatch` (the ETag, MD5 of the bytes, as ListObjectsV2 reports it), and `ChecksumSHA256` when `ChecksumMode` is
+ * ENABLED.
  * ListObjectsV2 pages with a small MaxKeys. ListObjectVersions reports every version and delete marker (the bucket is
  * versioned, as Object Lock requires); a principal that bypasses the bucket policy (the account root, or whoever
  * changed it) can add versions and delete markers with {@link S3Mock.overwriteBehindPolicy} and
  * {@link S3Mock.deleteBehindPolicy}. Throttling, 409 conflicts and AccessDenied can be injected.
  */
 import { createHash } from 'crypto';
+import { Readable } from 'stream';
 import {
   GetBucketEncryptionCommand,
   GetObjectCommand,
@@ -245,12 +248,33 @@ export class S3Mock {
     if (!obj) {
       throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } });
     }
-    const bytes = Buffer.from(obj.body);
+    const etag = etagOf(obj.body);
+    if (input.IfMatch !== undefined && input.IfMatch !== etag) {
+      throw s3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+    }
+    let bytes = Buffer.from(obj.body);
+    const range = input.Range ? /^bytes=(\d+)-(\d+)$/.exec(input.Range) : null;
+    if (input.Range && !range) {
+      throw s3Error('InvalidRange', 416, `mock S3 understands only bytes=a-b ranges, got ${input.Range}`);
+    }
+    if (range) {
+      const start = Number(range[1]);
+      const end = Math.min(Number(range[2]), bytes.length - 1);
+      if (start >= bytes.length || start > end) {
+        throw s3Error('InvalidRange', 416, 'The requested range is not satisfiable');
+      }
+      bytes = bytes.subarray(start, end + 1);
+    }
+    // a stream of 64 KiB chunks, as the SDK's body is, with the SDK's helpers
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 65536) chunks.push(bytes.subarray(i, i + 65536));
+    const body = Object.assign(Readable.from(chunks), {
+      transformToByteArray: async () => new Uint8Array(bytes),
+      transformToString: async (enc?: BufferEncoding) => bytes.toString(enc ?? 'utf8'),
+    });
     return {
-      Body: {
-        transformToByteArray: async () => new Uint8Array(bytes),
-        transformToString: async (enc?: BufferEncoding) => bytes.toString(enc ?? 'utf8'),
-      },
+      Body: body,
+      ETag: etag,
       ContentLength: bytes.length,
       ContentType: obj.contentType,
       ...(input.ChecksumMode === 'ENABLED' ? { ChecksumSHA256: obj.checksumSha256, ChecksumType: 'FULL_OBJECT' } : {}),
@@ -269,7 +293,7 @@ export class S3Mock {
     const page = rest.slice(0, size);
     const truncated = rest.length > size;
     return {
-      Contents: page.map((Key) => ({ Key, Size: this.objects.get(Key)!.body.length })),
+      Contents: page.map((Key) => ({ Key, Size: this.objects.get(Key)!.body.length, ETag: etagOf(this.objects.get(Key)!.body) })),
       KeyCount: page.length,
       IsTruncated: truncated,
       ...(truncated ? { NextContinuationToken: Buffer.from(page[page.length - 1]).toString('base64') } : {}),
@@ -327,6 +351,10 @@ export class S3Mock {
       $metadata: { httpStatusCode: 200 },
     };
   }
+}
+
+function etagOf(body: Buffer): string {
+  return `"${createHash('md5').update(body).digest('hex')}"`;
 }
 
 function sha256b64(body: Buffer): string {

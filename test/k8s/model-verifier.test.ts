@@ -1,6 +1,6 @@
 import { Duration, Testing } from 'cdk8s';
 import { TRUST_POLICY, VERIFIER_IMAGE, verifierInChart } from './fixtures';
-import { ModelVerifier, VerifierImage, VerifierTlsVersion } from '../../src';
+import { GatekeeperModelPolicy, KyvernoModelPolicy, ModelVerifier, NativeModelPolicy, VerifierImage, VerifierTlsVersion } from '../../src';
 import { validateCoreObject } from '../helpers/k8s';
 import { verifierCaPem } from '../helpers/verifier-ca';
 
@@ -137,5 +137,70 @@ describe('ModelVerifier', () => {
     expect(() => new ModelVerifier(chart, 'V', {
       image: VERIFIER_IMAGE, storeUri: 's3://bucket', trustPolicy: 'x', caCertificatePem: verifierCaPem(), clientNamespaces: ['k'], replicas: 0,
     })).toThrow(/^ModelVerifier '.*\/V': replicas/);
+  });
+});
+
+describe('mutual TLS (clientCaCertificatePem): the verifier requires Gatekeeper\'s client certificate', () => {
+  const clientCa = verifierCaPem();
+
+  test('renders --client-ca from a ConfigMap mounted read-only; the probes stay plain HTTPS GETs', () => {
+    const { chart, verifier } = verifierInChart({ clientCaCertificatePem: clientCa, clientNamespaces: ['gatekeeper-system'] });
+    expect(verifier.requiresClientCertificates).toBe(true);
+    const objs = Testing.synth(chart);
+    const [deployment] = find(objs, 'Deployment');
+    const c = deployment.spec.template.spec.containers[0];
+    const at = c.args.indexOf('--client-ca');
+    expect(c.args.slice(at, at + 2)).toEqual(['--client-ca', '/etc/modelseal/client-ca/ca.crt']);
+    expect(c.volumeMounts).toContainEqual({ name: 'client-ca', mountPath: '/etc/modelseal/client-ca', readOnly: true });
+    expect(deployment.spec.template.spec.volumes).toContainEqual({ name: 'client-ca', configMap: { name: 'modelseal-verifier-client-ca', defaultMode: 0o440 } });
+    const cm = find(objs, 'ConfigMap').find((o) => o.metadata.name === 'modelseal-verifier-client-ca');
+    expect(cm).toMatchObject({ metadata: { namespace: 'modelseal-system' }, data: { 'ca.crt': clientCa } });
+    expect(c.readinessProbe.httpGet).toEqual({ scheme: 'HTTPS', path: '/readyz', port: 'https' });
+    for (const o of objs) expect(() => validateCoreObject(o)).not.toThrow();
+  });
+
+  test('without it: no --client-ca, no client CA ConfigMap', () => {
+    const { chart, verifier } = verifierInChart();
+    expect(verifier.requiresClientCertificates).toBe(false);
+    const objs = Testing.synth(chart);
+    expect(find(objs, 'Deployment')[0].spec.template.spec.containers[0].args).not.toContain('--client-ca');
+    expect(find(objs, 'ConfigMap').map((o) => o.metadata.name)).toEqual(['modelseal-verifier-policy']);
+  });
+
+  test('a client CA that is not a certificate, or holds a private key, is refused', () => {
+    expect(() => verifierInChart({ clientCaCertificatePem: 'not a pem' })).toThrow(/clientCaCertificatePem must be a PEM certificate/);
+    expect(() => verifierInChart({ clientCaCertificatePem: `${clientCa}-----BEGIN PRIVATE KEY-----\nMC4=\n-----END PRIVATE KEY-----\n` }))
+      .toThrow(/clientCaCertificatePem holds a private key/);
+  });
+
+  test('Kyverno and the native webhook present no client certificate: their policies refuse such a verifier; Gatekeeper takes it', () => {
+    const kyverno = verifierInChart({ clientCaCertificatePem: clientCa });
+    expect(() => new KyvernoModelPolicy(kyverno.chart, 'Kyverno', { verifier: kyverno.verifier }))
+      .toThrow(/KyvernoModelPolicy.*verifier requires client certificates \(clientCaCertificatePem\), but Kyverno's http.Client presents no client certificate/);
+    const native = verifierInChart({ clientCaCertificatePem: clientCa, controlPlaneCidrs: ['10.0.0.0/16'] });
+    expect(() => new NativeModelPolicy(native.chart, 'Native', { verifier: native.verifier }))
+      .toThrow(/NativeModelPolicy.*verifier requires client certificates \(clientCaCertificatePem\), but the API server presents no client certificate/);
+    const gk = verifierInChart({ clientCaCertificatePem: clientCa, clientNamespaces: ['gatekeeper-system'] });
+    const policy = new GatekeeperModelPolicy(gk.chart, 'Gatekeeper', { verifier: gk.verifier });
+    expect(policy.providerName).toBe('modelseal-verifier');
+  });
+});
+
+describe('VerifierImage: always pinned by digest', () => {
+  const DIGEST_OF_IMAGE = `sha256:${'4e'.repeat(32)}`;
+
+  test('fromRepositoryDigest renders repository@digest; a bad digest, a tag or a digest in the URI is refused', () => {
+    expect(VerifierImage.fromRepositoryDigest('111122223333.dkr.ecr.eu-west-1.amazonaws.com/modelseal', DIGEST_OF_IMAGE).reference)
+      .toBe(`111122223333.dkr.ecr.eu-west-1.amazonaws.com/modelseal@${DIGEST_OF_IMAGE}`);
+    expect(VerifierImage.fromRepositoryDigest('registry.example:5000/team/modelseal', DIGEST_OF_IMAGE).reference)
+      .toBe(`registry.example:5000/team/modelseal@${DIGEST_OF_IMAGE}`);
+    expect(() => VerifierImage.fromRepositoryDigest('registry.example/modelseal', 'sha256:abc')).toThrow(/digest must be sha256:<64 lowercase hex>, got 'sha256:abc'/);
+    expect(() => VerifierImage.fromRepositoryDigest('registry.example/modelseal', 'latest')).toThrow(/got 'latest'/);
+    expect(() => VerifierImage.fromRepositoryDigest('registry.example/modelseal:1.0', DIGEST_OF_IMAGE)).toThrow(/must not carry a tag, got 'registry.example\/modelseal:1.0'/);
+    expect(() => VerifierImage.fromRepositoryDigest(`registry.example/modelseal@${DIGEST_OF_IMAGE}`, DIGEST_OF_IMAGE)).toThrow(/without a tag or digest/);
+  });
+
+  test('fromRegistry refuses a deploy-time token (a DockerImageAsset\'s imageUri is a tag), naming the way out', () => {
+    expect(() => VerifierImage.fromRegistry('${Token[TOKEN.123]}')).toThrow(/deploy-time token \(a DockerImageAsset's imageUri is repository:tag.*fromRepositoryDigest/);
   });
 });

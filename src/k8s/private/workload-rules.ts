@@ -8,7 +8,10 @@
  * is a value, never an evaluation error (an error would deny under `failurePolicy: Fail`, but with a confusing
  * message). Nothing in the workload itself can exempt it: exempt namespaces come from the constructs' props only.
  */
+import { DIGEST_PATTERN, KSERVE_FRAMEWORKS, PINNED_IMAGE_PATTERN, POD_TEMPLATE_KINDS } from '../../shared/admission';
 import { MODEL_DIGEST_ANNOTATION, MODEL_URI_ANNOTATION } from '../contract';
+
+export { DIGEST_PATTERN, KSERVE_FRAMEWORKS, PINNED_IMAGE_PATTERN };
 
 /** One named CEL variable (`variables.<name>`). */
 export interface CelVariable {
@@ -55,17 +58,6 @@ export function workloadResources(apiGroup: string): string[] {
   return WORKLOAD_KINDS.filter((k) => k.apiGroup === apiGroup).map((k) => k.resource);
 }
 
-/** The legacy KServe predictor framework fields that carry a `storageUri`. */
-export const KSERVE_FRAMEWORKS = [
-  'sklearn', 'xgboost', 'tensorflow', 'pytorch', 'triton', 'onnx', 'pmml', 'lightgbm', 'paddle', 'huggingface',
-];
-
-/** A digest-pinned image reference, as a CEL (RE2) pattern. */
-export const PINNED_IMAGE_PATTERN = '@sha256:[0-9a-f]{64}$';
-
-/** A model digest, as a CEL (RE2) pattern. */
-export const DIGEST_PATTERN = '^sha256:[0-9a-f]{64}$';
-
 /** `has(a.b) && has(a.b.c) && ...`: true only when every step of the path exists. */
 export function hasPath(root: string, path: string[]): string {
   const steps: string[] = [];
@@ -77,7 +69,7 @@ function orEmptyMap(root: string, path: string[]): string {
   return `(${hasPath(root, path)} ? ${[root, ...path].join('.')} : {})`;
 }
 
-const TEMPLATE_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'];
+const TEMPLATE_KINDS = [...POD_TEMPLATE_KINDS];
 const kindIn = (kinds: string[]) => `object.kind in [${kinds.map((k) => `'${k}'`).join(', ')}]`;
 
 function containerImages(spec: string, field: string): string {

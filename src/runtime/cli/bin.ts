@@ -10,6 +10,11 @@ import { main } from './main';
 // user set it. Set before any SDK client is created: the clients load on first use.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-void main(process.argv.slice(2)).then((code) => {
+const argv = process.argv.slice(2);
+void main(argv).then((code) => {
   process.exitCode = code;
+  if (argv[0] === 'serve') {
+    // The service has shut down; a keep-alive socket of an SDK client must not keep the process (and the pod) alive.
+    setTimeout(() => process.exit(code), 2000).unref();
+  }
 });

@@ -11,7 +11,7 @@ import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS
 import type { PasswordInput } from './password';
 import { progressBar, ProgressStream } from './progress';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
-import { ATTEST_USAGE_LINES, POLICY_USAGE_LINES, SEAL_USAGE_LINES, STORE_USAGE_LINES } from './usage';
+import { ADMISSION_USAGE_LINES, ATTEST_USAGE_LINES, POLICY_USAGE_LINES, SEAL_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 import { formatRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
@@ -29,9 +29,12 @@ const commands = {
   notation: () => require('./commands/notation') as typeof import('./commands/notation'),
   policy: () => require('./commands/policy') as typeof import('./commands/policy'),
   review: () => require('./commands/review') as typeof import('./commands/review'),
+  pull: () => require('./commands/pull') as typeof import('./commands/pull'),
   seal: () => require('./commands/seal') as typeof import('./commands/seal'),
   sealing: () => require('./commands/sealing') as typeof import('./commands/sealing'),
+  serve: () => require('./commands/serve') as typeof import('./commands/serve'),
   store: () => require('./commands/store') as typeof import('./commands/store'),
+  tls: () => require('./commands/tls') as typeof import('./commands/tls'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -106,6 +109,7 @@ Commands:
 ${ATTEST_USAGE_LINES}
 ${STORE_USAGE_LINES}
 ${POLICY_USAGE_LINES}
+${ADMISSION_USAGE_LINES}
 ${SEAL_USAGE_LINES}
   seal-weights key|pkcs11-key|kms|certificate MODEL_DIR OUT_DIR --key-arn ARN --enclave-measurements FILE ...
                                              Encrypt a model for the Nitro Enclave tier; sign the sealed files and the enclave-seal attestation.
@@ -161,6 +165,12 @@ export async function main(
         return await commands.policy().revokeCommand(argv.slice(1), io);
       case 'review':
         return await commands.review().reviewCommand(argv.slice(1), io);
+      case 'pull':
+        return await commands.pull().pullCommand(argv.slice(1), io);
+      case 'serve':
+        return await commands.serve().serveCommand(argv.slice(1), io);
+      case 'tls':
+        return await commands.tls().tlsCommand(argv.slice(1), io);
       case 'seal':
         return await commands.seal().sealCommand(argv.slice(1), io);
       case 'seal-weights':
@@ -168,7 +178,7 @@ export async function main(
       case 'unseal':
         return await commands.sealing().unsealCommand(argv.slice(1), io);
       default:
-        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, review, seal, seal-weights or unseal (see modelseal --help)`);
+        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, pull, review, serve, tls, seal, seal-weights or unseal (see modelseal --help)`);
     }
   } catch (e) {
     return report(e, io, json, command ?? '');

@@ -28,3 +28,11 @@ export const POLICY_USAGE_LINES = `  policy validate FILE                       
                                              Sign and publish a revocation record for a digest.
   sign key|pkcs11-key|kms|certificate --from-bundle FILE --signature OUT [--verify-key PEM]
                                              Co-sign the statement of an existing bundle (no model bytes needed).`;
+
+/** Help lines for the top-level usage text. */
+export const ADMISSION_USAGE_LINES = `  pull SOURCE DEST --store URI --policy FILE --digest sha256:ROOT
+                                             Download a model and verify it in one pass (exit 1: DEST left empty).
+  serve --tls-cert FILE --tls-key FILE --store URI --policy FILE
+                                             Run the admission verifier service (HTTPS; /validate, /gatekeeper, /kyverno).
+  tls init --service NAME --namespace NS --out DIR
+                                             Make the verifier's CA, serving certificate and Secret manifest.`;

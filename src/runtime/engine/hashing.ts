@@ -367,6 +367,14 @@ function normalizeModelRelative(p: string): string {
   return path.posix.normalize(p).replace(/\/+$/, '');
 }
 
+/**
+ * Whether a model-relative POSIX name falls under one of the model-relative ignore paths (the path itself or
+ * anything below it; `.` ignores everything), as every listing of this engine applies them.
+ */
+export function isIgnoredName(name: string, ignores: readonly string[]): boolean {
+  return isIgnored(name, ignores);
+}
+
 function isIgnored(name: string, ignores: readonly string[]): boolean {
   for (const ig of ignores) {
     if (ig === '.' || name === ig || name.startsWith(ig + '/')) return true;
@@ -518,7 +526,7 @@ function checkResourcePath(name: string): string {
 }
 
 /** Parses and validates a `shards` resource name `path:start:end`. */
-function parseShardName(name: string, shardSize: number | undefined): { file: string; start: number; end: number } {
+export function parseShardName(name: string, shardSize: number | undefined): { file: string; start: number; end: number } {
   if (shardSize === undefined || !Number.isSafeInteger(shardSize) || shardSize <= 0) {
     throw new VerificationError(`shards serialization needs a positive integer shard_size, got ${JSON.stringify(shardSize)}`);
   }

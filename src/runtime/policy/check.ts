@@ -32,6 +32,13 @@ import type { AttestationSet, ObjectStore, StoredObject } from '../store/types';
 export interface CheckOptions {
   /** KMS client used to resolve `kmsKeyArn` keys (tests inject a mock). @default - a client per key's region */
   readonly kmsClient?: KMSClient;
+  /**
+   * Resolves a `kmsKeyArn` to its public key instead of a GetPublicKey call per check: the verifier service passes a
+   * cache, so each key is fetched once. A rejection denies like a failed GetPublicKey.
+   *
+   * @default - GetPublicKey with `kmsClient`
+   */
+  readonly kmsPublicKey?: (keyArn: string) => Promise<KeyObject>;
   /** AWS Signer client for Notation revocation checks (tests inject a mock). @default - a client per profile's region */
   readonly signerClient?: SignerClient;
   /** The verification instant for Notation signatures. @default new Date() */
@@ -604,7 +611,10 @@ async function resolveKeys(policy: TrustPolicy, opts: CheckOptions, reasons: str
         add(k.key, s.name, k.source);
       } else if (k.kind === 'kms') {
         try {
-          add(await kmsPublicKey(k.keyArn, opts.kmsClient ? { client: opts.kmsClient } : {}), s.name, k.keyArn);
+          const key = opts.kmsPublicKey
+            ? await opts.kmsPublicKey(k.keyArn)
+            : await kmsPublicKey(k.keyArn, opts.kmsClient ? { client: opts.kmsClient } : {});
+          add(key, s.name, k.keyArn);
         } catch (e) {
           reasons.push(`cannot read the public key of KMS key ${k.keyArn} (signer ${s.name}), failing closed: ${(e as Error)?.message ?? String(e)}`);
         }

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { fileURLToPath } from 'url';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalStore } from './local';
-import { S3Store } from './s3';
+import { S3Store, S3StoreOptions } from './s3';
 import type { ObjectStore } from './types';
 import { UsageError } from '../codec/errors';
 
@@ -35,6 +35,12 @@ export interface OpenStoreOptions {
    * @default - a new client
    */
   readonly s3Client?: S3Client;
+  /**
+   * Retry bounds of an S3 store (the verifier service keeps them short: a decision has a deadline).
+   *
+   * @default - the S3 store's defaults (8 attempts, backoff up to 5 s)
+   */
+  readonly s3Retries?: Pick<S3StoreOptions, 'maxAttempts' | 'maxDelayMs'>;
   /**
    * Environment to read `MODELSEAL_STORE_KMS_KEY_ARN` from.
    *
@@ -98,6 +104,7 @@ export function openStore(uri: string, opts: OpenStoreOptions = {}): ObjectStore
       ...(keyArn ? { kmsKeyArn: keyArn } : {}),
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.s3Client ? { client: opts.s3Client } : {}),
+      ...opts.s3Retries,
     });
   }
   throw new UsageError(`store URI ${JSON.stringify(uri)} has the unsupported scheme ${scheme}://; expected file://PATH, a directory path, or s3://bucket/prefix`);

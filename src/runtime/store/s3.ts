@@ -478,12 +478,14 @@ function contentTypeOf(key: string, body: Buffer): string {
   return key.endsWith('.json') ? BUNDLE_MEDIA_TYPE : 'application/octet-stream';
 }
 
-function nameOf(e: unknown): string {
+/** The error name an AWS SDK error carries (`SlowDown`, `AccessDenied`, ...). */
+export function nameOf(e: unknown): string {
   const err = e as AwsError;
   return err?.name ?? err?.Code ?? 'Error';
 }
 
-function messageOf(e: unknown): string {
+/** The message of an AWS SDK error. */
+export function messageOf(e: unknown): string {
   return (e as AwsError)?.message ?? String(e);
 }
 
@@ -491,7 +493,8 @@ function statusOf(e: unknown): number | undefined {
   return (e as AwsError)?.$metadata?.httpStatusCode;
 }
 
-function isTransient(e: unknown): boolean {
+/** Whether an S3 error is throttling or a transient failure worth retrying. */
+export function isTransient(e: unknown): boolean {
   if (isStoreError(e) || e instanceof UsageError || e instanceof VerificationError) {
     return false;
   }
@@ -505,13 +508,15 @@ function isPreconditionFailed(e: unknown): boolean {
   return nameOf(e) === 'PreconditionFailed' || statusOf(e) === 412;
 }
 
-function isAccessDenied(e: unknown): boolean {
+/** Whether an S3 error is a refusal (403, AccessDenied). */
+export function isAccessDenied(e: unknown): boolean {
   const name = nameOf(e);
   return name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'Forbidden' || (statusOf(e) === 403 && name !== 'InvalidAccessKeyId'
     && name !== 'ExpiredToken' && name !== 'SignatureDoesNotMatch');
 }
 
-function isNotFound(e: unknown): boolean {
+/** Whether an S3 error says the key does not exist. */
+export function isNotFound(e: unknown): boolean {
   const name = nameOf(e);
   return name === 'NoSuchKey' || name === 'NotFound' || (statusOf(e) === 404 && name !== 'NoSuchBucket');
 }
