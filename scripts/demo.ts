@@ -20,6 +20,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
+import { runInThisContext } from 'vm';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
 
 const ROOT = path.join(__dirname, '..');
@@ -103,9 +104,14 @@ function softHsmKey(work: string, module: string, label: string): string {
   fs.mkdirSync(path.join(dir, 'tokens'), { recursive: true });
   const conf = path.join(dir, 'softhsm2.conf');
   fs.writeFileSync(conf, `directories.tokendir = ${path.join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  // the CLI children get it through their environment; pkcs11js reads the C environment of this process (under jest,
+  // process.env is a copy that never reaches it, hence Node's own process object)
   process.env.SOFTHSM2_CONF = conf;
+  (runInThisContext('process') as NodeJS.Process).env.SOFTHSM2_CONF = conf;
   const pin = '1234';
-  const init = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', 'modelseal-demo', '--pin', pin, '--so-pin', '56789'], { encoding: 'utf8' });
+  const init = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', 'modelseal-demo', '--pin', pin, '--so-pin', '56789'], {
+    encoding: 'utf8', env: { ...process.env, SOFTHSM2_CONF: conf },
+  });
   if (init.status !== 0) throw new DemoError(`softhsm2-util --init-token failed: ${init.stderr.trim()}`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pkcs11js = require('pkcs11js') as typeof import('pkcs11js');
