@@ -199,8 +199,14 @@ function post(port: number, ca: string, body: unknown): Promise<any> {
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = https.request({
-      host: '127.0.0.1', port, path: '/validate', method: 'POST', ca, servername: `${SERVICE}.${NAMESPACE}.svc`,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }, timeout: 10_000,
+      host: '127.0.0.1',
+      port,
+      path: '/validate',
+      method: 'POST',
+      ca,
+      servername: `${SERVICE}.${NAMESPACE}.svc`,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      timeout: 10_000,
     }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
@@ -287,7 +293,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   fs.rmSync(CDK_OUT, { recursive: true, force: true });
   const context = { ...JSON.parse(fs.readFileSync(path.join(EXAMPLE, 'cdk.json'), 'utf8')).context, modelDigest: digest };
   const synth = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), '--project', path.join(ROOT, 'tsconfig.dev.json'), '--transpile-only', 'app.ts'], {
-    cwd: EXAMPLE, encoding: 'utf8',
+    cwd: EXAMPLE,
+    encoding: 'utf8',
     env: { ...process.env, CDK_OUTDIR: CDK_OUT, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_VALIDATION: 'false', JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
   });
   if (synth.status !== 0) throw new DemoError(`synthesizing examples/full-pipeline failed: ${(synth.stderr || synth.stdout).trim().split('\n').slice(-3).join(' ')}`);

@@ -17,8 +17,8 @@ import { EXAMPLES_DIR, exampleContext, synthExampleStack } from './helpers/examp
 import { SimRow, TemplateSimulator, ADMINISTRATOR_ACCESS, ACCOUNT } from './helpers/iam-sim';
 import { expectNagClean } from './helpers/nag';
 import { ModelSealExampleStack } from '../examples/core-stack/modelseal-stack';
-import { FullPipelineStack } from '../examples/full-pipeline/full-pipeline-stack';
 import { ENCLAVE_PCR8, EnclaveServingStack } from '../examples/enclave-serving/enclave-serving-stack';
+import { FullPipelineStack } from '../examples/full-pipeline/full-pipeline-stack';
 import { ModelSealSandboxStack, SANDBOX_EXPIRATION_DAYS, SANDBOX_RETENTION_DAYS } from '../examples/sandbox/sandbox-stack';
 
 /** Every IAM-shaped policy document in a template: IAM policies, key policies, bucket policies, role trust policies. */

@@ -12,21 +12,21 @@ import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
 import { AttestationStore, IAttestationStore } from './attestation-store';
 import { HardenedBuildRunner } from './build-runner';
-import { ModelCard } from './model-card';
 import { AdmissionEngine, ModelAdmission } from './model-admission';
+import { ModelCard } from './model-card';
 import { CLUSTER_KEY_EKS_ACTIONS, LOGS_KEY_ACTIONS, SYMMETRIC_KEY_ADMIN_ACTIONS } from './perms';
 import { IModelSigningKey, ModelSigningKey } from './signing-key';
 import { AttestationRequirement, SIGNER_NAME, SignerParty, SignerRequirement } from './trust-policy-spec';
-import { renderIntrinsics, renderIntrinsicText } from '../shared/cfn-intrinsics';
 import { AdmissionMode } from '../k8s/admission-mode';
 import { ModelLoadVerificationOptions } from '../k8s/model-load-verification';
 import { VerifierImage } from '../k8s/verifier-image';
 import { renderAdmissionCharts } from '../private/admission-chart';
 import { acknowledgeAwsCustomResourceFunction, acknowledgeClusterFindings, acknowledgeWildcardResources } from '../private/nag';
 import { tagRole } from '../private/role-tag';
-import { trustPolicyYaml } from '../private/trust-policy-yaml';
 import { storeObjectArns } from '../private/store-layout';
+import { trustPolicyYaml } from '../private/trust-policy-yaml';
 import { propError } from '../private/validation';
+import { renderIntrinsics, renderIntrinsicText } from '../shared/cfn-intrinsics';
 
 const TYPE = 'ModelAttestationPipeline';
 
@@ -357,10 +357,17 @@ export class ModelAttestationPipeline extends Construct {
         throw propError(this, TYPE, 'controlPlaneCidrs', 'must name the API server\'s CIDRs with the NATIVE engine (the API server calls the verifier), got none');
       }
       const charts = renderAdmissionCharts({
-        engine, image: props.verifierImage, storeUri: this.store.storeUri, trustPolicy: this.trustPolicy,
-        caCertificatePem: props.verifierCaCertificatePem, controlPlaneCidrs: props.controlPlaneCidrs,
-        cacheTtl: cdk8s.Duration.seconds(60), deadline: cdk8s.Duration.seconds(2), webhookTimeout: cdk8s.Duration.seconds(5),
-        exemptNamespaces: props.exemptNamespaces, mode: props.admissionMode,
+        engine,
+        image: props.verifierImage,
+        storeUri: this.store.storeUri,
+        trustPolicy: this.trustPolicy,
+        caCertificatePem: props.verifierCaCertificatePem,
+        controlPlaneCidrs: props.controlPlaneCidrs,
+        cacheTtl: cdk8s.Duration.seconds(60),
+        deadline: cdk8s.Duration.seconds(2),
+        webhookTimeout: cdk8s.Duration.seconds(5),
+        exemptNamespaces: props.exemptNamespaces,
+        mode: props.admissionMode,
       });
       this.chart = charts.chart;
       this.constraintsChart = charts.constraintsChart;

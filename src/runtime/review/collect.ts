@@ -4,12 +4,13 @@
  * objects and Helm values a template embeds (the EKS `KubernetesManifest` and `HelmChart` custom resources) are read
  * like the objects of a manifest folder. Unresolved values are rendered as `${LogicalId.Attribute}`.
  */
+// eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { renderIntrinsicText, renderIntrinsics } from '../../shared/cfn-intrinsics';
-import { isJsonObject } from '../codec/json';
 import type {
   AdmissionRow, BucketRow, ImageRow, KeyRow, NetworkRow, ResourceRow, StatementRow, TrustPolicyRow,
 } from './model';
+import { renderIntrinsicText, renderIntrinsics } from '../../shared/cfn-intrinsics';
+import { isJsonObject } from '../codec/json';
 
 /** One synthesized CloudFormation template. */
 export interface TemplateInput {
@@ -165,16 +166,27 @@ export function collectTemplate(input: TemplateInput, out: Collected, embedded: 
         }
         for (const arn of list(p.ManagedPolicyArns)) {
           out.statements.push({
-            where: at(id), document: 'identity', sid: 'ManagedPolicy', effect: 'Attach', principals: [`\${${id}}`],
-            actions: [`managed policy ${text(arn)}`], notActions: [], resources: [], conditions: [],
+            where: at(id),
+            document: 'identity',
+            sid: 'ManagedPolicy',
+            effect: 'Attach',
+            principals: [`\${${id}}`],
+            actions: [`managed policy ${text(arn)}`],
+            notActions: [],
+            resources: [],
+            conditions: [],
           });
         }
         break;
       }
       case 'AWS::KMS::Key':
         out.keys.push({
-          where: at(id), role, spec: String(p.KeySpec ?? 'SYMMETRIC_DEFAULT'), usage: String(p.KeyUsage ?? 'ENCRYPT_DECRYPT'),
-          rotation: p.EnableKeyRotation === true, removal: String(r.DeletionPolicy ?? 'Delete'),
+          where: at(id),
+          role,
+          spec: String(p.KeySpec ?? 'SYMMETRIC_DEFAULT'),
+          usage: String(p.KeyUsage ?? 'ENCRYPT_DECRYPT'),
+          rotation: p.EnableKeyRotation === true,
+          removal: String(r.DeletionPolicy ?? 'Delete'),
         });
         out.statements.push(...statementsOf(p.KeyPolicy, at(id), 'key', []));
         break;
@@ -241,7 +253,8 @@ export function collectTemplate(input: TemplateInput, out: Collected, embedded: 
       case 'AWS::Route53Resolver::FirewallRuleGroup':
         for (const rule of list(p.FirewallRules).filter(isJsonObject)) {
           out.network.push({
-            where: at(id), kind: 'dns-firewall',
+            where: at(id),
+            kind: 'dns-firewall',
             detail: `priority ${String(rule.Priority)}: ${String(rule.Action)}${rule.BlockResponse !== undefined ? ` (${String(rule.BlockResponse)})` : ''} for ${text(rule.FirewallDomainListId)}`,
           });
         }
@@ -299,7 +312,8 @@ function helmRow(where: string, p: Record<string, unknown>): AdmissionRow {
   if (chart === 'gatekeeper') {
     // the chart's defaults: validatingWebhookFailurePolicy Ignore, validatingWebhookTimeoutSeconds 3
     return {
-      where, kind: 'HelmChart',
+      where,
+      kind: 'HelmChart',
       failurePolicy: String(values.validatingWebhookFailurePolicy ?? 'Ignore'),
       timeoutSeconds: String(values.validatingWebhookTimeoutSeconds ?? 3),
       detail: `${detail}; external data ${values.enableExternalData === true ? 'on' : 'off'}, response cache TTL ${String(values.externaldataProviderResponseCacheTTL ?? '3m')}`,
@@ -411,30 +425,44 @@ export function collectObjects(objects: ObjectInput[], out: Collected): void {
         const svc = isJsonObject(cc.service) ? cc.service : undefined;
         const target = svc ? `service ${String(svc.namespace)}/${String(svc.name)}${String(svc.path ?? '')}` : `url ${String(cc.url)}`;
         out.admission.push({
-          where: `${where}/${String(w.name)}`, kind,
-          failurePolicy: String(w.failurePolicy ?? 'Fail'), timeoutSeconds: String(w.timeoutSeconds ?? 10),
+          where: `${where}/${String(w.name)}`,
+          kind,
+          failurePolicy: String(w.failurePolicy ?? 'Fail'),
+          timeoutSeconds: String(w.timeoutSeconds ?? 10),
           detail: `${target}; ${matchSummary(w)}${w.namespaceSelector !== undefined ? `; namespaceSelector ${JSON.stringify(w.namespaceSelector)}` : ''}`,
         });
       }
     } else if (kind === 'ValidatingAdmissionPolicy') {
       out.admission.push({
-        where, kind, failurePolicy: String(spec.failurePolicy ?? 'Fail'), timeoutSeconds: '-',
+        where,
+        kind,
+        failurePolicy: String(spec.failurePolicy ?? 'Fail'),
+        timeoutSeconds: '-',
         detail: `${matchSummary(spec.matchConstraints)}; ${list(spec.validations).length} validation(s)`,
       });
     } else if (kind === 'ValidatingAdmissionPolicyBinding') {
       out.admission.push({
-        where, kind, failurePolicy: '-', timeoutSeconds: '-',
+        where,
+        kind,
+        failurePolicy: '-',
+        timeoutSeconds: '-',
         detail: `policy ${String(spec.policyName)}; actions ${list(spec.validationActions).join(',') || '-'}`,
       });
     } else if (group === 'policies.kyverno.io') {
       const wc = isJsonObject(spec.webhookConfiguration) ? spec.webhookConfiguration : {};
       out.admission.push({
-        where, kind, failurePolicy: String(spec.failurePolicy ?? 'Fail'), timeoutSeconds: String(wc.timeoutSeconds ?? 10),
+        where,
+        kind,
+        failurePolicy: String(spec.failurePolicy ?? 'Fail'),
+        timeoutSeconds: String(wc.timeoutSeconds ?? 10),
         detail: `${matchSummary(spec.matchConstraints)}; actions ${list(spec.validationActions).join(',') || 'Deny'}`,
       });
     } else if (group === 'kyverno.io') {
       out.admission.push({
-        where, kind, failurePolicy: String(spec.failurePolicy ?? 'Fail'), timeoutSeconds: String(spec.webhookTimeoutSeconds ?? 10),
+        where,
+        kind,
+        failurePolicy: String(spec.failurePolicy ?? 'Fail'),
+        timeoutSeconds: String(spec.webhookTimeoutSeconds ?? 10),
         detail: `validationFailureAction ${String(spec.validationFailureAction ?? 'Audit')}`,
       });
     } else if (group === 'templates.gatekeeper.sh') {
@@ -465,12 +493,25 @@ export function objectsOfFile(source: string, content: string): ObjectInput[] {
 /** An empty {@link Collected}. */
 export function emptyCollected(): Collected {
   return {
-    resources: [], statements: [], keys: [], buckets: [], network: [], admission: [], images: [], trustPolicies: [],
-    parsedTrustPolicies: [], encryptionGaps: [], storeBuckets: new Set(), writeOnceStores: new Set(), storeReferences: new Map(),
+    resources: [],
+    statements: [],
+    keys: [],
+    buckets: [],
+    network: [],
+    admission: [],
+    images: [],
+    trustPolicies: [],
+    parsedTrustPolicies: [],
+    encryptionGaps: [],
+    storeBuckets: new Set(),
+    writeOnceStores: new Set(),
+    storeReferences: new Map(),
   };
 }
 
 /** Puts every section in its stable order (by `where`, then content). */
 export function sortCollected(c: Collected): void {
-  for (const rows of [c.resources, c.statements, c.keys, c.buckets, c.network, c.admission, c.images, c.trustPolicies]) sortRows(rows as { where: string }[]);
+  for (const rows of [c.resources, c.statements, c.keys, c.buckets, c.network, c.admission, c.images, c.trustPolicies]) {
+    sortRows(rows as { where: string }[]);
+  }
 }

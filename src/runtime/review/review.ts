@@ -4,11 +4,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { UsageError } from '../codec/errors';
-import { isJsonObject } from '../codec/json';
 import { collectObjects, collectTemplate, emptyCollected, ObjectInput, objectsOfFile, sortCollected } from './collect';
 import type { ReviewReport } from './model';
 import { runRules } from './rules';
+import { UsageError } from '../codec/errors';
+import { isJsonObject } from '../codec/json';
 
 function filesUnder(dir: string, accept: (name: string) => boolean): string[] {
   const out: string[] = [];

