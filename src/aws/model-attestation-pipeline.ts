@@ -11,11 +11,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
 import { AttestationStore, IAttestationStore } from './attestation-store';
-import { HardenedBuildRunner } from './build-runner';
+import { EnclaveImageMeasurements, HardenedBuildRunner } from './build-runner';
 import { AdmissionEngine, ModelAdmission } from './model-admission';
 import { ModelCard } from './model-card';
 import { CLUSTER_KEY_EKS_ACTIONS, LOGS_KEY_ACTIONS, SYMMETRIC_KEY_ADMIN_ACTIONS } from './perms';
 import { IModelSigningKey, ModelSigningKey } from './signing-key';
+import { IModelWeightsKey } from './weights-key';
 import { AttestationRequirement, SIGNER_NAME, SignerParty, SignerRequirement } from './trust-policy-spec';
 import { AdmissionMode } from '../k8s/admission-mode';
 import { ModelLoadVerificationOptions } from '../k8s/model-load-verification';
@@ -101,6 +102,22 @@ export interface ModelAttestationPipelineProps {
    * @default - no model card: no SBOM attestation, and the default `requiredAttestations` demand only the provenance
    */
   readonly modelCard?: ModelCard;
+
+  /**
+   * The enclave tier's model-weights key: the seal build also seals the weights for it (`modelseal seal-weights`)
+   * and publishes the enclave-seal attestation. Serve them with an `EnclaveServingTier` given this pipeline's
+   * `trustPolicy`, `store`, `runner.stagingBucket` and `runner.sealedWeightsPrefix` (docs/ENCLAVE.md).
+   *
+   * @default - no sealing: no enclave tier
+   */
+  readonly weightsKey?: IModelWeightsKey;
+
+  /**
+   * The PCRs of the enclave image the sealed weights are for (with `weightsKey`).
+   *
+   * @default - none; required with `weightsKey`
+   */
+  readonly enclaveMeasurements?: EnclaveImageMeasurements;
 
   /**
    * The bucket of the training inputs (read only).
@@ -286,6 +303,8 @@ export class ModelAttestationPipeline extends Construct {
       buildCommands: props.buildCommands,
       modelName: props.modelName,
       modelCard: props.modelCard,
+      weightsKey: props.weightsKey,
+      enclaveMeasurements: props.enclaveMeasurements,
       modelSourceBucket: props.modelSourceBucket,
       modelSourcePrefix: props.modelSourcePrefix,
       vpc: props.vpc,

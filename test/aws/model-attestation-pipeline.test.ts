@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import {
   AdmissionEngine, AttestationRequirement, ModelAttestationPipeline, ModelAttestationPipelineProps, ModelAttestationStack,
-  ModelSigningKey, SignerParty, SignerRequirement,
+  ModelCard, ModelSigningKey, ModelWeightsKey, SignerParty, SignerRequirement,
 } from '../../src';
 import { ensureCliBundle } from '../helpers/cli-bundle';
 import { expectNagClean } from '../helpers/nag';
@@ -105,12 +105,18 @@ describe('ModelAttestationPipeline', () => {
           { name: 'security', kmsKeyArn: `\${${id('Security')}.Arn}` },
         ],
         require: { allOf: ['ci', 'compliance'] },
-        attestations: [
-          { predicateType: 'https://cyclonedx.org/bom', signers: ['ci'] },
-          { predicateType: 'https://slsa.dev/provenance/v1', signers: ['ci'] },
-        ],
+        // no model card in these props, so no SBOM is demanded (the seal build would make none)
+        attestations: [{ predicateType: 'https://slsa.dev/provenance/v1', signers: ['ci'] }],
         revokers: ['security'],
       });
+    });
+
+    test('with a model card, the default attestations demand the SBOM too', () => {
+      ensureCliBundle();
+      const stack = new Stack(new App(), 'S');
+      const withCard = new ModelAttestationPipeline(stack, 'Pipeline', props({ modelCard: ModelCard.fromFile(path.join(__dirname, '..', '..', 'examples', 'full-pipeline', 'model-card.yaml')) }));
+      expect(withCard.trustPolicy).toContain('predicateType: "https://cyclonedx.org/bom"\n    signers: ["ci"]');
+      expect(withCard.trustPolicy).toContain('predicateType: "https://slsa.dev/provenance/v1"');
     });
 
     test('the Kubernetes objects are written for GitOps, every unresolved value as the resource it comes from', () => {
@@ -186,6 +192,20 @@ describe('ModelAttestationPipeline', () => {
     const stack = new ModelAttestationStack(app, 'Models', props());
     expect(stack.pipeline.node.path).toBe('Models/Pipeline');
     Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 5);
+  });
+
+  test('with a weights key, the seal build (the ci party\'s role) also seals the weights for the enclave tier', () => {
+    ensureCliBundle();
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const weightsKey = new ModelWeightsKey(stack, 'WeightsKey', { enclavePcr8: ['d4'.repeat(48)] });
+    const pipeline = new ModelAttestationPipeline(stack, 'Pipeline', props({
+      weightsKey, enclaveMeasurements: { pcr0: 'a1'.repeat(48), pcr1: 'b2'.repeat(48), pcr2: 'c3'.repeat(48), pcr8: 'd4'.repeat(48) },
+    }));
+    expect(pipeline.runner.sealedWeightsPrefix).toBe('sealed/fraud/');
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowSealersToEncrypt', Principal: { AWS: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PipelineRunnerRole'), 'Arn'] } } })]) },
+    });
   });
 
   test('a public-key party is named by its PEM in the policy and gets no key and no role', () => {
