@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
@@ -172,22 +172,27 @@ describe('examples contract', () => {
     });
 });
 
+/** Synthesizes one example stack with aws-cdk-lib's built-in validation and the cdk-nag plugins on, as its app does. */
+function synthValidated<T extends Stack>(folder: string, stackName: string, make: (app: App) => T): { stack: T; template: any } {
+  ensureCliBundle(); // the runner ships it as an asset
+  const previous = process.env.CDK_VALIDATION;
+  delete process.env.CDK_VALIDATION; // validation on
+  try {
+    const app = new App({ context: exampleContext(folder) });
+    const stack = make(app);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+    return { stack, template: app.synth().getStackByName(stackName).template };
+  } finally {
+    process.env.CDK_VALIDATION = previous;
+  }
+}
+
 describe('examples/core-stack', () => {
   let template: any;
   let stack: ModelSealExampleStack;
 
   beforeAll(() => {
-    ensureCliBundle(); // the runner ships it as an asset
-    const previous = process.env.CDK_VALIDATION;
-    delete process.env.CDK_VALIDATION; // validation on
-    try {
-      const app = new App({ context: exampleContext('core-stack') });
-      stack = new ModelSealExampleStack(app, 'ModelSealExample');
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
-      template = app.synth().getStackByName('ModelSealExample').template;
-    } finally {
-      process.env.CDK_VALIDATION = previous;
-    }
+    ({ stack, template } = synthValidated('core-stack', 'ModelSealExample', (app) => new ModelSealExampleStack(app, 'ModelSealExample')));
   });
 
   test('synthesizes with built-in validation and cdk-nag plugins on', () => {
@@ -378,17 +383,7 @@ describe('examples/full-pipeline', () => {
   let stack: FullPipelineStack;
 
   beforeAll(() => {
-    ensureCliBundle();
-    const previous = process.env.CDK_VALIDATION;
-    delete process.env.CDK_VALIDATION; // validation on
-    try {
-      const app = new App({ context: exampleContext('full-pipeline') });
-      stack = new FullPipelineStack(app, 'FullPipeline');
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
-      template = app.synth().getStackByName('FullPipeline').template;
-    } finally {
-      process.env.CDK_VALIDATION = previous;
-    }
+    ({ stack, template } = synthValidated('full-pipeline', 'FullPipeline', (app) => new FullPipelineStack(app, 'FullPipeline')));
   });
 
   test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings', () => {

@@ -15,7 +15,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 // In your app: import { ... } from 'modelseal';
 import {
-  AttestationStore, KubectlClusterImport, ModelAttestationPipeline, ModelSigningKey, SignerParty, SignerRequirement, VerifierImage,
+  AttestationStore, HardenedBuildRunner, KubectlClusterImport, ModelAttestationPipeline, ModelSigningKey, SignerParty, SignerRequirement, VerifierImage,
 } from '../../src';
 
 /** The CI signing key another stack made (its key policy there already denies Sign to everyone else). */
@@ -63,5 +63,7 @@ export class ExistingAppStack extends Stack {
       verifierCaCertificatePem: fs.readFileSync(path.join(__dirname, '..', 'full-pipeline', 'verifier-ca.pem'), 'utf8'),
       cluster: cluster.cluster,
     });
+    // this stack owns CDK's helper function behind the runner's S3 prefix-list lookup
+    HardenedBuildRunner.acknowledgeStackHelperFunctions(this);
   }
 }

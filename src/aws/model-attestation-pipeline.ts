@@ -16,13 +16,13 @@ import { AdmissionEngine, ModelAdmission } from './model-admission';
 import { ModelCard } from './model-card';
 import { CLUSTER_KEY_EKS_ACTIONS, LOGS_KEY_ACTIONS, SYMMETRIC_KEY_ADMIN_ACTIONS } from './perms';
 import { IModelSigningKey, ModelSigningKey } from './signing-key';
-import { IModelWeightsKey } from './weights-key';
 import { AttestationRequirement, SIGNER_NAME, SignerParty, SignerRequirement } from './trust-policy-spec';
+import { IModelWeightsKey } from './weights-key';
 import { AdmissionMode } from '../k8s/admission-mode';
 import { ModelLoadVerificationOptions } from '../k8s/model-load-verification';
 import { VerifierImage } from '../k8s/verifier-image';
 import { renderAdmissionCharts } from '../private/admission-chart';
-import { acknowledgeAwsCustomResourceFunction, acknowledgeClusterFindings, acknowledgeWildcardResources } from '../private/nag';
+import { acknowledgeClusterFindings, acknowledgeWildcardResources } from '../private/nag';
 import { tagRole } from '../private/role-tag';
 import { storeObjectArns } from '../private/store-layout';
 import { trustPolicyYaml } from '../private/trust-policy-yaml';
@@ -309,8 +309,6 @@ export class ModelAttestationPipeline extends Construct {
       modelSourcePrefix: props.modelSourcePrefix,
       vpc: props.vpc,
     });
-    // the runner's S3 prefix-list lookup brings CDK's AwsCustomResource function into the stack
-    acknowledgeAwsCustomResourceFunction(this);
 
     // every other party with a key in AWS gets its own signer role: sign with its key, read the store, publish
     const attesters = new Set([...required.names, ...attestations.flatMap((a) => a.signers)]);

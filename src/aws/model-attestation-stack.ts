@@ -1,5 +1,6 @@
 import { Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { HardenedBuildRunner } from './build-runner';
 import { ModelAttestationPipeline, ModelAttestationPipelineProps } from './model-attestation-pipeline';
 
 /**
@@ -17,5 +18,7 @@ export class ModelAttestationStack extends Stack {
   constructor(scope: Construct, id: string, props: ModelAttestationStackProps) {
     super(scope, id, props);
     this.pipeline = new ModelAttestationPipeline(this, 'Pipeline', props);
+    // this stack owns CDK's helper functions the build runner brings in
+    HardenedBuildRunner.acknowledgeStackHelperFunctions(this);
   }
 }

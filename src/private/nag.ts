@@ -87,22 +87,21 @@ export function acknowledgeClusterFindings(cluster: IConstruct, vpc?: IConstruct
   }
 }
 
-/** The id CDK gives the stack-wide singleton function behind every `AwsCustomResource`. */
-const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';
+/** The ids CDK gives two stack-wide singleton helper functions: behind every `AwsCustomResource`, and the bucket-notification handler. */
+const CDK_HELPER_SINGLETONS = ['AWS679f53fac002430cb0da5b7982bd2287', 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834'];
 
-/**
- * Acknowledges the findings on CDK's `AwsCustomResource` function when a construct's own lookup brought it into the
- * stack (the build runner's S3 prefix-list lookup, unless `s3PrefixListId` is given).
- */
-export function acknowledgeAwsCustomResourceFunction(scope: IConstruct): void {
-  const fn = Stack.of(scope).node.tryFindChild(AWS_CUSTOM_RESOURCE_SINGLETON);
-  if (!fn) return;
-  Validations.of(fn).acknowledge(
-    { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK deploy-time helper function: it needs only its own CloudWatch log stream, which the AWS managed basic execution policy grants.' },
-    { id: 'AwsSolutions-L1', reason: 'CDK deploy-time helper function whose runtime is chosen by aws-cdk-lib; it runs only during deployments.' },
-    { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'CDK deploy-time helper function invoked only by CloudFormation during deployments.' },
-    { id: 'NIST.800.53.R5-LambdaDLQ', reason: 'CDK deploy-time helper function invoked synchronously by CloudFormation, which reports its failures.' },
-    { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'CDK deploy-time helper function that calls only AWS control-plane APIs during deployments.' },
-    { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'CDK deploy-time helper function with a generated single-purpose policy.' },
-  );
+/** Acknowledges, on the stack's CDK helper singletons that exist, the findings every such deploy-time function has. */
+export function acknowledgeCdkHelperFunctions(stack: Stack): void {
+  for (const id of CDK_HELPER_SINGLETONS) {
+    const fn = stack.node.tryFindChild(id);
+    if (!fn) continue;
+    Validations.of(fn).acknowledge(
+      { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK deploy-time helper function: it needs only its own CloudWatch log stream, which the AWS managed basic execution policy grants.' },
+      { id: 'AwsSolutions-L1', reason: 'CDK deploy-time helper function whose runtime is chosen by aws-cdk-lib; it runs only during deployments.' },
+      { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'CDK deploy-time helper function invoked only by CloudFormation during deployments.' },
+      { id: 'NIST.800.53.R5-LambdaDLQ', reason: 'CDK deploy-time helper function invoked synchronously by CloudFormation, which reports its failures.' },
+      { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'CDK deploy-time helper function that calls only AWS control-plane APIs during deployments.' },
+      { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'CDK deploy-time helper function with a generated single-purpose policy.' },
+    );
+  }
 }

@@ -6,9 +6,7 @@
  */
 // eslint-disable-next-line import/no-extraneous-dependencies -- bundled into the CLI asset by esbuild; not a dependency of the construct library
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import type {
-  AdmissionRow, BucketRow, ImageRow, KeyRow, NetworkRow, ResourceRow, StatementRow, TrustPolicyRow,
-} from './model';
+import type { AdmissionRow, ImageRow, ReviewReport, StatementRow } from './model';
 import { renderIntrinsicText, renderIntrinsics } from '../../shared/cfn-intrinsics';
 import { isJsonObject } from '../codec/json';
 
@@ -40,16 +38,8 @@ export interface EncryptionGap {
   readonly what: string;
 }
 
-/** Everything read, before the rules run. */
-export interface Collected {
-  readonly resources: ResourceRow[];
-  readonly statements: StatementRow[];
-  readonly keys: KeyRow[];
-  readonly buckets: BucketRow[];
-  readonly network: NetworkRow[];
-  readonly admission: AdmissionRow[];
-  readonly images: ImageRow[];
-  readonly trustPolicies: TrustPolicyRow[];
+/** Everything read, before the rules run: the report's row sections and what the rules need besides. */
+export interface Collected extends Pick<ReviewReport, 'resources' | 'statements' | 'keys' | 'buckets' | 'network' | 'admission' | 'images' | 'trustPolicies'> {
   readonly parsedTrustPolicies: ParsedTrustPolicy[];
   readonly encryptionGaps: EncryptionGap[];
   /** `<stack>/<logical ID>` of buckets tagged `modelseal:role: attestation-store`. */
