@@ -107,23 +107,34 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'ajv-formats@^3',
     '@marcbachmann/cel-js@^8',
     '@cyclonedx/cyclonedx-library@^10',
+    // X.509 path validation, RFC 3161 timestamps and `modelseal tls init`'s certificates (3.x: 4.x is ESM-only, which
+    // the engine's CommonJS loading (require on first use) and type-check cannot take; docs/ARCHITECTURE.md)
+    'pkijs@^3.4.3',
+    'asn1js@^3.0.6',
+    // BLAKE3: a prebuilt native module (kept external to the bundle, loaded on first use), and a WASM build bundled as
+    // the fallback where the native one is missing (docs/SIGNING.md "Hash algorithms")
+    // pinned: 1.3.6 names platform packages that were never published (darwin, arm64, win32...), so its lock file
+    // fails `npm ci`; every optional platform package of 1.3.4 exists
+    '@napi-rs/blake-hash@1.3.4',
+    'hash-wasm@^4.13.0',
+    // Sigstore keyless verification, offline (the 3.x line: @sigstore/verify 4 needs Node 22)
+    '@sigstore/verify@^3',
+    '@sigstore/bundle@^4',
+    '@sigstore/protobuf-specs',
     // the verifier service (`modelseal serve`): HTTP server, JSON logs, Prometheus metrics, the bounded decision cache
     'fastify@^5.12',
     'pino@^10',
     'prom-client@^15',
     'lru-cache@^11',
-    // `modelseal tls init`: X.509 certificates (CA and serving certificate) from Node's WebCrypto keys
-    'pkijs@^4',
-    'asn1js@^4',
     // optional native module for the PKCS#11 signer (kept external to the bundle)
     'pkcs11js@^2.1.7',
     // tests
     'aws-sdk-client-mock@^4',
     '@noble/curves@^2',
     '@noble/hashes@^2',
-    '@sigstore/verify@^3',
-    '@sigstore/bundle@^4',
-    '@sigstore/protobuf-specs',
+    // test certificates with exact dates and extensions (a builder, never a validator; tests only)
+    '@peculiar/x509@^2.2.0',
+    'reflect-metadata@^0.2.2',
     // property-based tests of the decision path (unit suite: a small budget; scripts/fuzz-decision.ts: the long run)
     'fast-check@^4',
     // the Nitro Enclave tests: CBOR / COSE_Sign1 attestation documents made and checked by the KMS mock (ESM-only)

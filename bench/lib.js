@@ -8,7 +8,10 @@ const ROOT = path.join(__dirname, '..');
 const BENCH = path.join(ROOT, '.bench');
 const MIB = 1024 * 1024;
 
-/** Bundles the engine (for digest-direct.js) and the CLI into .bench/ with the options of scripts/bundle.ts. */
+/**
+ * Bundles the engine (for digest-direct.js), the CLI and the CLI's `digest` entry into .bench/ with the options of
+ * scripts/bundle.ts.
+ */
 function bundle() {
   fs.mkdirSync(BENCH, { recursive: true });
   const { buildSync } = require(path.join(ROOT, 'node_modules', 'esbuild'));
@@ -16,6 +19,7 @@ function bundle() {
   const build = (entry, out) => buildSync({ ...options, entryPoints: [entry], outfile: path.join(BENCH, out), logLevel: 'warning' });
   build(path.join(ROOT, 'src', 'runtime', 'engine', 'hashing.ts'), 'hashing.js');
   build(path.join(ROOT, 'src', 'runtime', 'cli', 'bin.ts'), 'modelseal-cli.js');
+  build(path.join(ROOT, 'src', 'runtime', 'cli', 'digest-bin.ts'), 'modelseal-digest.js');
 }
 
 const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;

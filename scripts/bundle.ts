@@ -7,11 +7,12 @@
  *   context is assets/;
  * - `assets/modelseal-cli.cdx.json`: a CycloneDX 1.6 SBOM of what the bundle contains: every npm package esbuild put
  *   bytes of into it (from esbuild's metafile), with name, version, license and package URL read from the package's
- *   own package.json, and the bundle's SHA-256; native addons kept out of the bundle (pkcs11js) are listed as optional.
+ *   own package.json, and the bundle's SHA-256; native addons kept out of the bundle (pkcs11js, @napi-rs/blake-hash) are listed as optional.
  *   It is validated against the CycloneDX 1.6 schema before it is written.
  *
  * The construct library never bundles at a user's synth: the build runner ships the file this writes.
- * pkcs11js is a native addon esbuild cannot bundle; it stays external and is loaded only by the PKCS#11 signer.
+ * pkcs11js and @napi-rs/blake-hash are native addons esbuild cannot bundle; they stay external and are loaded only when
+ * used (the PKCS#11 signer; BLAKE3, which falls back to the bundled WebAssembly build without it).
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -29,6 +30,12 @@ const outfile = path.join(root, 'assets', 'modelseal-cli.js');
 // dominated by compiling the bundle (the AWS SDK clients, CEL, the CycloneDX schemas), and every command pays it.
 const options = JSON.parse(fs.readFileSync(path.join(__dirname, 'esbuild-cli.json'), 'utf8')) as BuildOptions;
 
+/** What each native addon kept out of the bundle is for (the SBOM says so). */
+const EXTERNAL_USES: Record<string, string> = {
+  'pkcs11js': 'PKCS#11 signing',
+  '@napi-rs/blake-hash': 'BLAKE3 hashing; without it the bundled WebAssembly BLAKE3 is used',
+};
+
 // assets/ holds only what this build writes: nothing stale (an old code cache, a previous map) can ship.
 fs.rmSync(path.join(root, 'assets'), { recursive: true, force: true });
 const result = buildSync({
@@ -41,16 +48,35 @@ const result = buildSync({
   metafile: true,
 });
 
+// `bin/modelseal digest` starts from a bundle of the hashing engine alone: compiling the full CLI first costs about
+// 0.2 s, which the whole-command hashing figure counts (docs/BENCHMARKS.md "BLAKE3"). Same options, same sources.
+const digestFile = path.join(root, 'assets', 'modelseal-digest.js');
+const digestResult = buildSync({
+  ...options,
+  entryPoints: [path.join(root, 'src', 'runtime', 'cli', 'digest-bin.ts')],
+  outfile: digestFile,
+  absWorkingDir: root,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  metafile: true,
+});
+
 // The verifier image's build context is assets/: its Dockerfile and the `modelseal` launcher sit beside the bundle.
 for (const file of ['Dockerfile', 'container-entrypoint']) {
   fs.copyFileSync(path.join(root, 'src', 'runtime', 'service', file), path.join(root, 'assets', file));
 }
 
 const bundle = fs.readFileSync(outfile);
-const sbom = bundleSbom(result.metafile!, bundle);
+const digestBundle = fs.readFileSync(digestFile);
+const missing = [...bundledPackageDirs(digestResult.metafile!)].filter((d) => !bundledPackageDirs(result.metafile!).has(d));
+if (missing.length > 0) {
+  throw new Error(`the digest bundle holds packages the CLI bundle does not (${missing.join(', ')}): the SBOM would not cover them`);
+}
+const sbom = bundleSbom(result.metafile!, bundle, digestBundle);
 fs.writeFileSync(path.join(root, 'assets', 'modelseal-cli.cdx.json'), sbom);
 const packages = (JSON.parse(sbom) as { components: unknown[] }).components.length;
-process.stdout.write(`bundled assets/modelseal-cli.js (${(bundle.length / 1024).toFixed(0)} KiB), its source map and SBOM (${packages} packages)\n`);
+process.stdout.write(`bundled assets/modelseal-cli.js (${(bundle.length / 1024).toFixed(0)} KiB) and modelseal-digest.js ` +
+  `(${(digestBundle.length / 1024).toFixed(0)} KiB), their source maps and the SBOM (${packages} packages)\n`);
 
 interface PackageJson {
   readonly name: string;
@@ -58,12 +84,19 @@ interface PackageJson {
   readonly [k: string]: unknown;
 }
 
-/** The CycloneDX 1.6 SBOM of the bundle, as JSON text. */
-function bundleSbom(metafile: Metafile, bytes: Buffer): string {
+/** The package folders an esbuild output holds bytes of (tree-shaken modules are not in the bundle). */
+function bundledPackageDirs(metafile: Metafile): Set<string> {
   const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined)!;
-  // Only inputs that put bytes into the output: tree-shaken modules are not in the bundle.
-  const packageDirs = new Set(Object.entries(output.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([file]) => packageDirOf(file))
+  return new Set(Object.entries(output.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([file]) => packageDirOf(file))
     .filter((d): d is string => d !== undefined));
+}
+
+/**
+ * The CycloneDX 1.6 SBOM of the CLI bundle, as JSON text. The `digest` bundle, built from a subset of the same
+ * sources and packages, is listed as a file component with its SHA-256.
+ */
+function bundleSbom(metafile: Metafile, bytes: Buffer, digestBytes: Buffer): string {
+  const packageDirs = bundledPackageDirs(metafile);
   // the native addons scripts/esbuild-cli.json keeps out of the bundle (loaded by a computed require, so esbuild never
   // sees the import): the bundle loads them when the feature that needs them is used
   const externals = options.external ?? [];
@@ -97,11 +130,17 @@ function bundleSbom(metafile: Metafile, bytes: Buffer): string {
       main.dependencies.add(c.bomRef);
     }
   }
+  const digestComponent = new CDX.Models.Component(CDX.Enums.ComponentType.File, 'modelseal-digest.js', {
+    bomRef: 'assets/modelseal-digest.js',
+    description: 'The `modelseal digest` command alone (bin/modelseal starts it for digest), built from the same sources; its packages are a subset of the ones listed here.',
+  });
+  digestComponent.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], createHash('sha256').update(digestBytes).digest('hex'));
+  bom.components.add(digestComponent);
   for (const name of [...externals].sort()) {
     const c = component(readPackage(path.join(root, 'node_modules', name)), CDX.Enums.ComponentType.Library);
     c.scope = CDX.Enums.ComponentScope.Optional;
     c.properties.add(new CDX.Models.Property('modelseal:bundled', 'false'));
-    c.description = 'Native addon kept out of the bundle; loaded only when used (PKCS#11 signing).';
+    c.description = `Native addon kept out of the bundle; loaded only when used (${EXTERNAL_USES[name] ?? 'see docs/ARCHITECTURE.md'}).`;
     bom.components.add(c);
   }
   const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6));

@@ -64,14 +64,15 @@ describe('npm package', () => {
 
   test('the runtime ships as the bundle, its source map and SBOM, and the bin shim, with the jsii assembly, docs and schemas', () => {
     expect(FILES).toEqual(expect.arrayContaining([
-      'assets/modelseal-cli.js', 'assets/modelseal-cli.js.map', 'assets/modelseal-cli.cdx.json', 'bin/modelseal', '.jsii', 'package.json',
+      'assets/modelseal-cli.js', 'assets/modelseal-cli.js.map', 'assets/modelseal-cli.cdx.json', 'assets/modelseal-digest.js',
+      'assets/modelseal-digest.js.map', 'bin/modelseal', '.jsii', 'package.json',
       'README.md', 'API.md', 'docs/ARCHITECTURE.md', 'schemas/trust-policy.v1.schema.json', 'schemas/model-card.v1.schema.json',
     ]));
     expect(FILES.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
     // the verifier image's build context (copied from src/runtime/service/ at build time)
     expect(FILES).toEqual(expect.arrayContaining(['assets/Dockerfile', 'assets/container-entrypoint']));
     // no code cache or other file written at run time beside the bundle
-    const built = /^assets\/(modelseal-cli\.(js|js\.map|js\.LEGAL\.txt|cdx\.json)|Dockerfile|container-entrypoint)$/;
+    const built = /^assets\/(modelseal-(cli|digest)\.(js|js\.map|js\.LEGAL\.txt|cdx\.json)|Dockerfile|container-entrypoint)$/;
     expect(FILES.filter((f) => f.startsWith('assets/') && !built.test(f))).toEqual([]);
   });
 
@@ -119,8 +120,8 @@ describe('bundled CLI provenance (assets/)', () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, dir, 'package.json'), 'utf8')) as { name: string; version: string };
         return `${pkg.name}@${pkg.version}`;
       }));
-    const bundled = (sbom.components as { 'bom-ref': string; 'scope'?: string; 'purl': string; 'licenses'?: unknown[]; 'version': string }[])
-      .filter((c) => c.scope !== 'optional');
+    const bundled = (sbom.components as { 'bom-ref': string; 'type': string; 'scope'?: string; 'purl': string; 'licenses'?: unknown[]; 'version': string }[])
+      .filter((c) => c.scope !== 'optional' && c.type !== 'file');
     expect(new Set(bundled.map((c) => c['bom-ref']))).toEqual(inMap);
     expect(inMap.size).toBeGreaterThan(10);
     for (const c of bundled) {
@@ -128,8 +129,23 @@ describe('bundled CLI provenance (assets/)', () => {
       expect(c.purl.endsWith(`@${c.version}`)).toBe(true);
       expect(c.licenses?.length).toBeGreaterThan(0);
     }
-    // the native addon kept out of the bundle is listed, as optional
-    expect(sbom.components).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'pkcs11js', scope: 'optional' })]));
+    // the native addons kept out of the bundle are listed, as optional
+    expect(sbom.components).toEqual(expect.arrayContaining([
+      expect.objectContaining({ name: 'pkcs11js', scope: 'optional' }),
+      expect.objectContaining({ group: '@napi-rs', name: 'blake-hash', scope: 'optional' }),
+    ]));
+  });
+
+  test('the digest bundle is listed as a file with its SHA-256, and holds no package the SBOM does not list', () => {
+    const digest = fs.readFileSync(path.join(ROOT, 'assets', 'modelseal-digest.js'));
+    expect(sbom.components).toEqual(expect.arrayContaining([expect.objectContaining({
+      type: 'file', name: 'modelseal-digest.js', hashes: [{ alg: 'SHA-256', content: createHash('sha256').update(digest).digest('hex') }],
+    })]));
+    const digestMap = JSON.parse(fs.readFileSync(path.join(ROOT, 'assets', 'modelseal-digest.js.map'), 'utf8')) as { sources: string[] };
+    const listed = new Set((sbom.components as { name: string; group?: string }[]).map((c) => (c.group ? `${c.group}/${c.name}` : c.name)));
+    const used = digestMap.sources.map((src) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(src)?.[1]).filter((p): p is string => p !== undefined);
+    expect(used.filter((p) => !listed.has(p))).toEqual([]);
+    expect(digestMap.sources).toContain('../src/runtime/cli/digest-bin.ts');
   });
 
   test('package.json engines are no looser than any bundled package needs', () => {

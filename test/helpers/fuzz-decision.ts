@@ -308,7 +308,7 @@ export interface Target {
 async function checkBundle(ctx: FuzzContext, body: Buffer): Promise<void> {
   let verified;
   try {
-    verified = verifyStatementBundle(body, { publicKey: ctx.ci.publicKey }, { source: 'fuzz' });
+    verified = await verifyStatementBundle(body, { publicKey: ctx.ci.publicKey }, { source: 'fuzz' });
   } catch (e) {
     expectEngineError(e, 'verifyStatementBundle');
   }

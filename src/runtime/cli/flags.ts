@@ -6,6 +6,8 @@ import type { FlagSpec, ParsedArgs } from './args';
 import { PASSWORD_FLAG_WARNING, PasswordInput, readHiddenLine } from './password';
 import type { ProgressStream } from './progress';
 import type { KeyFlags, SignerKind } from './signers';
+import { UsageError } from '../codec/errors';
+import { blake3FallbackNotice, HashAlgorithm, isHashAlgorithm } from '../engine/blake';
 import { KEY_PASSWORD_ENV } from '../engine/keys';
 
 /** The password flags of every command that loads a private key file. */
@@ -32,24 +34,57 @@ export function hashOptionsFrom(args: ParsedArgs): { ignorePaths: string[]; igno
   };
 }
 
+/** RFC 3161 timestamping at sign time: every command that signs takes these. */
+export const TIMESTAMP_FLAGS: Record<string, FlagSpec> = {
+  'timestamp-url': { type: 'string', metavar: 'URL', help: 'Put an RFC 3161 timestamp over the signature from this TSA (http(s)) into the bundle; a TSA error fails the signing.' },
+  'timestamp-authority-cert': { type: 'string', multiple: true, metavar: 'PEM', help: 'With --timestamp-url: the TSA\'s root (or TSA) certificate its answer must chain to.' },
+};
+
+/** The hash algorithm flag of the commands that hash a model to sign it (digest, sign). */
+export const HASH_ALGORITHM_FLAGS: Record<string, FlagSpec> = {
+  'hash-algorithm': { type: 'string', metavar: 'ALG', help: 'Resource digest algorithm: sha256 (default), blake2b or blake3 (the OMS registry).' },
+};
+
+/**
+ * `--hash-algorithm` (default sha256), checked; warns on `warnings` when BLAKE3 falls back to the WebAssembly build
+ * (unless `--json`).
+ *
+ * @throws UsageError for a name OMS does not register
+ */
+export function hashAlgorithmFrom(args: ParsedArgs, warnings: ProgressStream): HashAlgorithm {
+  const value = (args.flags['hash-algorithm'] as string | undefined) ?? 'sha256';
+  if (!isHashAlgorithm(value)) {
+    throw new UsageError(`--hash-algorithm ${JSON.stringify(value)} is not an OMS hash algorithm; expected sha256, blake2b or blake3`);
+  }
+  const fallback = value === 'blake3' ? blake3FallbackNotice() : undefined;
+  if (fallback && args.flags.json !== true) {
+    warnings.write(`warning: ${fallback}\n`);
+  }
+  return value;
+}
+
 /** The key flags each signing method takes, shared by every command that signs (sign, attest, revoke). */
 export const SIGNER_KEY_FLAGS: Record<SignerKind, Record<string, FlagSpec>> = {
   'key': {
     'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key (P-256, P-384, P-521), PEM.' },
     ...PASSWORD_FLAGS,
+    ...TIMESTAMP_FLAGS,
   },
   'pkcs11-key': {
     'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'PKCS #11 URI of the private key (RFC 7512).' },
+    ...TIMESTAMP_FLAGS,
   },
   'kms': {
     'kms-key': { type: 'string', metavar: 'ARN', help: 'AWS KMS asymmetric ECC key (ARN, key id or alias).' },
     'region': { type: 'string', metavar: 'REGION', help: 'AWS region (default: from the ARN or the environment).' },
+    ...TIMESTAMP_FLAGS,
   },
   'certificate': {
     'private-key': { type: 'string', metavar: 'PEM', help: 'EC private key of the signing certificate, PEM.' },
     ...PASSWORD_FLAGS,
     'signing-certificate': { type: 'string', metavar: 'PEM', help: 'The signing (leaf) certificate, PEM.' },
     'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Intermediate certificates to include after the leaf.' },
+    ...TIMESTAMP_FLAGS,
   },
 };
 
@@ -81,6 +116,8 @@ export function keyFlagsFrom(args: ParsedArgs, io: KeyFlagsIo, env: Readonly<Rec
     region: f.region as string | undefined,
     signingCertificate: f['signing-certificate'] as string | undefined,
     certificateChain: f['certificate-chain'] as string[] | undefined,
+    timestampUrl: f['timestamp-url'] as string | undefined,
+    timestampAuthorityCerts: f['timestamp-authority-cert'] as string[] | undefined,
   };
 }
 

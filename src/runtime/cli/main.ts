@@ -6,20 +6,24 @@
 import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { FlagSpec, onePositional, parseArgs, printHelp } from './args';
-import { COSIGN_FLAGS, HASH_FLAGS, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS, SIGNER_KEY_FLAGS } from './flags';
-import type { PasswordInput } from './password';
-import { progressBar, ProgressStream } from './progress';
+import { FlagSpec, onePositional, parseArgs, ParsedArgs, printHelp } from './args';
+import { digestCommand } from './commands/digest';
+import { COSIGN_FLAGS, HASH_ALGORITHM_FLAGS, HASH_FLAGS, hashAlgorithmFrom, hashOptionsFrom, keyFlagsFrom, PASSWORD_FLAGS, SIGNER_KEY_FLAGS } from './flags';
+import { progressBar } from './progress';
+import { CliIo, reportError } from './report';
 import { createSigner, publicKeyFromFlags, SIGNER_KINDS, SignerKind, verificationKey, VERIFIER_KINDS, VerifierKind } from './signers';
 import { ADMISSION_USAGE_LINES, ATTEST_USAGE_LINES, POLICY_USAGE_LINES, SEAL_USAGE_LINES, STORE_USAGE_LINES } from './usage';
 import { formatRootDigest } from '../codec/digest';
-import { UsageError, VerificationError } from '../codec/errors';
+import { UsageError } from '../codec/errors';
 import { DEFAULT_MAX_BUNDLE_BYTES } from '../engine/bundle';
 import { readCertificateFile } from '../engine/certificates';
-import { hashModel, rootDigest } from '../engine/hashing';
 import { keyHint, publicKeyPem } from '../engine/keys';
 import { signModel } from '../engine/sign';
+import {
+  DEFAULT_TRUSTED_ROOT_MAX_AGE_DAYS, readTrustedRoot, shippedTrustedRoot, SigstoreTrustedRoot, trustedRootAgeWarning,
+} from '../engine/sigstore-keyless';
 import { verifyModel, VerificationTrust } from '../engine/verify';
+import { anchoredRegExp, IdentityRule } from '../engine/x509-identity';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // Command modules load on first use, so `digest` and `verify` do not pay at start-up for the AWS SDKs, CEL and the
@@ -38,20 +42,23 @@ const commands = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** Where the CLI reads and writes; `process.stdout`/`process.stderr`/`process.stdin` by default. */
-export interface CliIo {
-  readonly stdout: ProgressStream;
-  readonly stderr: ProgressStream;
-  /** Where a key password is asked for, when it is a terminal. @default - no prompt */
-  readonly stdin?: PasswordInput;
-}
+export type { CliIo } from './report';
 
 const SIGNATURE_OUT: Record<string, FlagSpec> = {
   signature: { type: 'string', metavar: 'OUT', help: 'Where to write the bundle (default: model.sig).' },
 };
 
-const SIGN_FLAGS = Object.fromEntries(SIGNER_KINDS.map((kind) => [kind, { ...SIGNATURE_OUT, ...SIGNER_KEY_FLAGS[kind], ...HASH_FLAGS }])) as
-  Record<SignerKind, Record<string, FlagSpec>>;
+const SIGN_FLAGS = Object.fromEntries(SIGNER_KINDS.map((kind) =>
+  [kind, { ...SIGNATURE_OUT, ...SIGNER_KEY_FLAGS[kind], ...HASH_ALGORITHM_FLAGS, ...HASH_FLAGS }])) as Record<SignerKind, Record<string, FlagSpec>>;
+
+const VERIFY_TIMESTAMP: Record<string, FlagSpec> = {
+  'timestamp-authority-cert': {
+    type: 'string',
+    multiple: true,
+    metavar: 'PEM',
+    help: 'Trusted RFC 3161 TSA certificate(s): verify the bundle\'s timestamps and check certificates at their time, not now.',
+  },
+};
 
 const VERIFY_COMMON: Record<string, FlagSpec> = {
   'signature': { type: 'string', metavar: 'SIG', help: 'The bundle to verify (required).' },
@@ -63,17 +70,29 @@ const VERIFY_FLAGS: Record<VerifierKind, Record<string, FlagSpec>> = {
   key: {
     ...VERIFY_COMMON,
     'public-key': { type: 'string', metavar: 'PEM', help: 'The public key the model was signed with, PEM.' },
+    ...VERIFY_TIMESTAMP,
     ...HASH_FLAGS,
   },
   kms: {
     ...VERIFY_COMMON,
     'kms-key': { type: 'string', metavar: 'ARN', help: 'AWS KMS key whose public key verifies the bundle.' },
     'region': { type: 'string', metavar: 'REGION', help: 'AWS region (default: from the ARN or the environment).' },
+    ...VERIFY_TIMESTAMP,
     ...HASH_FLAGS,
   },
   certificate: {
     ...VERIFY_COMMON,
     'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Trust anchor certificate(s) (one PEM file per flag; required).' },
+    ...VERIFY_TIMESTAMP,
+    ...HASH_FLAGS,
+  },
+  sigstore: {
+    ...VERIFY_COMMON,
+    'identity': { type: 'string', metavar: 'ID', help: 'The signer identity: a subject alternative name of the Fulcio certificate (email or URI), exactly.' },
+    'identity-regex': { type: 'string', metavar: 'RE', help: 'Instead of --identity: a regular expression a whole subject alternative name must match.' },
+    'identity-provider': { type: 'string', metavar: 'ISSUER', help: 'The OIDC issuer the certificate records, exactly (required).' },
+    'trusted-root': { type: 'string', metavar: 'FILE', help: 'A Sigstore trusted_root.json (private instance, fresher root); default: the public-good root shipped with modelseal.' },
+    'trusted-root-max-age': { type: 'string', metavar: 'DAYS', help: `Warn when the shipped root is older than this (default: ${DEFAULT_TRUSTED_ROOT_MAX_AGE_DAYS}).` },
     ...HASH_FLAGS,
   },
 };
@@ -94,12 +113,14 @@ Sign and verify ML models in the OpenSSF Model Signing (OMS) v1.0 format.
 
 Commands:
   digest MODEL_PATH                          Print the model's OMS root digest.
-  sign key|pkcs11-key|kms|certificate MODEL_PATH --signature OUT ...
+  sign key|pkcs11-key|kms|certificate MODEL_PATH --signature OUT [--hash-algorithm sha256|blake2b|blake3] [--timestamp-url URL] ...
                                              Hash and sign a model, write a Sigstore bundle.
   sign aws-signer (MODEL_PATH | --digest sha256:ROOT) --profile NAME --signature OUT
                                              Co-sign a model's root digest with AWS Signer (Notation JWS).
-  verify key|kms|certificate MODEL_PATH --signature SIG ...
+  verify key|kms|certificate MODEL_PATH --signature SIG [--timestamp-authority-cert PEM] ...
                                              Verify a model against a bundle.
+  verify sigstore MODEL_PATH --signature SIG --identity ID --identity-provider ISSUER [--trusted-root FILE]
+                                             Verify a Sigstore keyless bundle offline (Fulcio, Rekor, SCTs, timestamps).
   verify aws-signer (MODEL_PATH | --digest sha256:ROOT) --signature JWS --trusted-root PEM --profile-arn ARN
                                              Verify an AWS Signer co-signature, including revocation.
   verify policy MODEL_PATH --store URI --policy FILE [--digest sha256:ROOT]
@@ -181,56 +202,8 @@ export async function main(
         throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, pull, review, serve, tls, seal, seal-weights or unseal (see modelseal --help)`);
     }
   } catch (e) {
-    return report(e, io, json, command ?? '');
+    return reportError(e, io, json, command ?? '');
   }
-}
-
-function report(e: unknown, io: CliIo, json: boolean, command: string): number {
-  let code: number;
-  let kind: string;
-  let message: string;
-  if (e instanceof VerificationError) {
-    code = 1;
-    kind = 'verification';
-    message = e.message;
-  } else if (e instanceof UsageError) {
-    code = 2;
-    kind = 'usage';
-    message = e.message;
-  } else {
-    code = 2;
-    kind = 'error';
-    message = `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
-  }
-  if (json) {
-    io.stdout.write(JSON.stringify({ ok: false, command, error: { kind, message } }) + '\n');
-  } else {
-    const what = command === 'verify' && code === 1 ? 'Verification failed' : command === 'sign' ? 'Signing failed' : 'modelseal';
-    io.stderr.write(`${what}: ${message}\n`);
-  }
-  return code;
-}
-
-async function digestCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv, HASH_FLAGS, 'digest');
-  if (args.flags.help) {
-    return printHelp(io.stdout, 'digest MODEL_PATH [options]', 'Hash a model and print its OMS root digest (hex SHA-256).', HASH_FLAGS);
-  }
-  const modelPath = onePositional(args, 'digest', 'MODEL_PATH');
-  const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
-  let manifest;
-  try {
-    manifest = await hashModel(modelPath, { ...hashOptionsFrom(args), onProgress: bar.onProgress });
-  } finally {
-    bar.done();
-  }
-  const root = rootDigest(manifest.resources);
-  if (args.flags.json) {
-    io.stdout.write(JSON.stringify({ ok: true, command: 'digest', modelPath, rootDigest: formatRootDigest(root), resources: manifest.resources, serialization: manifest.serialization }) + '\n');
-  } else {
-    io.stdout.write(`${formatRootDigest(root)}\n`);
-  }
-  return 0;
 }
 
 async function signCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -255,11 +228,12 @@ async function signCommand(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const modelPath = onePositional(args, `sign ${kind}`, 'MODEL_PATH');
   const signaturePath = (args.flags.signature as string | undefined) ?? 'model.sig';
+  const algorithm = hashAlgorithmFrom(args, io.stderr);
   const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args, io));
   const bar = progressBar(io.stderr, 'hashing', args.flags.json === true);
   let result;
   try {
-    result = await signModel(modelPath, signer, { ...hashOptionsFrom(args), signaturePath, onProgress: bar.onProgress });
+    result = await signModel(modelPath, signer, { ...hashOptionsFrom(args), algorithm, signaturePath, onProgress: bar.onProgress });
   } finally {
     bar.done();
     await signer.close?.();
@@ -273,7 +247,9 @@ async function signCommand(argv: readonly string[], io: CliIo): Promise<number> 
       signature: signaturePath,
       rootDigest: formatRootDigest(result.rootDigest),
       resources: result.manifest.resources.length,
+      hashAlgorithm: result.manifest.serialization.hash_type,
       keyHint: result.keyHint,
+      timestamped: signer.timestamp !== undefined,
     }) + '\n');
   } else {
     io.stdout.write(`Signing succeeded: ${signaturePath} (${formatRootDigest(result.rootDigest)}, ${result.manifest.resources.length} files)\n`);
@@ -307,19 +283,28 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
     throw new UsageError(`verify ${kind} needs --signature SIG`);
   }
   const maxBundleBytes = parseSize(args.flags['max-bundle-size'] as string | undefined);
+  const notes: string[] = [];
   let trust: VerificationTrust;
-  if (kind === 'certificate') {
-    const files = (args.flags['certificate-chain'] as string[] | undefined) ?? [];
-    if (files.length === 0) {
-      throw new UsageError('verify certificate needs --certificate-chain with the trusted CA certificate(s)');
+  let trustedRoot: SigstoreTrustedRoot | undefined;
+  if (kind === 'sigstore') {
+    trustedRoot = await trustedRootFrom(args);
+    trust = { sigstore: { trustedRoot, ...sigstoreIdentityFrom(args) } };
+    const old = trustedRootAgeWarning(trustedRoot, new Date(), parseDays(args.flags['trusted-root-max-age'] as string | undefined));
+    if (old) {
+      notes.push(old);
     }
-    const anchors: X509Certificate[] = [];
-    for (const f of files) {
-      anchors.push(...await readCertificateFile(f));
-    }
-    trust = { trustAnchors: anchors };
   } else {
-    trust = { publicKey: await verificationKey(kind as 'key' | 'kms', keyFlagsFrom(args, io)) };
+    const timestampAuthorities = await readCertificates((args.flags['timestamp-authority-cert'] as string[] | undefined) ?? []);
+    const tsa = timestampAuthorities.length > 0 ? { timestampAuthorities } : {};
+    if (kind === 'certificate') {
+      const files = (args.flags['certificate-chain'] as string[] | undefined) ?? [];
+      if (files.length === 0) {
+        throw new UsageError('verify certificate needs --certificate-chain with the trusted CA certificate(s)');
+      }
+      trust = { trustAnchors: await readCertificates(files), ...tsa };
+    } else {
+      trust = { publicKey: await verificationKey(kind as 'key' | 'kms', keyFlagsFrom(args, io)), ...tsa };
+    }
   }
   const bar = progressBar(io.stderr, 'verifying', args.flags.json === true);
   let result;
@@ -346,18 +331,25 @@ async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number
       resources: result.resourceCount,
       keyHint: result.keyHint,
       curve: result.curve,
+      hashAlgorithm: result.statement.manifest.serialization.hash_type,
       ...(result.certificateSubject ? { certificateSubject: result.certificateSubject } : {}),
+      ...(result.sigstoreIdentity ? { identity: result.sigstoreIdentity.subjectAltNames, identityProvider: result.sigstoreIdentity.issuer } : {}),
+      ...(trustedRoot ? { trustedRoot: { source: trustedRoot.source, sha256: trustedRoot.sha256 } } : {}),
+      signedAt: result.signedAt.map((d) => d.toISOString()),
+      certificatesCheckedAt: { times: result.checkedAt.times.map((d) => d.toISOString()), source: result.checkedAt.source },
       unsignedFiles: result.unsignedFiles,
-      warnings: result.warnings,
+      warnings: [...notes, ...result.warnings],
     }) + '\n');
   } else {
-    for (const w of result.warnings) {
+    for (const w of [...notes, ...result.warnings]) {
       io.stderr.write(`warning: ${w}\n`);
     }
     if (result.unsignedFiles.length > 0) {
       io.stderr.write(`warning: ${result.unsignedFiles.length} unsigned file(s) accepted: ${result.unsignedFiles.join(', ')}\n`);
     }
-    io.stdout.write(`Verification succeeded: ${modelPath} (${formatRootDigest(result.rootDigest)}, ${result.resourceCount} files)\n`);
+    const who = result.sigstoreIdentity ? `, signed by ${result.sigstoreIdentity.subjectAltNames.join(', ')} via ${result.sigstoreIdentity.issuer}` : '';
+    const when = result.signedAt.length > 0 ? `, timestamped ${result.signedAt.map((d) => d.toISOString()).join(', ')}` : '';
+    io.stdout.write(`Verification succeeded: ${modelPath} (${formatRootDigest(result.rootDigest)}, ${result.resourceCount} files${who}${when})\n`);
   }
   return 0;
 }
@@ -380,6 +372,53 @@ async function pubkeyCommand(argv: readonly string[], io: CliIo): Promise<number
   return 0;
 }
 
+/** Reads every certificate of the given PEM files. */
+async function readCertificates(files: readonly string[]): Promise<X509Certificate[]> {
+  const out: X509Certificate[] = [];
+  for (const f of files) {
+    out.push(...await readCertificateFile(f));
+  }
+  return out;
+}
+
+/** `--trusted-root FILE`, or the root shipped in the package. */
+async function trustedRootFrom(args: ParsedArgs): Promise<SigstoreTrustedRoot> {
+  const file = args.flags['trusted-root'] as string | undefined;
+  return file === undefined ? shippedTrustedRoot() : readTrustedRoot(file);
+}
+
+/** `--identity ID` or `--identity-regex RE`, and `--identity-provider ISSUER`. */
+function sigstoreIdentityFrom(args: ParsedArgs): { identity: IdentityRule; issuer: string } {
+  const exact = args.flags.identity as string | undefined;
+  const regex = args.flags['identity-regex'] as string | undefined;
+  const issuer = args.flags['identity-provider'] as string | undefined;
+  if ((exact === undefined) === (regex === undefined)) {
+    throw new UsageError('verify sigstore needs exactly one of --identity ID (exact) or --identity-regex RE');
+  }
+  if (!issuer) {
+    throw new UsageError('verify sigstore needs --identity-provider ISSUER (the OIDC issuer, e.g. https://accounts.google.com)');
+  }
+  if (regex !== undefined) {
+    try {
+      anchoredRegExp(regex);
+    } catch (e) {
+      throw new UsageError(`--identity-regex ${JSON.stringify(regex)} is not a valid regular expression: ${(e as Error).message}`);
+    }
+    return { identity: { regex }, issuer };
+  }
+  return { identity: { exact: exact! }, issuer };
+}
+
+/** A whole number of days (`--trusted-root-max-age`). */
+function parseDays(value: string | undefined): number {
+  if (value === undefined) {
+    return DEFAULT_TRUSTED_ROOT_MAX_AGE_DAYS;
+  }
+  if (!/^\d{1,6}$/.test(value)) {
+    throw new UsageError(`--trusted-root-max-age ${JSON.stringify(value)} is not a whole number of days`);
+  }
+  return Number(value);
+}
 
 function parseSize(value: string | undefined): number {
   if (value === undefined) {

@@ -1,14 +1,16 @@
 /**
  * Signer and verification-key construction from CLI flags: the one place each key backend plugs into the CLI.
  */
-import type { KeyObject } from 'crypto';
+import type { KeyObject, X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
 import { keyPassword, PasswordSources } from './password';
 import { UsageError } from '../codec/errors';
+import { readCertificateFile } from '../engine/certificates';
 import { loadPublicKey } from '../engine/keys';
 import type { Signer } from '../engine/signer';
 import { CertificateSigner } from '../signers/certificate';
 import { LocalKeySigner } from '../signers/local';
+import { TimestampingSigner } from '../signers/tsa-client';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // The KMS and PKCS#11 backends load on first use: the AWS SDK costs start-up time every other command should not pay.
@@ -22,7 +24,7 @@ export const SIGNER_KINDS = ['key', 'pkcs11-key', 'kms', 'certificate'] as const
 export type SignerKind = (typeof SIGNER_KINDS)[number];
 
 /** The verification methods of `modelseal verify`. */
-export const VERIFIER_KINDS = ['key', 'kms', 'certificate'] as const;
+export const VERIFIER_KINDS = ['key', 'kms', 'certificate', 'sigstore'] as const;
 /** A verification method. */
 export type VerifierKind = (typeof VERIFIER_KINDS)[number];
 
@@ -35,14 +37,34 @@ export interface KeyFlags extends PasswordSources {
   readonly region?: string;
   readonly signingCertificate?: string;
   readonly certificateChain?: readonly string[];
+  /** `--timestamp-url`: an RFC 3161 TSA to timestamp every signature. */
+  readonly timestampUrl?: string;
+  /** `--timestamp-authority-cert`: certificates the TSA's answers must chain to. */
+  readonly timestampAuthorityCerts?: readonly string[];
 }
 
 /**
- * Builds the signer for `modelseal sign <kind>`.
+ * Builds the signer for `modelseal sign <kind>` (and every command that signs), timestamping its signatures when
+ * `--timestamp-url` is given.
  *
  * @throws UsageError when a flag the method needs is missing or its key cannot be loaded
  */
 export async function createSigner(kind: SignerKind, flags: KeyFlags): Promise<Signer> {
+  if ((flags.timestampAuthorityCerts ?? []).length > 0 && !flags.timestampUrl) {
+    throw new UsageError('--timestamp-authority-cert at sign time checks the answer of --timestamp-url; give the URL too');
+  }
+  const signer = await keySigner(kind, flags);
+  if (!flags.timestampUrl) {
+    return signer;
+  }
+  const trustedAuthorities: X509Certificate[] = [];
+  for (const f of flags.timestampAuthorityCerts ?? []) {
+    trustedAuthorities.push(...await readCertificateFile(f));
+  }
+  return new TimestampingSigner(signer, flags.timestampUrl, { trustedAuthorities });
+}
+
+async function keySigner(kind: SignerKind, flags: KeyFlags): Promise<Signer> {
   switch (kind) {
     case 'key': {
       const file = required(flags.privateKey, '--private-key', 'sign key');
@@ -70,7 +92,7 @@ export async function createSigner(kind: SignerKind, flags: KeyFlags): Promise<S
  *
  * @throws UsageError when the key cannot be obtained
  */
-export async function verificationKey(kind: Exclude<VerifierKind, 'certificate'>, flags: KeyFlags): Promise<KeyObject> {
+export async function verificationKey(kind: Exclude<VerifierKind, 'certificate' | 'sigstore'>, flags: KeyFlags): Promise<KeyObject> {
   switch (kind) {
     case 'key': {
       const file = required(flags.publicKey, '--public-key', 'verify key');
@@ -98,7 +120,7 @@ export async function publicKeyFromFlags(flags: KeyFlags): Promise<KeyObject> {
     // Only kms:GetPublicKey: printing a public key must not need signing rights.
     return kms().kmsPublicKey(flags.kmsKey, { region: flags.region });
   }
-  return withSigner(await createSigner('pkcs11-key', flags));
+  return withSigner(await keySigner('pkcs11-key', flags));
 }
 
 async function withSigner(signer: Signer): Promise<KeyObject> {

@@ -14,6 +14,9 @@ import { isJsonObject, parseJson } from '../codec/json';
 /** The only bundle media type OMS v1.0 uses. */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
+/** The most RFC 3161 timestamps a bundle may carry; each is a CMS signature to verify. */
+export const MAX_TIMESTAMPS = 8;
+
 /** Default ceiling on a bundle's size: large enough for any manifest, small enough to refuse a hostile file. */
 export const DEFAULT_MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 
@@ -39,22 +42,34 @@ export type BundleKeyMaterial =
 
 /** A bundle after structural checks; nothing in it is trusted yet. */
 export interface ParsedBundle {
+  /** The bundle document as parsed (for verifiers that read it whole: sigstore-js, for keyless bundles). */
+  readonly json: Record<string, unknown>;
   readonly material: BundleKeyMaterial;
   readonly payloadType: string;
   /** The decoded DSSE payload (statement bytes, exactly as signed). */
   readonly payload: Buffer;
   /** The decoded signature of the only DSSE signature. */
   readonly signature: Buffer;
+  /**
+   * The DER `TimeStampResp` of each RFC 3161 timestamp in `verificationMaterial.timestampVerificationData`, in
+   * bundle order (empty when there is none); engine/timestamp.ts verifies them.
+   */
+  readonly timestamps: Buffer[];
 }
 
 /**
  * Builds the bundle the reference model_signing writes: verification material, an empty `tlogEntries`, and a DSSE
- * envelope with one signature whose `keyid` is empty.
+ * envelope with one signature whose `keyid` is empty. RFC 3161 timestamps over the signature, when given, go in
+ * `timestampVerificationData.rfc3161Timestamps` as Sigstore clients write them.
+ *
+ * @param timestamps DER `TimeStampResp` values (engine/timestamp.ts)
  */
-export function buildBundle(material: VerificationMaterial, payload: Buffer, signature: Buffer): BundleJson {
+export function buildBundle(material: VerificationMaterial, payload: Buffer, signature: Buffer, timestamps: readonly Buffer[] = []): BundleJson {
+  const timestampData = timestamps.length === 0 ? {}
+    : { timestampVerificationData: { rfc3161Timestamps: timestamps.map((t) => ({ signedTimestamp: t.toString('base64') })) } };
   return {
     mediaType: BUNDLE_MEDIA_TYPE,
-    verificationMaterial: { ...material, tlogEntries: [] },
+    verificationMaterial: { ...material, tlogEntries: [], ...timestampData },
     dsseEnvelope: {
       payload: payload.toString('base64'),
       payloadType: IN_TOTO_PAYLOAD_TYPE,
@@ -147,7 +162,30 @@ export function parseBundle(data: Buffer, source = 'bundle', maxBytes = DEFAULT_
     throw new VerificationError(`${source} DSSE signature keyid is ${JSON.stringify(sig0.keyid)}; expected a string, null or absent`);
   }
   const signature = decodeBase64(sig0.sig, `${source} DSSE signature`);
-  return { material, payloadType: IN_TOTO_PAYLOAD_TYPE, payload, signature };
+  const timestamps = parseTimestamps((doc.verificationMaterial as Record<string, unknown>).timestampVerificationData, source);
+  return { json: doc, material, payloadType: IN_TOTO_PAYLOAD_TYPE, payload, signature, timestamps };
+}
+
+/** `timestampVerificationData` (optional): `{rfc3161Timestamps: [{signedTimestamp: <base64 DER>}]}`. */
+function parseTimestamps(value: unknown, source: string): Buffer[] {
+  if (value === undefined || value === null) {
+    return [];
+  }
+  const what = `${source} verificationMaterial.timestampVerificationData`;
+  if (!isJsonObject(value)) {
+    throw new VerificationError(`${what} is not an object; expected {"rfc3161Timestamps": [{"signedTimestamp": "<base64>"}]}`);
+  }
+  const list = value.rfc3161Timestamps;
+  if (list === undefined || list === null) {
+    return [];
+  }
+  if (!Array.isArray(list)) {
+    throw new VerificationError(`${what}.rfc3161Timestamps is not an array`);
+  }
+  if (list.length > MAX_TIMESTAMPS) {
+    throw new VerificationError(`${what}.rfc3161Timestamps holds ${list.length} timestamps; at most ${MAX_TIMESTAMPS} are accepted`);
+  }
+  return list.map((t, i) => decodeBase64(isJsonObject(t) ? t.signedTimestamp : undefined, `${what}.rfc3161Timestamps[${i}].signedTimestamp`));
 }
 
 function parseMaterial(vm: unknown, source: string): BundleKeyMaterial {

@@ -5,14 +5,11 @@
 import { KeyObject, X509Certificate } from 'crypto';
 import { promises as fs } from 'fs';
 import { curveOf } from './keys';
+import { certificateName, validateCertificatePath } from './x509-path';
 import { readChildren, readTlv } from '../codec/der';
 import { UsageError, VerificationError } from '../codec/errors';
 
-/** Extended key usage OID for code signing (id-kp-codeSigning). */
-export const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
-
-/** Longest chain (leaf included) the verifier will build; real PKIs use three or four. */
-const MAX_CHAIN_LENGTH = 10;
+export { CODE_SIGNING_EKU, certificateName } from './x509-path';
 
 /**
  * Reads every PEM certificate in a file.
@@ -50,32 +47,35 @@ export function parseCertificates(data: Buffer, source: string): X509Certificate
 /** Options of {@link verifyCertificateChain}. */
 export interface ChainVerificationOptions {
   /**
-   * The instant the chain must be valid at.
+   * The instant every certificate on the path must be valid at: the current time, or the time of a verified RFC 3161
+   * timestamp over the signature (engine/timestamp.ts).
    *
-   * @default - the leaf's notBefore, as the reference model_signing does: a key or certificate bundle carries no
-   * trusted signing time, so the chain is checked at the earliest moment the signature could have been made.
+   * @default - the current time
    */
   readonly at?: Date;
+  /** Says in errors where `at` came from. @default 'the current time' */
+  readonly atSource?: string;
 }
 
 /**
  * Verifies a bundle's certificate chain against trust anchors and returns the leaf's public key.
  *
- * The path is built from the leaf through the bundle's other certificates to any anchor; every link must pass
- * `checkIssued` (names, key identifiers, the issuer's keyCertSign usage) and a signature check, every issuer must
- * be a CA, and every certificate on the path must be valid at the verification instant. The leaf must allow
- * signing: key usage digitalSignature or extended key usage codeSigning, as the reference requires. Anchors are
- * trusted as given (an intermediate may be an anchor); an anchor equal to the leaf is refused.
+ * RFC 5280 path validation (engine/x509-path.ts: pkijs, plus pathLenConstraint, unknown critical extensions and the
+ * leaf's purpose): the path runs from the leaf through the bundle's other certificates, in any order, to an anchor;
+ * every certificate on it is valid at `at`; every issuer is a CA; name constraints hold. The leaf's key usage, when
+ * present, includes digitalSignature, its extended key usage, when present, includes codeSigning or
+ * anyExtendedKeyUsage, and it has at least one of the two. A leaf marked CA:TRUE is accepted when its usages allow
+ * signing (the reference's own test leaf is one). An anchor may be an intermediate CA, or the leaf itself.
  *
  * @param chainDer the bundle's certificates, leaf first (DER)
  * @param anchors trusted certificates (the `--certificate-chain` files)
- * @throws VerificationError naming the certificate that fails
+ * @throws VerificationError naming the certificate that fails and the rule it breaks
  */
-export function verifyCertificateChain(
+export async function verifyCertificateChain(
   chainDer: readonly Buffer[],
   anchors: readonly X509Certificate[],
   opts: ChainVerificationOptions = {},
-): KeyObject {
+): Promise<KeyObject> {
   if (anchors.length === 0) {
     throw new VerificationError('certificate verification needs at least one trust anchor; pass --certificate-chain with the CA certificate(s)');
   }
@@ -87,32 +87,12 @@ export function verifyCertificateChain(
     }
   });
   const leaf = certs[0];
-  const at = opts.at ?? new Date(leaf.validFrom);
-  const path = buildPath(leaf, certs.slice(1), anchors);
-  if (!path) {
-    throw new VerificationError(
-      `certificate chain of ${certificateName(leaf)} does not lead to a trust anchor: no verifying issuer for it among the bundle's ` +
-      `${certs.length - 1} chain certificate(s) and the ${anchors.length} --certificate-chain anchor(s) (${anchors.map(certificateName).join('; ')})`);
-  }
-  for (const [i, cert] of path.entries()) {
-    const from = new Date(cert.validFrom);
-    const to = new Date(cert.validTo);
-    if (at < from || at > to) {
-      throw new VerificationError(
-        `certificate ${certificateName(cert)} is valid from ${from.toISOString()} to ${to.toISOString()}, not at ${at.toISOString()} (the leaf's notBefore)`);
-    }
-    if (i > 0 && !cert.ca) {
-      throw new VerificationError(`certificate ${certificateName(cert)} issues ${certificateName(path[i - 1])} but is not a CA (basicConstraints CA:TRUE with keyCertSign)`);
-    }
-  }
-  const usage = keyUsageBits(leaf);
-  const eku = leaf.keyUsage ?? [];
-  // digitalSignature is the first (most significant) bit of the KeyUsage bit string.
-  const digitalSignature = usage !== undefined && usage >= 0x80;
-  if (!digitalSignature && !eku.includes(CODE_SIGNING_EKU)) {
-    throw new VerificationError(
-      `signing certificate ${certificateName(leaf)} cannot be used for signing: it needs key usage digitalSignature or extended key usage codeSigning`);
-  }
+  await validateCertificatePath(leaf, certs.slice(1), anchors, {
+    at: opts.at ?? new Date(),
+    atSource: opts.atSource ?? 'the current time',
+    purpose: 'codeSigning',
+    anchorsName: '--certificate-chain anchor(s)',
+  });
   try {
     curveOf(leaf.publicKey, `signing certificate ${certificateName(leaf)}`);
   } catch (e) {
@@ -121,41 +101,31 @@ export function verifyCertificateChain(
   return leaf.publicKey;
 }
 
-/** Depth-first search for a path leaf → … → anchor; returns it (anchor last) or undefined. */
-function buildPath(leaf: X509Certificate, untrusted: readonly X509Certificate[], anchors: readonly X509Certificate[]): X509Certificate[] | undefined {
-  if (anchors.some((a) => a.raw.equals(leaf.raw))) {
-    // A leaf trusted directly would skip every CA check; the reference also requires an issuing chain.
-    return undefined;
+/**
+ * Refuses, at sign time, a signing certificate that a verifier would refuse: the path from `leaf` through `chain` (to
+ * the chain's self-signed roots, else its topmost certificates; a leaf given without a chain is checked alone) must be
+ * valid now under the rules of {@link verifyCertificateChain}, and the leaf must allow code signing.
+ *
+ * @param what names the certificate file in errors
+ * @throws UsageError (a signing error: exit 2, nothing written) naming the certificate and the rule it breaks
+ */
+export async function checkSigningCertificate(
+  leaf: X509Certificate, chain: readonly X509Certificate[], what: string, now = new Date(),
+): Promise<void> {
+  const others = chain.filter((c) => !c.raw.equals(leaf.raw));
+  const selfSigned = chain.filter((c) => issuedBy(c, c));
+  const tops = others.filter((c) => !others.some((d) => !d.raw.equals(c.raw) && issuedBy(c, d)));
+  const anchors = selfSigned.length > 0 ? selfSigned : tops.length > 0 ? tops : [leaf];
+  try {
+    await validateCertificatePath(leaf, others, anchors, {
+      at: now,
+      atSource: 'the signing time',
+      purpose: 'codeSigning',
+      anchorsName: 'certificate(s) of --certificate-chain',
+    });
+  } catch (e) {
+    throw new UsageError(`signing certificate ${what} would not verify, so nothing was signed: ${(e as Error).message}`);
   }
-  const walk = (path: X509Certificate[]): X509Certificate[] | undefined => {
-    if (path.length > MAX_CHAIN_LENGTH) {
-      return undefined;
-    }
-    const current = path[path.length - 1];
-    for (const anchor of anchors) {
-      if (issued(current, anchor)) {
-        return [...path, anchor];
-      }
-    }
-    for (const cand of untrusted) {
-      if (path.some((p) => p.raw.equals(cand.raw)) || !issued(current, cand)) {
-        continue;
-      }
-      const found = walk([...path, cand]);
-      if (found) {
-        return found;
-      }
-    }
-    return undefined;
-  };
-  return walk([leaf]);
-}
-
-function issued(cert: X509Certificate, issuer: X509Certificate): boolean {
-  if (cert.raw.equals(issuer.raw) && !issuedBy(cert, cert)) {
-    return false;
-  }
-  return issuedBy(cert, issuer);
 }
 
 /** Whether `issuer` issued `cert`: names, key identifiers and keyCertSign match, and its key verifies the signature. */
@@ -165,11 +135,6 @@ export function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolea
   } catch {
     return false;
   }
-}
-
-/** A certificate as errors name it: its subject on one line and its serial number. */
-export function certificateName(cert: X509Certificate): string {
-  return `"${cert.subject.replace(/\n/g, ', ')}" (serial ${cert.serialNumber})`;
 }
 
 /**

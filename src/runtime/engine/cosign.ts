@@ -14,7 +14,7 @@ import { IN_TOTO_PAYLOAD_TYPE, pae } from './pae';
 import { signPayload } from './sign-statement';
 import type { Signer } from './signer';
 import { LEGACY_PREDICATE_TYPE, ParsedStatement, PREDICATE_TYPE } from './statement';
-import { verifyBundle, verifyBundleSignature, VerificationTrust } from './verify';
+import { SigningMethod, verifyBundle, verifyBundleSignature, VerificationTrust } from './verify';
 import { UsageError, VerificationError } from '../codec/errors';
 import { decodeStatement, subjectDigests } from '../codec/statement';
 
@@ -31,13 +31,17 @@ export interface VerifiedStatement {
   /** The `predicate` member (undefined when absent). */
   readonly predicate: unknown;
   /** How the bundle was signed. */
-  readonly method: 'key' | 'certificate';
+  readonly method: SigningMethod;
   /** The key that verified the signature (the leaf's for certificates). */
   readonly publicKey: KeyObject;
   /** Its OMS key hint. */
   readonly keyHint: string;
-  /** The leaf certificate, for certificate bundles. */
+  /** The leaf certificate, for certificate and keyless bundles. */
   readonly leafCertificate?: X509Certificate;
+  /** The signer identity and OIDC issuer, for keyless bundles. */
+  readonly sigstoreIdentity?: { readonly subjectAltNames: string[]; readonly issuer: string };
+  /** The verified signing times (RFC 3161 genTime; keyless: Rekor integrated time); empty without any. */
+  readonly signedAt: Date[];
   /** Non-fatal notes. */
   readonly warnings: string[];
   /** The older formats the bundle uses (see `VerifiedBundle.legacyFormats`); empty for current bundles. */
@@ -52,7 +56,7 @@ export interface StatementVerifyOptions {
   readonly source?: string;
   /** Bundle size limit in bytes. @default 64 MiB */
   readonly maxBundleBytes?: number;
-  /** Instant a certificate chain must be valid at. @default - the leaf's notBefore */
+  /** The verifier's current time (certificates are checked at it unless a trusted timestamp gives the signing time). @default - the current time */
   readonly at?: Date;
 }
 
@@ -66,13 +70,15 @@ export interface StatementVerifyOptions {
  *
  * @throws VerificationError when the bundle does not verify; UsageError when the trust input is unusable
  */
-export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, opts: StatementVerifyOptions = {}): VerifiedStatement {
+export async function verifyStatementBundle(data: Buffer, trust: VerificationTrust, opts: StatementVerifyOptions = {}): Promise<VerifiedStatement> {
   const source = opts.source ?? 'bundle';
   const bundle = parseBundle(data, source, opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
   const statement = decodeStatement(bundle.payload, source);
   const predicateType = statement.predicateType;
   if (predicateType === PREDICATE_TYPE || predicateType === LEGACY_PREDICATE_TYPE) {
-    const v = verifyBundle(data, trust, { source, maxBundleBytes: opts.maxBundleBytes, at: opts.at });
+    const v = await verifyBundle(data, trust, { source, maxBundleBytes: opts.maxBundleBytes, at: opts.at });
+    const leaf = bundle.material.kind === 'x509CertificateChain' ? bundle.material.certificates[0]
+      : bundle.material.kind === 'certificate' ? bundle.material.certificate : undefined;
     return {
       payload: bundle.payload,
       statement,
@@ -82,13 +88,15 @@ export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, op
       method: v.method,
       publicKey: v.publicKey,
       keyHint: v.keyHint,
-      ...(bundle.material.kind === 'x509CertificateChain' ? { leafCertificate: new X509Certificate(bundle.material.certificates[0]) } : {}),
+      ...(leaf ? { leafCertificate: new X509Certificate(leaf) } : {}),
+      ...(v.sigstoreIdentity ? { sigstoreIdentity: v.sigstoreIdentity } : {}),
+      signedAt: v.signedAt,
       warnings: v.warnings,
       legacyFormats: v.legacyFormats,
       oms: v.statement,
     };
   }
-  const v = verifyBundleSignature(bundle, trust, source, { at: opts.at });
+  const v = await verifyBundleSignature(bundle, trust, source, { at: opts.at });
   return {
     payload: bundle.payload,
     statement,
@@ -99,6 +107,8 @@ export function verifyStatementBundle(data: Buffer, trust: VerificationTrust, op
     publicKey: v.publicKey,
     keyHint: v.keyHint,
     ...(v.leafCertificate ? { leafCertificate: v.leafCertificate } : {}),
+    ...(v.sigstoreIdentity ? { sigstoreIdentity: v.sigstoreIdentity } : {}),
+    signedAt: v.signedAt,
     warnings: v.warnings,
     legacyFormats: v.legacyFormats,
   };
@@ -158,11 +168,11 @@ export async function cosignBundle(original: Buffer, signer: Signer, opts: Cosig
   const maxBundleBytes = opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
   let verified: VerifiedStatement;
   if (opts.trust) {
-    verified = verifyStatementBundle(original, opts.trust, { source, maxBundleBytes });
+    verified = await verifyStatementBundle(original, opts.trust, { source, maxBundleBytes });
   } else {
     const m = parseBundle(original, source, maxBundleBytes).material;
     if (m.kind === 'publicKey' && m.rawKey) {
-      verified = verifyStatementBundle(original, { publicKey: m.rawKey }, { source, maxBundleBytes });
+      verified = await verifyStatementBundle(original, { publicKey: m.rawKey }, { source, maxBundleBytes });
     } else if (m.kind === 'publicKey') {
       throw new UsageError(
         `${source} names its signing key only by hint ${m.hint}; pass the original signer's public key with --verify-key PEM so its signature can be checked before co-signing`);
@@ -216,6 +226,7 @@ function verifyWithLeafKey(data: Buffer, source: string): VerifiedStatement {
     publicKey: leafKey,
     keyHint: keyHint(leafKey),
     leafCertificate: leaf,
+    signedAt: [],
     warnings: [],
     legacyFormats: [],
   };

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
+import { createHasher, HASH_ALGORITHMS, HashAlgorithm, isHashAlgorithm, nativeBlake3Path, StreamHasher } from './blake';
 import { HASH_WORKER_SOURCE } from './hash-worker';
 import { HashOptions, Manifest, ManifestResource, Serialization } from './types';
 import { UsageError, VerificationError } from '../codec/errors';
@@ -35,8 +36,11 @@ export const WORKER_THRESHOLD_BYTES = 64 * 1024 * 1024;
 /** Paths the reference implementation leaves out by default (at the model's top level only). */
 export const DEFAULT_GIT_IGNORES: readonly string[] = ['.git', '.gitattributes', '.github', '.gitignore'];
 
-/** The single OMS hash algorithm this engine produces and verifies. */
-const HASH_TYPE = 'sha256';
+/**
+ * Bytes per read when BLAKE3 is hashed double-buffered: the read of the next chunk (on the libuv thread pool) runs
+ * while this one is hashed, so larger chunks than {@link CHUNK_SIZE} amortise the hand-over (docs/BENCHMARKS.md).
+ */
+export const BLAKE3_CHUNK_SIZE = 1024 * 1024;
 
 /** Minimum interval between two `onProgress` calls (the final call is always made). */
 const PROGRESS_INTERVAL_MS = 200;
@@ -90,7 +94,8 @@ interface ModelRoot {
  * Hashes a model on disk into an OMS `files` manifest.
  *
  * One resource per regular file, named by its POSIX path relative to the model root (`.` when the model is a
- * single file, as the reference does), digest SHA-256 in hex, sorted the way the reference sorts paths
+ * single file, as the reference does), digest in hex with `opts.algorithm` (sha256 by default, blake2b or blake3;
+ * engine/blake.ts), sorted the way the reference sorts paths
  * (component by component, by code point). The serialization records `ignore_paths` as POSIX paths relative to
  * the model root: the default git paths (unless `ignoreGitPaths` is false), every user ignore path that lies
  * inside the model, and the signature file when it lies inside the model.
@@ -99,10 +104,15 @@ interface ModelRoot {
  * directory (so `model/README.md`, not `README.md`, when signing `model`); paths outside the model are ignored
  * and not recorded. Use `modelIgnorePaths` for paths relative to the model root.
  *
- * @throws UsageError for a missing model, an empty model (no files after exclusions), a symlink when
- *   `allowSymlinks` is not set, a symlink that leaves the model or loops (always), or a special file.
+ * @throws UsageError for an algorithm OMS does not register, a missing model, an empty model (no files after
+ *   exclusions), a symlink when `allowSymlinks` is not set, a symlink that leaves the model or loops (always), or a
+ *   special file.
  */
 export async function hashModel(modelPath: string, opts: ModelHashOptions = {}): Promise<Manifest> {
+  const algorithm = opts.algorithm ?? 'sha256';
+  if (!isHashAlgorithm(algorithm)) {
+    throw new UsageError(`hash algorithm ${JSON.stringify(algorithm)} is not an OMS algorithm; expected one of ${HASH_ALGORITHMS.join(', ')}`);
+  }
   const root = await resolveModelRoot(modelPath, opts.allowSymlinks ?? false);
   const ignores = collectIgnores(root, opts);
   const { files, invalidNames } = await walkModel(root, ignores, opts.allowSymlinks ?? false);
@@ -115,12 +125,12 @@ export async function hashModel(modelPath: string, opts: ModelHashOptions = {}):
     throw new UsageError(`model ${root.root} has no files to hash after exclusions (ignored: ${ignores.join(', ') || 'none'})`);
   }
   const jobs = files.map((f) => ({ absPath: f.absPath, start: 0, end: -1, size: f.size }));
-  const digests = await runJobs(jobs, opts, (err, job) => new UsageError(`cannot read ${job.absPath}: ${err.message}`));
+  const digests = await runJobs(jobs, algorithm, opts, (err, job) => new UsageError(`cannot read ${job.absPath}: ${err.message}`));
   return {
-    resources: files.map((f, i) => ({ name: f.name, algorithm: HASH_TYPE, digest: digests[i] })),
+    resources: files.map((f, i) => ({ name: f.name, algorithm, digest: digests[i] })),
     serialization: {
       method: 'files',
-      hash_type: HASH_TYPE,
+      hash_type: algorithm,
       allow_symlinks: opts.allowSymlinks ?? false,
       ignore_paths: ignores,
     },
@@ -172,12 +182,14 @@ export async function listModelShards(modelPath: string, shardSize: number, opts
  *
  * Supports the `files` method (names are POSIX paths relative to the model root, or `.` for a single-file
  * model) and the `shards` method (names `path:start:end`, hashing bytes [start, end)). The order is never
- * changed, so {@link rootDigest} of the result is comparable with the payload's subject digest. Symlinks are
+ * changed, so {@link rootDigest} of the result is comparable with the payload's subject digest. The payload's
+ * `hash_type` (sha256, blake2b or blake3) is the algorithm; BLAKE3 shards are refused, as the reference never
+ * produces them. Symlinks are
  * followed only when the payload's `allow_symlinks` is true, and never out of the model. This only hashes what
  * is listed: compare the names with {@link listModelFiles} / {@link listModelShards} to catch extra files.
  *
  * @throws VerificationError for a name that is not a canonical relative path (absolute, `..`, empty or `.`
- *   segments), a duplicate name, a malformed shard name, an unsupported hash type, a listed file that is
+ *   segments), a duplicate name, a malformed shard name, an unsupported hash type or BLAKE3 shards, a listed file that is
  *   missing or not a regular file, a forbidden or escaping symlink, or a shard beyond the end of its file.
  */
 export async function hashResources(
@@ -186,8 +198,12 @@ export async function hashResources(
   serialization: Pick<Serialization, 'method' | 'hash_type' | 'allow_symlinks' | 'shard_size'>,
   opts: Pick<HashOptions, 'workers' | 'onProgress'> = {},
 ): Promise<ManifestResource[]> {
-  if (serialization.hash_type !== HASH_TYPE) {
-    throw new VerificationError(`unsupported hash_type ${JSON.stringify(serialization.hash_type)} (only ${HASH_TYPE})`);
+  const algorithm = serialization.hash_type;
+  if (!isHashAlgorithm(algorithm)) {
+    throw new VerificationError(`unsupported hash_type ${JSON.stringify(algorithm)} (expected one of ${HASH_ALGORITHMS.join(', ')})`);
+  }
+  if (algorithm === 'blake3' && serialization.method === 'shards') {
+    throw new VerificationError('serialization hashes shards with blake3, which the reference never does (it hashes whole files with BLAKE3); refusing it');
   }
   if (serialization.method !== 'files' && serialization.method !== 'shards') {
     throw new VerificationError(`unsupported serialization method ${JSON.stringify(serialization.method)}`);
@@ -216,8 +232,8 @@ export async function hashResources(
     }
     return { absPath: f.absPath, start: p.start, end: p.end, size: p.end < 0 ? f.size : p.end - p.start };
   });
-  const digests = await runJobs(jobs, opts, (err, job) => new VerificationError(`cannot hash ${job.absPath}: ${err.message}`));
-  return resources.map((r, i) => ({ name: r.name, algorithm: HASH_TYPE, digest: digests[i] }));
+  const digests = await runJobs(jobs, algorithm, opts, (err, job) => new VerificationError(`cannot hash ${job.absPath}: ${err.message}`));
+  return resources.map((r, i) => ({ name: r.name, algorithm, digest: digests[i] }));
 }
 
 /**
@@ -606,7 +622,9 @@ export function defaultWorkerCount(): number {
 type ErrorMapper = (err: Error, job: HashJob) => Error;
 
 /** Hashes every job; returns hex digests in job order. */
-async function runJobs(jobs: readonly HashJob[], opts: Pick<HashOptions, 'workers' | 'onProgress'>, mapError: ErrorMapper): Promise<string[]> {
+async function runJobs(
+  jobs: readonly HashJob[], algorithm: HashAlgorithm, opts: Pick<HashOptions, 'workers' | 'onProgress'>, mapError: ErrorMapper,
+): Promise<string[]> {
   const total = jobs.reduce((n, j) => n + j.size, 0);
   const progress = progressReporter(total, opts.onProgress);
   let workers: number;
@@ -619,7 +637,15 @@ async function runJobs(jobs: readonly HashJob[], opts: Pick<HashOptions, 'worker
     workers = total < WORKER_THRESHOLD_BYTES ? 0 : defaultWorkerCount();
   }
   workers = Math.min(workers, jobs.length);
-  const digests = workers === 0 ? await hashOnThisThread(jobs, progress, mapError) : await hashOnWorkers(jobs, workers, progress, mapError);
+  const blake3Native = algorithm === 'blake3' ? nativeBlake3Path() : undefined;
+  if (algorithm === 'blake3' && (blake3Native === undefined || (jobs.length === 1 && opts.workers === undefined))) {
+    // Workers start from source text and cannot reach the bundled WebAssembly build; one file gains nothing from a
+    // worker and pays its start-up, while the double-buffered reader overlaps reading and hashing here.
+    workers = 0;
+  }
+  const digests = workers === 0
+    ? await hashOnThisThread(jobs, algorithm, progress, mapError)
+    : await hashOnWorkers(jobs, workers, { algorithm, blake3Native }, progress, mapError);
   progress.finish();
   return digests;
 }
@@ -648,13 +674,19 @@ function progressReporter(total: number, onProgress: HashOptions['onProgress']):
   };
 }
 
-/** Hashes jobs one after another on the calling thread, with one reused buffer. */
-async function hashOnThisThread(jobs: readonly HashJob[], progress: ProgressReporter, mapError: ErrorMapper): Promise<string[]> {
-  const buffer = Buffer.allocUnsafe(CHUNK_SIZE);
+/** Hashes jobs one after another on the calling thread, with reused buffers. */
+async function hashOnThisThread(
+  jobs: readonly HashJob[], algorithm: HashAlgorithm, progress: ProgressReporter, mapError: ErrorMapper,
+): Promise<string[]> {
+  const doubleBuffered = algorithm === 'blake3';
+  const buffers = doubleBuffered ? [Buffer.allocUnsafe(BLAKE3_CHUNK_SIZE), Buffer.allocUnsafe(BLAKE3_CHUNK_SIZE)] : [Buffer.allocUnsafe(CHUNK_SIZE)];
   const digests: string[] = [];
   for (const job of jobs) {
     try {
-      digests.push(await hashRangeHere(job, buffer, progress));
+      const hasher = await createHasher(algorithm);
+      digests.push(doubleBuffered
+        ? await hashRangeDoubleBuffered(job, hasher, buffers, progress)
+        : await hashRangeHere(job, hasher, buffers[0], progress));
     } catch (err) {
       throw mapError(err as Error, job);
     }
@@ -662,10 +694,9 @@ async function hashOnThisThread(jobs: readonly HashJob[], progress: ProgressRepo
   return digests;
 }
 
-async function hashRangeHere(job: HashJob, buffer: Buffer, progress: ProgressReporter): Promise<string> {
+async function hashRangeHere(job: HashJob, hash: StreamHasher, buffer: Buffer, progress: ProgressReporter): Promise<string> {
   const handle = await fs.promises.open(job.absPath, 'r');
   try {
-    const hash = createHash('sha256');
     let pos = job.start;
     for (;;) {
       const want = job.end < 0 ? buffer.length : Math.min(buffer.length, job.end - pos);
@@ -679,7 +710,40 @@ async function hashRangeHere(job: HashJob, buffer: Buffer, progress: ProgressRep
     if (job.end >= 0 && pos < job.end) {
       throw new Error(`file ends at byte ${pos}, before the end of range ${job.start}-${job.end}`);
     }
-    return hash.digest('hex');
+    return hash.digest().toString('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Hashes a file or range with two buffers: the read of chunk N+1 is issued (positional, on the libuv thread pool)
+ * before chunk N is hashed on this thread, so reading and hashing overlap. A read never targets the buffer being
+ * hashed, and `update` consumes its bytes before it returns. Reads stop at the size the file had when it was opened
+ * (or the range's end); a file that shrinks meanwhile fails.
+ */
+async function hashRangeDoubleBuffered(job: HashJob, hash: StreamHasher, buffers: Buffer[], progress: ProgressReporter): Promise<string> {
+  const handle = await fs.promises.open(job.absPath, 'r');
+  try {
+    const end = job.end >= 0 ? job.end : (await handle.stat()).size;
+    const chunk = buffers[0].length;
+    const readAt = (i: number, pos: number) => handle.read(buffers[i], 0, Math.min(chunk, end - pos), pos);
+    let pos = job.start;
+    let i = 0;
+    let pending = pos < end ? readAt(0, pos) : undefined;
+    while (pending) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) {
+        throw new Error(`file ends at byte ${pos}, before the ${end} bytes it had when hashing began`);
+      }
+      const current = buffers[i];
+      pos += bytesRead;
+      pending = pos < end ? readAt(i ^ 1, pos) : undefined;
+      hash.update(current.subarray(0, bytesRead));
+      progress.add(bytesRead);
+      i ^= 1;
+    }
+    return hash.digest().toString('hex');
   } finally {
     await handle.close();
   }
@@ -694,7 +758,13 @@ type WorkerMessage =
  * Hashes jobs on a pool of worker threads, biggest first (so one large file does not start last and leave the
  * other workers idle at the end); each worker takes the next job when it finishes one.
  */
-function hashOnWorkers(jobs: readonly HashJob[], count: number, progress: ProgressReporter, mapError: ErrorMapper): Promise<string[]> {
+function hashOnWorkers(
+  jobs: readonly HashJob[],
+  count: number,
+  hashing: { algorithm: HashAlgorithm; blake3Native?: string },
+  progress: ProgressReporter,
+  mapError: ErrorMapper,
+): Promise<string[]> {
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b].size - jobs[a].size || a - b);
   const digests: string[] = new Array(jobs.length);
   const pool: Worker[] = [];
@@ -717,7 +787,13 @@ function hashOnWorkers(jobs: readonly HashJob[], count: number, progress: Progre
     for (let i = 0; i < count; i++) {
       const w = new Worker(HASH_WORKER_SOURCE, {
         eval: true,
-        workerData: { chunkSize: CHUNK_SIZE, progressBytes: WORKER_PROGRESS_BYTES },
+        workerData: {
+          chunkSize: CHUNK_SIZE,
+          doubleBufferChunkSize: BLAKE3_CHUNK_SIZE,
+          progressBytes: WORKER_PROGRESS_BYTES,
+          algorithm: hashing.algorithm,
+          blake3Path: hashing.blake3Native,
+        },
       });
       pool.push(w);
       w.on('message', (m: WorkerMessage) => {

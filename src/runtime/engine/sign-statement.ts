@@ -26,8 +26,9 @@ export interface SignedStatement {
  * Signs exact DSSE payload bytes (an in-toto statement) with `signer` and wraps them in a Sigstore bundle v0.3.
  *
  * The signature is checked against the signer's own public key before the bundle is returned: a signer that returns
- * a raw or otherwise wrong signature fails here instead of producing an attestation nobody can verify. Co-signing
- * uses this directly so that another party's statement bytes are never re-serialized.
+ * a raw or otherwise wrong signature fails here instead of producing an attestation nobody can verify. A signer with
+ * a `timestamp` method (a TSA was asked for) gets an RFC 3161 timestamp over the signature into the bundle, or the
+ * signing fails. Co-signing uses this directly so that another party's statement bytes are never re-serialized.
  *
  * @throws UsageError when the signer produced an unusable signature
  */
@@ -43,7 +44,8 @@ export async function signPayload(payload: Buffer, signer: Signer): Promise<Sign
   if (!cryptoVerify(hashForKey(publicKey), message, { key: publicKey, dsaEncoding: 'der' }, signature)) {
     throw new UsageError('the signer returned a signature that does not verify with its own public key; check that the key and the signer configuration match');
   }
-  const bundle = buildBundle(await signer.verificationMaterial(), payload, signature);
+  const timestamps = signer.timestamp ? [await signer.timestamp(signature)] : [];
+  const bundle = buildBundle(await signer.verificationMaterial(), payload, signature, timestamps);
   return { bundle, bundleText: serializeBundle(bundle), payload, keyHint: keyHint(publicKey) };
 }
 

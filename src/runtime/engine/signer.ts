@@ -19,6 +19,12 @@ export interface Signer {
    * (P-256 SHA-256, P-384 SHA-384, P-521 SHA-512). Returns a DER-encoded ECDSA signature.
    */
   sign(message: Buffer): Promise<Buffer>;
+  /**
+   * An RFC 3161 timestamp over a signature this signer made: the DER `TimeStampResp`, put in the bundle's
+   * `timestampVerificationData` (engine/timestamp.ts). Signers without it produce bundles without timestamps.
+   * Failing here fails the signing: no bundle is written without the timestamp that was asked for.
+   */
+  timestamp?(signature: Buffer): Promise<Buffer>;
   /** Releases sessions or clients (PKCS#11 sessions, SDK clients). */
   close?(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /**
  * The in-toto Statement v1 that carries an OMS v1.0 manifest: building it for signing and parsing it strictly.
  */
+import { DIGEST_BYTES, HASH_ALGORITHMS, HashAlgorithm } from './blake';
 import { ignorePathProblem, rootDigest } from './hashing';
 import type { Manifest, ManifestResource, Serialization } from './types';
 import { isHexDigest } from '../codec/digest';
@@ -13,8 +14,8 @@ export const PREDICATE_TYPE = 'https://model_signing/signature/v1.0';
 /** The predicate type of model_signing v0.2 (files as subjects, no root digest); accepted when verifying. */
 export const LEGACY_PREDICATE_TYPE = 'https://model_signing/Digests/v0.1';
 
-/** Hash algorithms this verifier can recompute. The OMS registry also lists blake2b and blake3 (optional). */
-const SUPPORTED_ALGORITHMS = ['sha256'];
+/** Hash algorithms this verifier recomputes: every algorithm of the OMS registry (engine/blake.ts). */
+const SUPPORTED_ALGORITHMS: readonly string[] = HASH_ALGORITHMS;
 
 /** A statement decoded from a DSSE payload and checked for shape, before any digest is recomputed. */
 export interface ParsedStatement {
@@ -213,9 +214,10 @@ function parseResources(value: unknown, serialization: Serialization): ManifestR
       throw new VerificationError(
         `resource "${name}" has algorithm "${algorithm}" but serialization.hash_type is "${serialization.hash_type}"`);
     }
-    if (!isHexDigest(digest)) {
+    const hexLength = 2 * DIGEST_BYTES[algorithm as HashAlgorithm];
+    if (typeof digest !== 'string' || digest.length !== hexLength || !/^[0-9a-f]+$/.test(digest)) {
       throw new VerificationError(
-        `resource "${name}" has digest ${JSON.stringify(digest)}; expected 64 lower-case hex characters`);
+        `resource "${name}" has digest ${JSON.stringify(digest)}; expected ${hexLength} lower-case hex characters (a ${algorithm} digest)`);
     }
     checkResourceName(name, serialization.method, value.length);
     if (seen.has(name)) {

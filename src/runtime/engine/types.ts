@@ -1,12 +1,13 @@
 /**
  * Shared shapes of the OMS v1.0 engine (runtime only; not part of the jsii API).
  */
+import type { HashAlgorithm } from './blake';
 
 /** One signed resource of an OMS manifest: a file (`files` method) or a shard (`shards` method). */
 export interface ManifestResource {
   /** POSIX path relative to the model root (`files`), or `path:start:end` (`shards`). */
   readonly name: string;
-  /** Hash algorithm; OMS v1.0 uses `sha256`. */
+  /** Hash algorithm: `sha256`, `blake2b` or `blake3` (the OMS registry; engine/blake.ts). */
   readonly algorithm: string;
   /** Lower-case hex digest. */
   readonly digest: string;
@@ -30,6 +31,13 @@ export interface Manifest {
 
 /** Options for hashing a model on disk. */
 export interface HashOptions {
+  /**
+   * The OMS hash algorithm of the resource digests when hashing a model to sign it (verification reads it from the
+   * payload): `sha256`, `blake2b` or `blake3`.
+   *
+   * @default 'sha256'
+   */
+  readonly algorithm?: HashAlgorithm;
   /**
    * Paths to leave out, as the reference CLI's `--ignore-paths` takes them: absolute, or relative to the current
    * directory. Paths outside the model are neither applied nor recorded. (Paths relative to the model root, such as a

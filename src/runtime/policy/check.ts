@@ -22,6 +22,10 @@ import { CODE_SIGNING_EKU, verifyCertificateChain } from '../engine/certificates
 import { verifyStatementBundle, VerifiedStatement } from '../engine/cosign';
 import { keyHint } from '../engine/keys';
 import { statementManifestDigest } from '../engine/manifest';
+import { issuedByFulcioTo, SigstoreTrust, trustedRootAgeWarning } from '../engine/sigstore-keyless';
+import { certificateCheckTimes, VerificationTrust } from '../engine/verify';
+import { describeIdentityRule, describeSubjectAltNames, subjectAltNames } from '../engine/x509-identity';
+import { toPkijs } from '../engine/x509-path';
 import { verifyNotationSignature } from '../signers/aws-signer';
 import { kmsPublicKey } from '../signers/kms';
 import { fetchAttestationSet } from '../store/attestation-set';
@@ -41,7 +45,12 @@ export interface CheckOptions {
   readonly kmsPublicKey?: (keyArn: string) => Promise<KeyObject>;
   /** AWS Signer client for Notation revocation checks (tests inject a mock). @default - a client per profile's region */
   readonly signerClient?: SignerClient;
-  /** The verification instant for Notation signatures. @default new Date() */
+  /**
+   * The verifier's current time: for Notation signatures, and for certificates of bundles without a trusted RFC 3161
+   * timestamp (the time rule of docs/SIGNING.md).
+   *
+   * @default new Date()
+   */
   readonly now?: Date;
 }
 
@@ -224,7 +233,20 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
   const signatures: SignatureFinding[] = [];
 
   const keys = await resolveKeys(policy, opts, reasons);
-  const certIdentities = policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'certificate' ? [{ signer: s.name, identity: k.identity }] : [])));
+  const trustedRoots = new Set(policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'sigstore' ? [k.trust.trustedRoot] : []))));
+  for (const trustedRoot of trustedRoots) {
+    const old = trustedRootAgeWarning(trustedRoot, opts.now ?? new Date());
+    if (old) {
+      notes.push(old);
+    }
+  }
+  const context: IdentifyContext = {
+    keys,
+    certs: policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'certificate' ? [{ signer: s.name, identity: k.identity }] : []))),
+    sigstores: policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'sigstore' ? [{ signer: s.name, trust: k.trust }] : []))),
+    timestampAuthorities: policy.timestampAuthorities,
+    now: opts.now ?? new Date(),
+  };
   const awsSigners = policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'awsSigner' ? [{ signer: s.name, key: k }] : [])));
 
   const record = (obj: StoredObject, kind: ObjectGroup, id: Identified, counted: boolean, reason = id.reason, manifest?: string) => {
@@ -245,9 +267,9 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
     }
     return f;
   };
-  const identifySafely = (obj: StoredObject): Identified => {
+  const identifySafely = async (obj: StoredObject): Promise<Identified> => {
     try {
-      return identify(obj, keys, certIdentities);
+      return await identify(obj, context);
     } catch (e) {
       if (e instanceof VerificationError || e instanceof UsageError) {
         return { signers: [], reason: e.message };
@@ -287,7 +309,7 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
   // Model signatures, grouped by the manifest they are over.
   const manifests = new Map<string, { resources: number; signers: Set<string> }>();
   for (const obj of set.bundles) {
-    const id = identifySafely(obj);
+    const id = await identifySafely(obj);
     if (!id.statement || id.signers.length === 0) {
       record(obj, 'bundle', id, false);
       continue;
@@ -406,7 +428,7 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
   // Attestations bind to the root digest (an SBOM or provenance describes the model's contents).
   const verifiedAttestations: { obj: StoredObject; signer: string; statement: VerifiedStatement }[] = [];
   for (const obj of set.attestations) {
-    const id = identifySafely(obj);
+    const id = await identifySafely(obj);
     if (!id.statement || id.signers.length === 0) {
       record(obj, 'attestation', id, false);
       continue;
@@ -437,7 +459,7 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
     }
   }
 
-  const revocations = evaluateRevocations(policy, set, keys, certIdentities, { identifySafely, record, reasons, notes, signatures });
+  const revocations = await evaluateRevocations(policy, set, context, { identifySafely, record, reasons, notes, signatures });
 
   const decision = reasons.length === 0 ? 'allow' : 'deny';
   return {
@@ -456,7 +478,7 @@ async function evaluate(policy: TrustPolicy, set: AttestationSet, opts: CheckOpt
 }
 
 interface RevocationContext {
-  readonly identifySafely: (obj: StoredObject) => Identified;
+  readonly identifySafely: (obj: StoredObject) => Promise<Identified>;
   readonly record: (obj: StoredObject, kind: ObjectGroup, id: Identified, counted: boolean, reason?: string) => SignatureFinding;
   readonly reasons: string[];
   readonly notes: string[];
@@ -470,34 +492,46 @@ interface RevocationContext {
  * revocation must not let a revoked model pass). Everything else (junk, records by other signers or unknown keys)
  * is reported and ignored, so whoever can write to the store cannot veto a digest with one junk object.
  */
-function evaluateRevocations(
+async function evaluateRevocations(
   policy: TrustPolicy,
   set: AttestationSet,
-  keys: Map<string, KnownKey>,
-  certs: readonly { signer: string; identity: CertificateIdentity }[],
+  trust: IdentifyContext,
   ctx: RevocationContext,
-): RevocationResult[] {
+): Promise<RevocationResult[]> {
+  const { keys, certs } = trust;
   const root = set.root;
   const revocations: RevocationResult[] = [];
   const revokers = new Set(policy.revokers);
   const revokerOfHint = (hint: string | undefined): string | undefined =>
     hint === undefined ? undefined : [...(keys.get(hint)?.signers ?? [])].find((n) => revokers.has(n));
-  const revokerOfBundle = (body: Buffer | undefined): string | undefined => {
+  const revokerOfBundle = async (body: Buffer | undefined): Promise<string | undefined> => {
     if (body === undefined) {
       return undefined;
     }
     try {
-      const m = parseBundle(body, 'revocation').material;
+      const bundle = parseBundle(body, 'revocation');
+      const m = bundle.material;
       if (m.kind === 'publicKey') {
         return revokerOfHint(m.hint ?? (m.rawKey ? keyHint(m.rawKey) : undefined));
       }
-      if (m.kind !== 'x509CertificateChain') {
+      if (m.kind === 'certificate') {
+        // keyless: a Fulcio certificate issued to a revoker's identity (its owner made the record)
+        const fulcio = new X509Certificate(m.certificate);
+        for (const sg of trust.sigstores.filter((x) => revokers.has(x.signer))) {
+          if (await issuedByFulcioTo(fulcio, sg.trust)) {
+            return sg.signer;
+          }
+        }
         return undefined;
       }
       const leaf = new X509Certificate(m.certificates[0]);
+      const tsa = trust.timestampAuthorities.length > 0 ? { timestampAuthorities: trust.timestampAuthorities } : {};
+      const times = await certificateCheckTimes(bundle, tsa, 'revocation', trust.now);
       for (const c of certs.filter((x) => revokers.has(x.signer))) {
         try {
-          verifyCertificateChain(m.certificates, c.identity.trustAnchors);
+          for (const at of times.times) {
+            await verifyCertificateChain(m.certificates, c.identity.trustAnchors, { at, atSource: times.atSource });
+          }
         } catch {
           continue;
         }
@@ -516,7 +550,7 @@ function evaluateRevocations(
   };
 
   for (const obj of set.revocations) {
-    const id = ctx.identifySafely(obj);
+    const id = await ctx.identifySafely(obj);
     const pathHint = contentAddress(obj.key)?.signer;
     const ignore = (why: string, extra: Partial<RevocationResult> = {}) => {
       ctx.record(obj, 'revocation', id, false, why);
@@ -525,7 +559,7 @@ function evaluateRevocations(
     };
     const revoker = id.signers.find((n) => revokers.has(n));
     if (!id.statement || id.signers.length === 0) {
-      const by = revoker ?? revokerOfHint(id.keyHint) ?? revokerOfHint(pathHint) ?? revokerOfBundle(obj.body);
+      const by = revoker ?? revokerOfHint(id.keyHint) ?? revokerOfHint(pathHint) ?? await revokerOfBundle(obj.body);
       if (by !== undefined) {
         ctx.record(obj, 'revocation', id, true, `attributable to revoker ${by} but not usable: ${id.reason}`);
         failClosed(obj.key, by, id.keyHint ?? pathHint, id.reason);
@@ -573,7 +607,7 @@ function evaluateRevocations(
 
   for (const r of (set.rejected ?? []).filter((x) => x.key.startsWith(STORE_FOLDERS.revocations))) {
     const segment = /^revocations\/sha256\/[0-9a-f]{64}\/([0-9a-f]{64})\//.exec(r.key)?.[1];
-    const by = revokerOfHint(segment) ?? revokerOfBundle(r.body);
+    const by = revokerOfHint(segment) ?? await revokerOfBundle(r.body);
     if (by !== undefined) {
       ctx.signatures.push({ key: r.key, kind: 'revocation', verified: false, counted: true, reason: `attributable to revoker ${by} but unreadable: ${r.reason}` });
       failClosed(r.key, by, segment, r.reason);
@@ -624,133 +658,149 @@ async function resolveKeys(policy: TrustPolicy, opts: CheckOptions, reasons: str
   return byHint;
 }
 
+/** What {@link identify} matches objects against. */
+interface IdentifyContext {
+  readonly keys: Map<string, KnownKey>;
+  readonly certs: readonly { signer: string; identity: CertificateIdentity }[];
+  readonly sigstores: readonly { signer: string; trust: SigstoreTrust }[];
+  readonly timestampAuthorities: readonly X509Certificate[];
+  readonly now: Date;
+}
+
 /**
  * Finds which policy signer(s) an object is from and verifies it. Returns no statement (with the reason) when it does
- * not verify or no signer has its key; several signers when one key or certificate matches more than one.
+ * not verify or no signer has its key; several signers when one key, certificate or Sigstore identity matches more
+ * than one. Certificates are checked with the time rule of docs/SIGNING.md (trusted RFC 3161 timestamps, else now).
  */
-function identify(obj: StoredObject, keys: Map<string, KnownKey>, certs: { signer: string; identity: CertificateIdentity }[]): Identified {
+async function identify(obj: StoredObject, ctx: IdentifyContext): Promise<Identified> {
   const bundle = parseBundle(obj.body, obj.key);
   const predicateType = predicateTypeOf(bundle.payload);
   const base = predicateType !== undefined ? { predicateType } : {};
   const m = bundle.material;
-  if (m.kind === 'publicKey') {
-    const hint = m.hint ?? keyHint(m.rawKey!);
-    const known = keys.get(hint);
-    if (!known) {
-      return { ...base, signers: [], keyHint: hint, reason: `unknown key ${hint}: no signer in the policy has this key` };
-    }
-    const signers = [...known.signers];
+  const verifyAs = async (signers: string[], trust: VerificationTrust, what: string, hint: string): Promise<Identified> => {
+    const who = signers.join(', ');
     try {
-      const statement = verifyStatementBundle(obj.body, { publicKey: known.key }, { source: obj.key });
-      return { ...base, signers, keyHint: hint, statement, reason: `verified: signed by ${signers.join(', ')} (key ${hint})` };
+      const statement = await verifyStatementBundle(obj.body, trust, { source: obj.key, at: ctx.now });
+      const stamped = statement.signedAt.length > 0 && m.kind !== 'certificate' ? `, timestamped ${statement.signedAt.map((d) => d.toISOString()).join(', ')}` : '';
+      return { ...base, signers, keyHint: hint, statement, reason: `verified: signed by ${who} (${what}${stamped})` };
     } catch (e) {
       if (e instanceof VerificationError || e instanceof UsageError) {
-        return { ...base, signers, keyHint: hint, reason: `signature by ${signers.join(', ')}'s key ${hint} does not verify (tampered?): ${e.message}` };
+        return { ...base, signers, keyHint: hint, reason: `signature by ${who}'s ${what} does not verify (tampered?): ${e.message}` };
       }
       throw e;
     }
+  };
+  const tsa = ctx.timestampAuthorities.length > 0 ? { timestampAuthorities: ctx.timestampAuthorities } : {};
+  if (m.kind === 'publicKey') {
+    const hint = m.hint ?? keyHint(m.rawKey!);
+    const known = ctx.keys.get(hint);
+    if (!known) {
+      return { ...base, signers: [], keyHint: hint, reason: `unknown key ${hint}: no signer in the policy has this key` };
+    }
+    return verifyAs([...known.signers], { publicKey: known.key, ...tsa }, `key ${hint}`, hint);
   }
   if (m.kind === 'x509CertificateChain') {
-    let chainOk = false;
+    // The same time rule as the signature check: the bundle's trusted timestamps, else now.
+    const times = await certificateCheckTimes(bundle, tsa, obj.key, ctx.now);
+    const chainFailures: string[] = [];
     const mismatches: string[] = [];
-    const matched: { signer: string; identity: CertificateIdentity; leaf: X509Certificate }[] = [];
-    for (const c of certs) {
+    const matched: { signer: string; identity: CertificateIdentity }[] = [];
+    const leaf = new X509Certificate(m.certificates[0]);
+    for (const c of ctx.certs) {
       try {
-        verifyCertificateChain(m.certificates, c.identity.trustAnchors);
-      } catch {
+        for (const at of times.times) {
+          await verifyCertificateChain(m.certificates, c.identity.trustAnchors, { at, atSource: times.atSource });
+        }
+      } catch (e) {
+        chainFailures.push(`${c.signer}: ${(e as Error).message}`);
         continue;
       }
-      chainOk = true;
-      const leaf = new X509Certificate(m.certificates[0]);
       const why = identityMismatch(leaf, c.identity);
       if (why) {
         mismatches.push(`${c.signer}: ${why}`);
       } else {
-        matched.push({ signer: c.signer, identity: c.identity, leaf });
+        matched.push(c);
       }
     }
-    if (!chainOk) {
-      return { ...base, signers: [], reason: 'unknown certificate: its chain does not lead to any trust anchor in the policy' };
+    if (chainFailures.length === ctx.certs.length) {
+      const detail = chainFailures.length ? `: ${chainFailures.join('; ')}` : '';
+      return { ...base, signers: [], reason: `unknown certificate: its chain is accepted by no certificate identity in the policy${detail}` };
     }
     const signers = [...new Set(matched.map((x) => x.signer))];
     if (signers.length === 0) {
       return { ...base, signers: [], reason: `unknown certificate identity: ${mismatches.join('; ')}` };
     }
-    const { identity, leaf } = matched[0];
+    const { identity } = matched[0];
     const hint = keyHint(leaf.publicKey);
     // the leaf's key may also be a bare key of a signer: one key is one party, whatever matched it
-    const alsoKey = [...(keys.get(hint)?.signers ?? [])].filter((n) => !signers.includes(n));
+    const alsoKey = [...(ctx.keys.get(hint)?.signers ?? [])].filter((n) => !signers.includes(n));
     signers.push(...alsoKey);
-    try {
-      const statement = verifyStatementBundle(obj.body, { trustAnchors: identity.trustAnchors }, { source: obj.key });
-      return { ...base, signers, keyHint: hint, statement, reason: `verified: signed by ${signers.join(', ')} (certificate ${identity.field} ${identity.value})` };
-    } catch (e) {
-      if (e instanceof VerificationError || e instanceof UsageError) {
-        return { ...base, signers, keyHint: hint, reason: `signature by ${signers.join(', ')}'s certificate does not verify (tampered?): ${e.message}` };
-      }
-      throw e;
+    return verifyAs(signers, { trustAnchors: identity.trustAnchors, ...tsa }, `certificate ${identity.field} ${identity.value}`, hint);
+  }
+  // Sigstore keyless: every sigstore identity of the policy is tried; all that match are reported (several is a
+  // policy error the caller fails closed on).
+  const failures: string[] = [];
+  const matched: Identified[] = [];
+  const hint = keyHint(new X509Certificate(m.certificate).publicKey);
+  for (const sg of ctx.sigstores) {
+    const r = await verifyAs([sg.signer], { sigstore: sg.trust }, `Sigstore identity ${describeIdentityRule(sg.trust.identity)} (issuer ${sg.trust.issuer})`, hint);
+    if (r.statement) {
+      matched.push(r);
+    } else {
+      failures.push(r.reason);
     }
   }
-  return { ...base, signers: [], reason: 'Sigstore keyless bundles are not supported by the trust policy (no Fulcio/Rekor trust root offline)' };
+  if (matched.length > 0) {
+    const signers = [...new Set(matched.flatMap((x) => x.signers))];
+    return signers.length === 1 ? matched[0] : { ...matched[0], signers, reason: `verified: signed by ${signers.join(', ')} (one Sigstore identity matches several signers)` };
+  }
+  return {
+    ...base,
+    signers: [],
+    keyHint: hint,
+    reason: ctx.sigstores.length === 0
+      ? 'Sigstore keyless bundle: the policy names no sigstore signer'
+      : `Sigstore keyless bundle of no policy signer: ${failures.join('; ')}`,
+  };
 }
 
-/** Why a verified leaf certificate does not carry the identity, or undefined when it does. */
+/**
+ * Why a verified leaf certificate does not carry the identity, or undefined when it does. Names are compared exactly
+ * with the values parsed from the certificate (its subjectAltName GeneralNames, its subject's CN attributes).
+ */
 export function identityMismatch(leaf: X509Certificate, identity: CertificateIdentity): string | undefined {
   if (!(leaf.keyUsage ?? []).includes(CODE_SIGNING_EKU)) {
     return `certificate ${leaf.subject.replace(/\n/g, ', ')} lacks the code-signing extended key usage`;
   }
-  const sans = parseSubjectAltNames(leaf.subjectAltName);
+  const sans = subjectAltNames(leaf);
+  const cns = subjectCommonNames(leaf);
   let ok: boolean;
   switch (identity.field) {
     case 'email':
       ok = sans.some((s) => s.type === 'email' && s.value === identity.value);
       break;
     case 'uri':
-      ok = sans.some((s) => s.type === 'URI' && s.value === identity.value);
+      ok = sans.some((s) => s.type === 'uri' && s.value === identity.value);
       break;
     case 'subjectAlternativeName':
       ok = sans.some((s) => s.value === identity.value);
       break;
     case 'commonName':
-      ok = subjectCommonNames(leaf.subject).includes(identity.value);
+      ok = cns.includes(identity.value);
       break;
   }
   if (ok) {
     return undefined;
   }
-  const have = identity.field === 'commonName'
-    ? `CN ${JSON.stringify(subjectCommonNames(leaf.subject).join(', '))}`
-    : `subject alternative names ${JSON.stringify(leaf.subjectAltName ?? '')}`;
+  const have = identity.field === 'commonName' ? `CN ${JSON.stringify(cns.join(', '))}` : describeSubjectAltNames(sans);
   return `certificate has ${have}, not ${identity.field} ${JSON.stringify(identity.value)}`;
 }
 
-/** Parses node's `subjectAltName` text (`DNS:a, email:b, URI:"c,d"`): values with special characters are JSON-quoted. */
-function parseSubjectAltNames(text: string | undefined): { type: string; value: string }[] {
-  const out: { type: string; value: string }[] = [];
-  if (!text) {
-    return out;
-  }
-  const re = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null && m[0] !== '') {
-    out.push({ type: m[1], value: unquote(m[2]) });
-  }
-  return out;
-}
-
-function subjectCommonNames(subject: string): string[] {
-  return subject.split('\n').filter((l) => l.startsWith('CN=')).map((l) => unquote(l.slice(3)));
-}
-
-function unquote(v: string): string {
-  if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) {
-    try {
-      return JSON.parse(v) as string;
-    } catch {
-      return v;
-    }
-  }
-  return v;
+/** The values of the subject's commonName (2.5.4.3) attributes, as the DER holds them. */
+function subjectCommonNames(cert: X509Certificate): string[] {
+  return toPkijs(cert).subject.typesAndValues
+    .filter((t) => t.type === '2.5.4.3')
+    .map((t) => String((t.value as { valueBlock: { value: unknown } }).valueBlock.value));
 }
 
 /** The predicate type of a statement, for the report; undefined when the payload is not a statement at all. */

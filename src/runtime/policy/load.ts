@@ -17,6 +17,8 @@ import { TRUST_POLICY_SCHEMA } from './schema';
 import { UsageError } from '../codec/errors';
 import { parseCertificates } from '../engine/certificates';
 import { keyHint, loadPublicKey } from '../engine/keys';
+import { readTrustedRoot, shippedTrustedRoot, SigstoreTrust, SigstoreTrustedRoot } from '../engine/sigstore-keyless';
+import { anchoredRegExp, describeIdentityRule } from '../engine/x509-identity';
 
 /** A problem with a policy document, located by JSON pointer (`/signers/0/publicKey`; `/` is the document). */
 export interface PolicyIssue {
@@ -46,7 +48,9 @@ export type PolicyKey =
   | { readonly kind: 'publicKey'; readonly source: string; readonly key: KeyObject; readonly hint: string }
   | { readonly kind: 'kms'; readonly source: string; readonly keyArn: string }
   | { readonly kind: 'certificate'; readonly source: string; readonly identity: CertificateIdentity }
-  | { readonly kind: 'awsSigner'; readonly source: string; readonly profileArn: string; readonly trustedRoots: readonly X509Certificate[] };
+  | { readonly kind: 'awsSigner'; readonly source: string; readonly profileArn: string; readonly trustedRoots: readonly X509Certificate[] }
+  /** Sigstore keyless: the identity and issuer the Fulcio certificate must name, checked against a trusted root. */
+  | { readonly kind: 'sigstore'; readonly source: string; readonly trust: SigstoreTrust };
 
 /** A named signer and every key it may sign with. */
 export interface PolicySigner {
@@ -86,6 +90,8 @@ export interface TrustPolicy {
   readonly require: PolicyRequirement;
   readonly attestations: readonly PolicyAttestation[];
   readonly revokers: readonly string[];
+  /** Trusted RFC 3161 timestamp authority certificates (empty: timestamps are not verified, certificates are checked now). */
+  readonly timestampAuthorities: readonly X509Certificate[];
   /** Whether model signatures and attestations in older formats count (`allowLegacyFormats`, default false). */
   readonly allowLegacyFormats: boolean;
 }
@@ -102,6 +108,7 @@ interface RawSigner {
   certificate?: RawCertificate;
   certificates?: RawCertificate[];
   awsSigner?: { profileArn: string; trustedRoot: string };
+  sigstore?: { identity?: string; identityRegex?: string; issuer: string; trustedRoot?: string };
 }
 interface RawCondition { name: string; expression: string; message?: string }
 interface RawPolicy {
@@ -110,6 +117,7 @@ interface RawPolicy {
   require: RawRequirement;
   attestations?: { predicateType: string; signers?: string[] | RawRequirement; conditions?: RawCondition[] }[];
   revokers?: string[];
+  timestampAuthorities?: string[];
   allowLegacyFormats?: boolean;
 }
 
@@ -225,6 +233,15 @@ export async function resolvePolicyDocument(doc: unknown, baseDir: string, sourc
   for (const [i, s] of raw.signers.entries()) {
     signers.push({ name: s.name, keys: await loadSignerKeys(s, `/signers/${i}`, baseDir, issues) });
   }
+  const timestampAuthorities: X509Certificate[] = [];
+  for (const [i, value] of (raw.timestampAuthorities ?? []).entries()) {
+    try {
+      const { data, source: from } = await readKeySource(value, baseDir, 'timestamp authority certificate');
+      timestampAuthorities.push(...parseCertificates(data, from));
+    } catch (e) {
+      issues.push({ path: `/timestampAuthorities/${i}`, message: (e as Error).message });
+    }
+  }
   issues.push(...duplicateKeyIssues(signers));
   if (issues.length > 0) {
     throw new PolicyError(source, issues);
@@ -236,6 +253,7 @@ export async function resolvePolicyDocument(doc: unknown, baseDir: string, sourc
     require,
     attestations,
     revokers: raw.revokers ?? [],
+    timestampAuthorities,
     allowLegacyFormats: raw.allowLegacyFormats === true,
   };
 }
@@ -273,6 +291,9 @@ function duplicateKeyIssues(signers: readonly PolicySigner[]): PolicyIssue[] {
       for (const anchor of k.identity.trustAnchors) {
         claim(`certificate identity ${value} under trust anchor ${anchor.fingerprint256}`, s.name, i, `${k.identity.field} ${JSON.stringify(k.identity.value)}`);
       }
+    } else if (k.kind === 'sigstore') {
+      const rule = describeIdentityRule(k.trust.identity);
+      claim(`Sigstore identity ${rule} of issuer ${k.trust.issuer} under trusted root ${k.trust.trustedRoot.sha256}`, s.name, i, `sigstore ${rule}`);
     }
   }));
   return issues;
@@ -381,6 +402,29 @@ async function loadSignerKeys(s: RawSigner, at: string, baseDir: string, issues:
       keys.push({ kind: 'awsSigner', source, profileArn: s.awsSigner.profileArn, trustedRoots: parseCertificates(data, source) });
     } catch (e) {
       issues.push({ path: `${at}/awsSigner/trustedRoot`, message: (e as Error).message });
+    }
+  }
+  if (s.sigstore !== undefined) {
+    const sg = s.sigstore;
+    const identity = sg.identity !== undefined ? { exact: sg.identity } : { regex: sg.identityRegex! };
+    let ok = true;
+    if (identity.regex !== undefined) {
+      try {
+        anchoredRegExp(identity.regex);
+      } catch (e) {
+        ok = false;
+        issues.push({ path: `${at}/sigstore/identityRegex`, message: `is not a valid regular expression: ${(e as Error).message}` });
+      }
+    }
+    let trustedRoot: SigstoreTrustedRoot | undefined;
+    try {
+      trustedRoot = sg.trustedRoot === undefined ? shippedTrustedRoot() : await readTrustedRoot(path.resolve(baseDir, sg.trustedRoot));
+    } catch (e) {
+      ok = false;
+      issues.push({ path: `${at}/sigstore/trustedRoot`, message: (e as Error).message });
+    }
+    if (ok && trustedRoot) {
+      keys.push({ kind: 'sigstore', source: trustedRoot.source, trust: { trustedRoot, identity, issuer: sg.issuer } });
     }
   }
   return keys;

@@ -100,6 +100,13 @@ export const TRUST_POLICY_SCHEMA = {
       minItems: 0,
       description: 'Signers whose revocation records deny the digest. Revocations by anyone else are reported and ignored.',
     },
+    timestampAuthorities: {
+      type: 'array',
+      minItems: 1,
+      items: { $ref: '#/$defs/keySource' },
+      description: 'Trusted RFC 3161 timestamp authority certificates (roots, or the TSA certificates themselves), PEM: paths or inline. '
+        + 'With them, a key or certificate bundle\'s timestamps are verified and its certificates are checked at the timestamp\'s time instead of now.',
+    },
     allowLegacyFormats: {
       type: 'boolean',
       description: 'Count model signatures and attestations in the older formats `verify` accepts with a warning (publicKey.rawBytes material, the Digests/v0.1 predicate, the v0.2 PAE). Default false: only current OMS v1.0 bundles count.',
@@ -120,8 +127,9 @@ export const TRUST_POLICY_SCHEMA = {
         { required: ['certificate'] },
         { required: ['certificates'] },
         { required: ['awsSigner'] },
+        { required: ['sigstore'] },
       ],
-      description: 'a signer needs at least one key: publicKey, publicKeys, kmsKeyArn, kmsKeyArns, certificate, certificates or awsSigner',
+      description: 'a signer needs at least one key: publicKey, publicKeys, kmsKeyArn, kmsKeyArns, certificate, certificates, awsSigner or sigstore',
       properties: {
         name: { $ref: '#/$defs/signerName' },
         publicKey: { $ref: '#/$defs/keySource' },
@@ -131,6 +139,7 @@ export const TRUST_POLICY_SCHEMA = {
         certificate: { $ref: '#/$defs/certificateIdentity' },
         certificates: { type: 'array', minItems: 1, items: { $ref: '#/$defs/certificateIdentity' } },
         awsSigner: { $ref: '#/$defs/awsSigner' },
+        sigstore: { $ref: '#/$defs/sigstoreIdentity' },
       },
     },
     kmsKeyArn: {
@@ -155,6 +164,26 @@ export const TRUST_POLICY_SCHEMA = {
         email: { type: 'string', minLength: 1, description: 'An rfc822Name subject alternative name, exactly.' },
         uri: { type: 'string', minLength: 1, description: 'A URI subject alternative name, exactly.' },
         commonName: { type: 'string', minLength: 1, description: 'The subject CN, exactly.' },
+      },
+    },
+    sigstoreIdentity: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['issuer'],
+      oneOf: [
+        { required: ['identity'] },
+        { required: ['identityRegex'] },
+      ],
+      description: 'a sigstore identity names its OIDC issuer and exactly one of identity (exact) or identityRegex',
+      properties: {
+        identity: { type: 'string', minLength: 1, description: 'A subject alternative name of the Fulcio certificate (the OIDC email or workload URI), exactly.' },
+        identityRegex: { type: 'string', minLength: 1, description: 'A JavaScript regular expression that must match a whole subject alternative name (it is anchored as ^(?:…)$).' },
+        issuer: { type: 'string', minLength: 1, description: 'The OIDC issuer the Fulcio certificate records (extension 1.3.6.1.4.1.57264.1.8), exactly.' },
+        trustedRoot: {
+          type: 'string',
+          minLength: 1,
+          description: 'A Sigstore trusted_root.json (path relative to the policy file); default: the public-good root shipped with modelseal.',
+        },
       },
     },
     awsSigner: {

@@ -131,9 +131,15 @@ export function policyDigest(text: Buffer, policy: TrustPolicy): string {
         case 'awsSigner':
           id = `awsSigner:${k.profileArn}:${k.trustedRoots.map((c) => c.fingerprint256).join(',')}`;
           break;
+        case 'sigstore':
+          id = `sigstore:${JSON.stringify(k.trust.identity)}:${k.trust.issuer}:${k.trust.trustedRoot.sha256}`;
+          break;
       }
       h.update(`\0${s.name}\0${id}`);
     }
+  }
+  for (const tsa of policy.timestampAuthorities) {
+    h.update(`\0timestampAuthority\0${tsa.fingerprint256}`);
   }
   return `sha256:${h.digest('hex')}`;
 }

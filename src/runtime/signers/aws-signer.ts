@@ -374,7 +374,7 @@ export async function verifyNotationSignature(envelope: Buffer, opts: NotationVe
     fail(`annotation ${OMS_ROOT_ANNOTATION} is ${JSON.stringify(annotated)} but the descriptor digest is sha256:${root}`);
   }
 
-  wrap(() => verifyNotaryChain(chain, anchors, header.signingTime, header.signingScheme === 'notary.x509' ? now : undefined));
+  await wrapAsync(fail, () => verifyNotaryChain(chain, anchors, header.signingTime, header.signingScheme === 'notary.x509' ? now : undefined));
 
   if (identity.profileVersionArn !== undefined && header.profileVersionArn !== identity.profileVersionArn) {
     fail(`was made with signing profile version ${header.profileVersionArn}, not the trusted ${identity.profileVersionArn}`);
@@ -645,7 +645,7 @@ function parseTargetArtifact(payload: Buffer): TargetArtifact {
  * with CA:TRUE and keyCertSign; the leaf with digitalSignature, codeSigning, and none of the usages the spec forbids.
  * The shared {@link verifyCertificateChain} then re-checks the path from the leaf to the trusted root.
  */
-function verifyNotaryChain(chain: X509Certificate[], anchors: X509Certificate[], signingTime: Date, alsoAt?: Date): void {
+async function verifyNotaryChain(chain: X509Certificate[], anchors: X509Certificate[], signingTime: Date, alsoAt?: Date): Promise<void> {
   for (let i = 0; i + 1 < chain.length; i++) {
     if (!issuedBy(chain[i], chain[i + 1])) {
       throw new VerificationError(
@@ -700,7 +700,7 @@ function verifyNotaryChain(chain: X509Certificate[], anchors: X509Certificate[],
     throw new VerificationError(`signing certificate ${certName(leaf)} has extended key usage ${bad.join(', ')}, which a Notary signing certificate must not have`);
   }
   if (chain.length > 1) {
-    verifyCertificateChain(chain.map((c) => c.raw), anchors, { at: signingTime });
+    await verifyCertificateChain(chain.map((c) => c.raw), anchors, { at: signingTime, atSource: 'the signing time' });
   }
 }
 

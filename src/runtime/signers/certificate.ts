@@ -5,7 +5,7 @@
 import { KeyObject, X509Certificate } from 'crypto';
 import { LocalKeySigner } from './local';
 import { UsageError } from '../codec/errors';
-import { readCertificateFile } from '../engine/certificates';
+import { checkSigningCertificate, readCertificateFile } from '../engine/certificates';
 import { curveOf, sameKey } from '../engine/keys';
 import type { Signer, VerificationMaterial } from '../engine/signer';
 
@@ -33,7 +33,12 @@ export class CertificateSigner implements Signer {
   /**
    * Builds a certificate signer around any {@link Signer} (a local key, an HSM key) from certificate files.
    *
-   * @throws UsageError when a file cannot be read or parsed, or the certificate does not match the key
+   * The signing certificate must be one a verifier would accept now (engine `checkSigningCertificate`: valid dates
+   * along the chain, a code-signing purpose, no unknown critical extension, the chain's links), so that no bundle is
+   * signed that nobody can verify.
+   *
+   * @throws UsageError when a file cannot be read or parsed, the certificate does not match the key, or a verifier
+   *   would refuse the certificate
    */
   public static async fromSigner(signer: Signer, signingCertificate: string, certificateChain: readonly string[]): Promise<CertificateSigner> {
     const leaves = await readCertificateFile(signingCertificate);
@@ -50,10 +55,13 @@ export class CertificateSigner implements Signer {
       throw new UsageError(
         `signing certificate ${signingCertificate} (${leaf.subject.replace(/\n/g, ', ')}) certifies another key than the signing key`);
     }
+    await checkSigningCertificate(leaf, chain, signingCertificate);
     return new CertificateSigner(signer, leaf, chain);
   }
 
   /**
+   * Wraps a signer as is, without the checks of {@link fromSigner} (tests use it to build bundles a verifier refuses).
+   *
    * @param signer the key that signs; must be the key `leaf` certifies
    * @param leaf the signing certificate
    * @param chain intermediate (and optionally root) certificates, written after the leaf

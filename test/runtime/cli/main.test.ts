@@ -173,11 +173,11 @@ describeVectors('modelseal CLI on the OMS vectors', () => {
     expect(r.code).toBe(0);
   });
 
-  test('keyless bundle: exit 1 with a clear message', async () => {
+  test('keyless bundle given to verify key: exit 1 saying how to verify it', async () => {
     const r = await run('verify', 'key', mt('v1.1.0-certificate'), '--signature', vectorPath('spec', 'test-vectors', 'v1.0', 'valid', 'sigstore.bundle.json'),
       '--public-key', mt('keys', 'signing-key-pub.pem'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/keyless verification needs the Sigstore trust root/);
+    expect(r.stderr).toMatch(/is a Sigstore keyless bundle \(Fulcio certificate, 1 Rekor entry\); verify it with `verify sigstore --identity ID --identity-provider ISSUER`/);
   });
 });
 

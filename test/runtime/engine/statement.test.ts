@@ -92,9 +92,21 @@ describe('parseStatement', () => {
 
   test('fails on a malformed digest or unsupported algorithm', () => {
     expect(parseError(statement({}, { resources: [{ ...RES[0], digest: 'XYZ' }] }))).toBe(
-      'resource "a.bin" has digest "XYZ"; expected 64 lower-case hex characters');
+      'resource "a.bin" has digest "XYZ"; expected 64 lower-case hex characters (a sha256 digest)');
+    expect(parseError(statement({}, { resources: [{ ...RES[0], algorithm: 'md5' }] }))).toBe(
+      'resource "a.bin" has algorithm "md5"; this verifier supports sha256, blake2b, blake3');
     expect(parseError(statement({}, { resources: [{ ...RES[0], algorithm: 'blake3' }] }))).toBe(
-      'resource "a.bin" has algorithm "blake3"; this verifier supports sha256');
+      'resource "a.bin" has algorithm "blake3" but serialization.hash_type is "sha256"');
+  });
+
+  test('reads blake2b (64-byte digests) and blake3 (32-byte digests) manifests, and checks the digest length per algorithm', () => {
+    const b2 = { algorithm: 'blake2b', name: 'a.bin', digest: 'ab'.repeat(64) };
+    const ser = (hash: string) => ({ serialization: { method: 'files', hash_type: hash, allow_symlinks: false } });
+    expect(parseStatement(statement({}, { resources: [b2], ...ser('blake2b') })).manifest.serialization.hash_type).toBe('blake2b');
+    expect(parseError(statement({}, { resources: [{ ...b2, digest: 'ab'.repeat(32) }], ...ser('blake2b') }))).toBe(
+      `resource "a.bin" has digest "${'ab'.repeat(32)}"; expected 128 lower-case hex characters (a blake2b digest)`);
+    const b3 = { algorithm: 'blake3', name: 'a.bin', digest: 'cd'.repeat(32) };
+    expect(parseStatement(statement({}, { resources: [b3], ...ser('blake3') })).manifest.resources).toEqual([b3]);
   });
 
   test('fails on an unknown serialization method', () => {

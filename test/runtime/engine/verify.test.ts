@@ -1,7 +1,6 @@
 import { KeyObject, sign, X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { VerificationError } from '../../../src/runtime/codec/errors';
 import { buildBundle, serializeBundle } from '../../../src/runtime/engine/bundle';
 import { rootDigest } from '../../../src/runtime/engine/hashing';
 import { loadPublicKey } from '../../../src/runtime/engine/keys';
@@ -11,20 +10,12 @@ import { verifyBundle, verifyModel, VerificationTrust } from '../../../src/runti
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { bundleFor, cleanup, ecKey, makeModel, statementOf, tempDir } from '../../fixtures/models';
 import { makePki } from '../../fixtures/pki';
+import { verificationFailure as failure } from '../../helpers/failures';
 import { CA_CERT, describeVectors, readVector, SIGNING_KEY_PUB, V110_ROOT, vectorPath } from '../../helpers/vectors';
 
 const mt = (...p: string[]) => vectorPath('model-transparency', ...p);
 const spec = (...p: string[]) => vectorPath('spec', 'test-vectors', 'v1.0', ...p);
 
-async function failure(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(VerificationError);
-    return (e as Error).message;
-  }
-  throw new Error('expected verification to fail');
-}
 
 describeVectors('OMS vectors', () => {
   let key: KeyObject;
@@ -93,9 +84,35 @@ describeVectors('OMS vectors', () => {
     expect(r.rootDigest).toBe(V110_ROOT);
   });
 
-  test('spec valid/sigstore.bundle.json parses and fails: keyless needs the Sigstore trust root', async () => {
+  test('spec valid/sigstore.bundle.json given a public key fails, saying how keyless bundles are verified', async () => {
     const msg = await failure(verifyModel(mt('v1.1.0-certificate'), spec('valid', 'sigstore.bundle.json'), { publicKey: key }));
-    expect(msg).toContain('is a Sigstore keyless bundle (Fulcio certificate, 1 Rekor entry); keyless verification needs the Sigstore trust root');
+    expect(msg).toContain('is a Sigstore keyless bundle (Fulcio certificate, 1 Rekor entry); verify it with `verify sigstore --identity ID --identity-provider ISSUER`');
+  });
+
+  test('v0.2.0-certificate (P-384 leaf, legacy PAE hashed with SHA-256) verifies with the legacy warnings', async () => {
+    const r = await verifyModel(mt('v0.2.0-certificate'), mt('v0.2.0-certificate', 'model.sig'), { trustAnchors: anchors });
+    expect(r.curve).toBe('P-384');
+    expect(r.statement.legacy).toBe(true);
+    expect(r.warnings).toEqual([
+      `${mt('v0.2.0-certificate', 'model.sig')} was signed by model_signing v0.2 (legacy PAE encoding and SHA-256 with its P-384 key); re-sign it`,
+      `${mt('v0.2.0-certificate', 'model.sig')} uses the legacy predicate https://model_signing/Digests/v0.1; re-sign it to get a root digest`,
+    ]);
+  });
+
+  test('the SHA-256-on-P-384 exception is for legacy statements only', async () => {
+    const k384 = ecKey('P-384');
+    const dir = tempDir();
+    try {
+      const m = makeModel(dir);
+      const current = (await signModel(m, new LocalKeySigner(k384.privateKey))).bundle;
+      const payload = Buffer.from(current.dsseEnvelope.payload, 'base64');
+      const sha256Sig = sign('sha256', paeCompat('application/vnd.in-toto+json', payload), { key: k384.privateKey, dsaEncoding: 'der' });
+      const file = path.join(dir, 'model.sig');
+      fs.writeFileSync(file, serializeBundle(buildBundle(await new LocalKeySigner(k384.privateKey).verificationMaterial(), payload, sha256Sig)));
+      expect(await failure(verifyModel(m, file, { publicKey: k384.publicKey }))).toMatch(/does not verify with the P-384 key/);
+    } finally {
+      cleanup(dir);
+    }
   });
 
   test.each([
@@ -304,7 +321,7 @@ describe('verification failures', () => {
     expect(await failure(verifyModel(model, sig, trust))).toMatch(/does not verify with the P-256 key/);
   });
 
-  test('verifyBundle needs exactly one kind of trust', () => {
-    expect(() => verifyBundle(Buffer.from(signedText), {})).toThrow('verification needs exactly one of a public key or certificate trust anchors');
+  test('verifyBundle needs exactly one kind of trust', async () => {
+    await expect(verifyBundle(Buffer.from(signedText), {})).rejects.toThrow('verification needs exactly one of a public key, certificate trust anchors or a Sigstore identity');
   });
 });

@@ -63,9 +63,9 @@ describe('cosignBundle', () => {
 describe('verifyStatementBundle', () => {
   test('verifies non-OMS statements and reports subject digests and predicate', async () => {
     const text = await sbom(ws.root, ws.keys.ci, bomPredicate('0.9'));
-    const v = verifyStatementBundle(Buffer.from(text), { publicKey: ws.keys.ci.publicKey });
+    const v = await verifyStatementBundle(Buffer.from(text), { publicKey: ws.keys.ci.publicKey });
     expect(v).toMatchObject({ predicateType: 'https://cyclonedx.org/bom', subjectDigests: [ws.root], method: 'key' });
-    expect(() => verifyStatementBundle(Buffer.from(text), { publicKey: ws.keys.lead.publicKey })).toThrow(/key mismatch/);
+    await expect(verifyStatementBundle(Buffer.from(text), { publicKey: ws.keys.lead.publicKey })).rejects.toThrow(/key mismatch/);
   });
 });
 

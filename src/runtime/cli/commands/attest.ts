@@ -11,7 +11,7 @@ import { UsageError } from '../../codec/errors';
 import { attestModelSbom, CYCLONEDX_PREDICATE_TYPE } from '../../sbom/attest';
 import { loadModelCard, loadScanSummary, PackageRef, parseImageReference, parsePackageSpec } from '../../sbom/model-card';
 import { FlagSpec, formatFlags, parseArgs } from '../args';
-import { HASH_FLAGS, keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
+import { HASH_ALGORITHM_FLAGS, HASH_FLAGS, hashAlgorithmFrom, keyFlagsFrom, SIGNER_KEY_FLAGS } from '../flags';
 import { provenanceCommand } from './provenance';
 import type { PasswordInput } from '../password';
 import { progressBar, ProgressStream } from '../progress';
@@ -74,7 +74,7 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
     throw new UsageError(`attest sbom: unknown signing method "${kind}"; expected one of ${SIGNER_KINDS.join(', ')}`);
   }
   const command = `attest sbom ${kind}`;
-  const specs = { ...SBOM_FLAGS, ...SIGNER_KEY_FLAGS[kind as SignerKind], ...HASH_FLAGS };
+  const specs = { ...SBOM_FLAGS, ...SIGNER_KEY_FLAGS[kind as SignerKind], ...HASH_ALGORITHM_FLAGS, ...HASH_FLAGS };
   const args = parseArgs(argv.slice(1), specs, command);
   const f = args.flags;
   if (f.help) {
@@ -101,6 +101,8 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
   const image = f['serving-image'] === undefined ? undefined : parseImageReference(f['serving-image'] as string, '--serving-image');
   const scanSummary = f['scan-summary'] === undefined ? undefined : await loadScanSummary(f['scan-summary'] as string);
   const knownDigest = f.digest === undefined ? undefined : parseRootDigest(f.digest, '--digest');
+  // the algorithm the model was signed with: the root digest depends on it
+  const algorithm = hashAlgorithmFrom(args, io.stderr);
 
   const signer = await createSigner(kind as SignerKind, keyFlagsFrom(args, io));
   const hashing = knownDigest === undefined;
@@ -118,6 +120,7 @@ async function sbomCommand(argv: readonly string[], io: AttestCommandIo, toolVer
       ignorePaths: (f['ignore-paths'] as string[] | undefined) ?? [],
       ignoreGitPaths: f['ignore-git-paths'] !== false,
       allowSymlinks: f['allow-symlinks'] === true,
+      algorithm,
       signaturePath,
       onProgress: bar.onProgress,
     });

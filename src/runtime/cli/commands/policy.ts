@@ -23,7 +23,7 @@ import { publishRevocation, signRevocation } from '../../policy/revocation';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
 import { FlagSpec, onePositional, parseArgs, ParsedArgs, printHelp } from '../args';
-import { keyFlagsFrom, PASSWORD_FLAGS } from '../flags';
+import { keyFlagsFrom, PASSWORD_FLAGS, TIMESTAMP_FLAGS } from '../flags';
 import type { PasswordInput } from '../password';
 import { progressBar } from '../progress';
 import type { ProgressStream } from '../progress';
@@ -88,6 +88,7 @@ const REVOKE_FLAGS: Record<string, FlagSpec> = {
   'certificate-chain': { type: 'string', multiple: true, metavar: 'PEM', help: 'Intermediate certificates to include after the leaf.' },
   'pkcs11-uri': { type: 'string', metavar: 'URI', help: 'Sign with this PKCS #11 key (RFC 7512 URI).' },
   'kms-key': { type: 'string', metavar: 'ARN', help: 'Sign with this AWS KMS key.' },
+  ...TIMESTAMP_FLAGS,
   'signature': { type: 'string', metavar: 'OUT', help: 'Also write the signed record to this file.' },
   'json': { type: 'boolean', help: 'Print a machine-readable JSON result on stdout.' },
   'help': { type: 'boolean', help: 'Show this help.' },
