@@ -52,7 +52,7 @@ import { RunnerDnsFirewall, runnerDomainNames } from './private/runner-network';
 import { IModelSigningKey } from './signing-key';
 import { IModelWeightsKey } from './weights-key';
 import { createAccessLogsBucket, deliverAccessLogs, HARDENED_BUCKET } from '../private/access-logs';
-import { acknowledgeWildcardResources } from '../private/nag';
+import { acknowledgeCdkHelperFunctions, acknowledgeWildcardResources } from '../private/nag';
 import { checkPcrs } from '../private/pcr';
 import { tagRole } from '../private/role-tag';
 import { storeObjectArns } from '../private/store-layout';
@@ -421,6 +421,18 @@ export interface EnclaveImageMeasurements {
  * one, and keeps the logical IDs of what was deployed before (runner key, role, log group, project).
  */
 export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
+  /**
+   * Acknowledges, in a stack you own, the cdk-nag findings on CDK's stack-wide helper functions a runner brings in:
+   * the `AwsCustomResource` function behind the S3 prefix-list lookup (unless `s3PrefixListId` is given) and the
+   * bucket-notification handler (`startOnUpload` on a bucket of this stack). The runner does not own them, so it
+   * acknowledges nothing on them itself; call this once, after the runners are created.
+   *
+   * @param stack the stack that holds the runners
+   */
+  public static acknowledgeStackHelperFunctions(stack: Stack): void {
+    acknowledgeCdkHelperFunctions(stack);
+  }
+
   /** The train project: your image and commands. */
   public readonly trainProject: codebuild.IProject;
   /** The seal project: ModelSeal's commands only. */

@@ -11,12 +11,12 @@ import { IAttestationStore } from './attestation-store';
 import { VERIFIER_KMS_ACTIONS } from './perms';
 import { IModelSigningKey } from './signing-key';
 import { AdmissionMode } from '../k8s/admission-mode';
-import { GATEKEEPER_VERIFIED_KIND, GATEKEEPER_WORKLOAD_KIND, GatekeeperModelPolicy } from '../k8s/gatekeeper-model-policy';
-import { KyvernoModelPolicy, ServingImageVerification } from '../k8s/kyverno-model-policy';
+import { GATEKEEPER_VERIFIED_KIND, GATEKEEPER_WORKLOAD_KIND } from '../k8s/gatekeeper-model-policy';
+import { ServingImageVerification } from '../k8s/kyverno-model-policy';
 import { ModelVerifier, TrustPolicyFile } from '../k8s/model-verifier';
-import { NativeModelPolicy } from '../k8s/native-model-policy';
 import { VerifierImage } from '../k8s/verifier-image';
-import { acknowledgeWildcardResources } from '../private/nag';
+import { renderAdmissionCharts } from '../private/admission-chart';
+import { acknowledgeClusterFindings, acknowledgeWildcardResources } from '../private/nag';
 import { storeObjectArns } from '../private/store-layout';
 import { propError } from '../private/validation';
 
@@ -301,7 +301,6 @@ export class ModelAdmission extends Construct {
       throw propError(this, type, 'webhookTimeout', `must exceed the verifier's deadline (${deadline.toMilliseconds()} ms) by more than 2 s with GATEKEEPER `
         + `(its external-data Provider gets webhookTimeout - 2 s), got ${webhookMs} ms`);
     }
-    const engineNamespace = { [AdmissionEngine.KYVERNO]: 'kyverno', [AdmissionEngine.GATEKEEPER]: 'gatekeeper-system', [AdmissionEngine.NATIVE]: undefined }[props.engine];
     if (props.engine === AdmissionEngine.NATIVE && (props.controlPlaneCidrs ?? []).length === 0) {
       throw propError(this, type, 'controlPlaneCidrs', 'must name the API server\'s CIDRs with the NATIVE engine (the API server calls the verifier), got none');
     }
@@ -320,9 +319,8 @@ export class ModelAdmission extends Construct {
     if (usesCertManager && !exemptNamespaces.includes(CERT_MANAGER_NAMESPACE)) exemptNamespaces.push(CERT_MANAGER_NAMESPACE);
 
     // cdk8s objects first: addCdk8sChart/KubernetesManifest serialize the chart when called
-    const app = new cdk8s.App();
-    this.chart = new cdk8s.Chart(app, 'modelseal');
-    this.verifier = new ModelVerifier(this.chart, 'Verifier', {
+    const charts = renderAdmissionCharts({
+      engine: props.engine,
       image: props.image,
       storeUri: props.store.storeUri,
       trustPolicy: props.trustPolicy,
@@ -331,35 +329,19 @@ export class ModelAdmission extends Construct {
       tlsSecretName: props.tlsSecretName,
       certManagerCaSecretName: props.certManagerCaSecretName,
       namespace: props.namespace,
-      clientNamespaces: engineNamespace ? [engineNamespace] : [],
       controlPlaneCidrs: props.controlPlaneCidrs,
       cacheTtl: toCdk8s(cacheTtl),
       deadline: toCdk8s(deadline),
+      webhookTimeout: toCdk8s(webhookTimeout),
       exemptNamespaces,
+      mode: props.mode,
+      servingImageVerification: props.servingImageVerification,
+      servingImageReferences: props.servingImageReferences,
+      servingImageTimeout: props.servingImageTimeout ? toCdk8s(props.servingImageTimeout) : undefined,
     });
-    const common = { verifier: this.verifier, mode: props.mode, exemptNamespaces };
-    let constraintsChart: cdk8s.Chart | undefined;
-    let gatekeeper: GatekeeperModelPolicy | undefined;
-    switch (props.engine) {
-      case AdmissionEngine.KYVERNO:
-        new KyvernoModelPolicy(this.chart, 'Policy', {
-          ...common,
-          webhookTimeout: toCdk8s(webhookTimeout),
-          servingImageVerification: props.servingImageVerification,
-          servingImageReferences: props.servingImageReferences,
-          servingImageTimeout: props.servingImageTimeout ? toCdk8s(props.servingImageTimeout) : undefined,
-        });
-        break;
-      case AdmissionEngine.GATEKEEPER:
-        constraintsChart = new cdk8s.Chart(app, 'modelseal-constraints');
-        gatekeeper = new GatekeeperModelPolicy(this.chart, 'Policy', {
-          ...common, constraintsScope: constraintsChart, providerTimeout: cdk8s.Duration.seconds(webhookTimeout.toSeconds() - 2),
-        });
-        break;
-      case AdmissionEngine.NATIVE:
-        new NativeModelPolicy(this.chart, 'Policy', { ...common, webhookTimeout: toCdk8s(webhookTimeout) });
-        break;
-    }
+    this.chart = charts.chart;
+    this.verifier = charts.verifier;
+    const constraintsChart = charts.constraintsChart;
 
     const helm = (chartId: string, options: Omit<eks.HelmChartOptions, 'wait' | 'createNamespace'>) =>
       new eks.HelmChart(this, chartId, { cluster, wait: true, createNamespace: true, timeout: Duration.minutes(10), ...options });
@@ -407,7 +389,7 @@ export class ModelAdmission extends Construct {
     const access = clusterAccess.get(cluster);
     if (access) this.node.addDependency(access);
 
-    if (constraintsChart && gatekeeper) {
+    if (constraintsChart) {
       const constraints = new eks.KubernetesManifest(this, 'Constraints', { cluster, manifest: constraintsChart.toJson() });
       for (const [valueId, kind] of [['VerifiedTemplateCreated', GATEKEEPER_VERIFIED_KIND], ['WorkloadTemplateCreated', GATEKEEPER_WORKLOAD_KIND]]) {
         // a Constraint's kind exists only once Gatekeeper has created the template's CRD
@@ -614,5 +596,13 @@ export class KubectlClusterImport extends Construct {
       accessPolicies: [eks.AccessPolicy.fromAccessPolicyName('AmazonEKSClusterAdminPolicy', { accessScopeType: eks.AccessScopeType.CLUSTER })],
     });
     clusterAccess.set(this.cluster, this.accessEntry);
+    // the kubectl handler and provider functions aws-eks-v2 generates for this import are this construct's
+    acknowledgeClusterFindings(this);
+    if (!props.privateSubnets) {
+      Validations.of(this.kubectlProvider).acknowledge({
+        id: 'NIST.800.53.R5-LambdaInsideVPC',
+        reason: 'Without privateSubnets the cluster endpoint is public, and the kubectl handler reaches it from outside a VPC, as aws-eks-v2 runs it.',
+      });
+    }
   }
 }
