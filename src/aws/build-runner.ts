@@ -38,6 +38,7 @@ import {
   PROJECT_CHANGE_ACTIONS,
   RUNNER_KEY_ACTIONS,
   RUNNER_KEY_ECR_ACTIONS,
+  runnerKeyViaServices,
   SIGNER_SIGN_ACTIONS,
   STAGING_WRITE_ACTIONS,
   STORE_PUBLISH_ACTIONS,
@@ -270,7 +271,8 @@ export interface HardenedBuildRunnerProps {
 
   /**
    * A digest-pinned image for the seal build instead of the AWS-managed CodeBuild image; it needs Node.js 20 or newer,
-   * `sha256sum` and the AWS CLI.
+   * `sha256sum` and the AWS CLI. CodeBuild's curated images cannot be referenced by digest: with the default, the
+   * seal build runs whatever AWS publishes under that tag, and `modelseal review` reports it (`unpinned-image`).
    *
    * @default - the AWS-managed `aws/codebuild/amazonlinux-x86_64-standard:5.0` with Node.js 20 (runtime-versions)
    */
@@ -320,7 +322,11 @@ export interface HardenedBuildRunnerProps {
 
   /**
    * The key that encrypts the runner's logs, build artifacts and staged models. A key you pass must let the runner's
-   * roles use it through S3 and CloudWatch Logs (its key policy is not changed here).
+   * roles use it through S3 and CodeBuild, and CloudWatch Logs use it (its key policy is not changed here). The roles'
+   * IAM policies allow `kms:Decrypt`, `kms:Encrypt` and `kms:GenerateDataKey` on it only with `kms:ViaService`
+   * `s3.<region>.amazonaws.com` or `codebuild.<region>.amazonaws.com`: a build command cannot call KMS with it
+   * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service,
+   * https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-kms.html).
    *
    * @default - a new symmetric key with rotation
    */
@@ -647,6 +653,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     }
 
     // ---- roles ---------------------------------------------------------------------------------------------------
+    const runnerKeyVia = { StringEquals: { 'kms:ViaService': runnerKeyViaServices(stack.region) } };
     const codebuildFor = (arn: string) => new iam.ServicePrincipal('codebuild.amazonaws.com', {
       conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnEquals: { 'aws:SourceArn': arn } },
     });
@@ -666,12 +673,14 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     this.trainRole = this.trainRoleResource.withoutPolicyUpdates();
     this.sealRole = this.sealRoleResource.withoutPolicyUpdates();
     if (ownKey) {
-      // the builds (artifacts, staged models through S3) use the runner key with their roles; the key policy says so
+      // the builds use the runner key with their roles through S3 (staged models) and CodeBuild (artifacts, cache)
+      // only: a build command calling kms:Decrypt directly with the role's credentials is refused
       ownKey.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'AllowRunnerRoles',
         principals: [this.sealRoleResource, this.trainRoleResource],
         actions: RUNNER_KEY_ACTIONS,
         resources: ['*'],
+        conditions: runnerKeyVia,
       }));
     }
 
@@ -812,7 +821,9 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     // ---- the train role: read inputs, stage under its own build's prefix ----------------------------------------
     const t = this.trainRoleResource;
     t.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'WriteTrainLogs', actions: BUILD_LOG_ACTIONS, resources: [logStreamsArn(stack, this.logGroup, TRAIN_STREAMS)] }));
-    t.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UseRunnerKey', actions: RUNNER_KEY_ACTIONS, resources: [this.encryptionKey.keyArn] }));
+    t.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'UseRunnerKey', actions: RUNNER_KEY_ACTIONS, resources: [this.encryptionKey.keyArn], conditions: runnerKeyVia,
+    }));
     this.addNetworkInterfaceStatements(t, trainSg, subnets);
     if (imageRepositoryArn) {
       t.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PullBuildImage', actions: ECR_PULL_ACTIONS, resources: [imageRepositoryArn] }));
@@ -856,7 +867,9 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
       actions: MODEL_SOURCE_READ_ACTIONS,
       resources: [cli.bucket.arnForObjects(cli.s3ObjectKey), ...(cardAsset ? [cardAsset.bucket.arnForObjects(cardAsset.s3ObjectKey)] : [])],
     }));
-    r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UseRunnerKey', actions: RUNNER_KEY_ACTIONS, resources: [this.encryptionKey.keyArn] }));
+    r.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'UseRunnerKey', actions: RUNNER_KEY_ACTIONS, resources: [this.encryptionKey.keyArn], conditions: runnerKeyVia,
+    }));
     this.addNetworkInterfaceStatements(r, sealSg, subnets);
     r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadBuildFacts', actions: CODEBUILD_READ_ACTIONS, resources: [trainProjectArn, sealProjectArn] }));
     r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadStagedModelVersions', actions: VERSION_READ_OBJECT_ACTIONS, resources: [this.stagingBucket.arnForObjects('*')] }));

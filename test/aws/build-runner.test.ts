@@ -119,6 +119,8 @@ const networkStatements = (sg: string) => [
     Condition: { StringEquals: { 'ec2:Subnet': [subnetArn(1), subnetArn(2)], 'ec2:AuthorizedService': 'codebuild.amazonaws.com' } },
   },
 ];
+// the build roles use the runner key through CodeBuild (artifacts, cache) and S3 (the staging bucket) only
+const runnerKeyVia = { StringEquals: { 'kms:ViaService': [join('codebuild.', R, '.amazonaws.com'), join('s3.', R, '.amazonaws.com')] } };
 const denyBuilds = { Sid: 'DenyStartingOrChangingBuilds', Effect: 'Deny', Action: [...BUILD_START_ACTIONS, ...PROJECT_CHANGE_ACTIONS], Resource: '*' };
 
 describe('HardenedBuildRunner', () => {
@@ -127,7 +129,7 @@ describe('HardenedBuildRunner', () => {
       const statements = policyOf(setup().template, 'RunnerTrainRole');
       expect(statements).toEqual([
         { Sid: 'WriteTrainLogs', Effect: 'Allow', Action: BUILD_LOG_ACTIONS, Resource: streams('train') },
-        { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: getAtt('RunnerKey') },
+        { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: getAtt('RunnerKey'), Condition: runnerKeyVia },
         ...networkStatements('RunnerSecurityGroup'),
         { Sid: 'PullBuildImage', Effect: 'Allow', Action: ECR_PULL_ACTIONS, Resource: join('arn:', P, ':ecr:eu-west-1:111122223333:repository/trainer') },
         { Sid: 'GetEcrAuthorizationToken', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
@@ -153,7 +155,7 @@ describe('HardenedBuildRunner', () => {
       expect(statements).toEqual([
         { Sid: 'WriteSealLogs', Effect: 'Allow', Action: BUILD_LOG_ACTIONS, Resource: streams('seal') },
         { Sid: 'ReadModelSealCli', Effect: 'Allow', Action: 's3:GetObject', Resource: [expect.objectContaining({ 'Fn::Join': expect.anything() }), expect.objectContaining({ 'Fn::Join': expect.anything() })] },
-        { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: getAtt('RunnerKey') },
+        { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: getAtt('RunnerKey'), Condition: runnerKeyVia },
         ...networkStatements('RunnerSealSecurityGroup'),
         { Sid: 'ReadBuildFacts', Effect: 'Allow', Action: CODEBUILD_READ_ACTIONS, Resource: [projectArn('train'), projectArn('seal')] },
         { Sid: 'ReadStagedModelVersions', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: objectsOf('RunnerStaging', '/*') },
@@ -522,7 +524,15 @@ describe('HardenedBuildRunner', () => {
               Condition: { StringEquals: { 'kms:ViaService': join('s3.', R, '.amazonaws.com'), 'kms:CallerAccount': A } },
             },
             Match.objectLike({ Sid: 'AllowCloudWatchLogs', Action: LOGS_KEY_ACTIONS }),
-            { Sid: 'AllowRunnerRoles', Effect: 'Allow', Principal: { AWS: [mGetAtt('RunnerRole'), mGetAtt('RunnerTrainRole')] }, Action: RUNNER_KEY_ACTIONS, Resource: '*' },
+            // through S3 and CodeBuild only: a build command calling kms:Decrypt itself is refused
+            {
+              Sid: 'AllowRunnerRoles',
+              Effect: 'Allow',
+              Principal: { AWS: [mGetAtt('RunnerRole'), mGetAtt('RunnerTrainRole')] },
+              Action: RUNNER_KEY_ACTIONS,
+              Resource: '*',
+              Condition: runnerKeyVia,
+            },
           ],
         },
       });
