@@ -731,6 +731,24 @@ describe('HardenedBuildRunner', () => {
           expect.stringMatching(/^RunnerTrainRoleDefaultPolicy[0-9A-F]{8}: UseRunnerKey$/)]);
     });
 
+    test('a digest-pinned ECR sealImage: the seal role pulls it through the runner\'s ECR endpoints (every runtime call allowed); the train role cannot', async () => {
+      const sealImage = `444455556666.dkr.ecr.eu-west-1.amazonaws.com/modelseal-seal@sha256:${'5e'.repeat(32)}`;
+      const sealRepo = 'arn:aws:ecr:eu-west-1:444455556666:repository/modelseal-seal';
+      const { stack } = setup({ sealImage });
+      const sim = TemplateSimulator.fromStack(stack);
+      const rows = deployCallRows(sim);
+      const results = await sim.expectRows(rows);
+      // the rows of the seal build's image pull (service role, the ECR endpoints, the repository policy of the other account)
+      const pulls = results.filter((r) => r.row.resource === sealRepo).map((r) => `${r.row.action} ${r.decision}`).sort();
+      expect(pulls).toEqual(['ecr:BatchCheckLayerAvailability Allowed', 'ecr:BatchGetImage Allowed', 'ecr:GetDownloadUrlForLayer Allowed']);
+      expect(policyOf(Template.fromStack(stack), 'RunnerRole')).toEqual(expect.arrayContaining([
+        { Sid: 'PullSealImage', Effect: 'Allow', Action: ECR_PULL_ACTIONS, Resource: join('arn:', P, ':ecr:eu-west-1:444455556666:repository/modelseal-seal') },
+        { Sid: 'GetEcrAuthorizationToken', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      ]));
+      const train = sim.role(sim.idOf('AWS::IAM::Role', 'RunnerTrainRole'));
+      await sim.expectRows([{ name: 'train: pull the seal image', principal: train, action: 'ecr:BatchGetImage', resource: sealRepo, expect: 'ImplicitlyDenied' }]);
+    });
+
     test('the train role cannot sign, cannot touch the store, cannot start or override any build, cannot rewrite an earlier build\'s staged model', async () => {
       const x = evaluated();
       const session = { 'codebuild:buildArn': TRAIN_BUILD };
