@@ -30,7 +30,7 @@ import { toPkijs } from '../engine/x509-path';
 import { verifyNotationSignature } from '../signers/aws-signer';
 import { kmsPublicKey } from '../signers/kms';
 import { fetchAttestationSet, FetchOptions } from '../store/attestation-set';
-import type { AttestationSet, ObjectStore, StoredObject } from '../store/types';
+import type { AttestationSet, FetchStats, ObjectStore, StoredObject } from '../store/types';
 
 /** Options of {@link checkPolicy}. */
 export interface CheckOptions {
@@ -153,6 +153,8 @@ export interface RevocationResult {
 /** The outcome of a policy check. */
 export interface CheckReport {
   readonly decision: 'allow' | 'deny';
+  /** What reading the store cost (objects listed and fetched, bytes fetched, objects refused unread), for checks of a store. */
+  readonly store?: FetchStats;
   /** The root digest checked (hex). */
   readonly root: string;
   /**
@@ -218,7 +220,8 @@ export async function checkStoreWithSet(
     }
     throw e;
   }
-  return { report: await checkPolicy(policy, set, opts), set };
+  const report = await checkPolicy(policy, set, opts);
+  return { report: set.stats ? { ...report, store: set.stats } : report, set };
 }
 
 /**
