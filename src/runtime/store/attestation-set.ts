@@ -84,7 +84,8 @@ export async function fetchAttestationSet(store: ObjectStore, root: string, opts
   const maxObjects = opts.maxObjects ?? DEFAULT_MAX_OBJECTS_PER_ROOT;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES_PER_ROOT;
   const prefixes = rootPrefixes(hex);
-  const listings = await Promise.all([prefixes.bundles, prefixes.attestations, prefixes.notation, prefixes.revocations].map((p) => store.listObjects(p)));
+  const folders = [prefixes.bundles, prefixes.attestations, prefixes.notation, prefixes.revocations];
+  const listings = await Promise.all(folders.map((p) => store.listObjects(p)));
   opts.signal?.throwIfAborted();
   const listed = listings.flat();
   const rejected: RejectedObject[] = [];
@@ -100,7 +101,8 @@ export async function fetchAttestationSet(store: ObjectStore, root: string, opts
       rejected.push({ key: o.key, reason: `${store.uri}: ${o.key} is not a key of the store layout (nothing ModelSeal publishes lives there); not read` });
     } else if (o.size > maxObjectBytes) {
       rejected.push({
-        key: o.key, notRead: 'oversize',
+        key: o.key,
+        notRead: 'oversize',
         reason: `${store.uri}: ${o.key} is ${o.size} bytes (listed size), over the ${maxObjectBytes}-byte limit for attestation objects; not read`,
       });
     } else {
@@ -113,7 +115,8 @@ export async function fetchAttestationSet(store: ObjectStore, root: string, opts
   for (const o of candidates) {
     if (toRead.length >= maxObjects || planned + o.size > maxBytes) {
       rejected.push({
-        key: o.key, notRead: 'budget',
+        key: o.key,
+        notRead: 'budget',
         reason: `${store.uri}: ${o.key} was not read: the per-root read budget (${maxObjects} objects, ${maxBytes} bytes) was spent on ${toRead.length} objects (${planned} bytes) read first`,
       });
       continue;
@@ -139,7 +142,7 @@ export async function fetchAttestationSet(store: ObjectStore, root: string, opts
   await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, toRead.length) }, worker));
   opts.signal?.throwIfAborted();
 
-  const groups = { bundles: [] as StoredObject[], attestations: [] as StoredObject[], notation: [] as StoredObject[], revocations: [] as StoredObject[] };
+  const groups: Record<'bundles' | 'attestations' | 'notation' | 'revocations', StoredObject[]> = { bundles: [], attestations: [], notation: [], revocations: [] };
   for (const r of results) {
     if ('reason' in r) {
       rejected.push(r);

@@ -240,8 +240,10 @@ describe('revocation', () => {
     const hint = keyHint(ws.keys.compliance.publicKey);
     // the reviewer's repro: the revoker's public hint, a revocation statement, an 8-byte junk signature (DER 0,0)
     const statement = {
-      _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'm', digest: { sha256: ws.root } }],
-      predicateType: 'https://modelseal.dev/revocation/v1', predicate: { reason: 'x', revokedAt: '2026-01-01T00:00:00Z' },
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'm', digest: { sha256: ws.root } }],
+      predicateType: 'https://modelseal.dev/revocation/v1',
+      predicate: { reason: 'x', revokedAt: '2026-01-01T00:00:00Z' },
     };
     const forged = JSON.stringify({
       mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',

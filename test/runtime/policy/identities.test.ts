@@ -122,8 +122,10 @@ describeVectors('sigstore signers: keyless bundles count for the identity and is
   test('review F3: a revoker\'s public Fulcio certificate replayed on a revocation whose signature does not verify is ignored', async () => {
     const doc = JSON.parse(readVector('model-transparency', 'v1.1.0-sigstore', 'model.sig').toString('utf8'));
     doc.dsseEnvelope.payload = Buffer.from(JSON.stringify({
-      _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'm', digest: { sha256: KEYLESS_ROOT } }],
-      predicateType: 'https://modelseal.dev/revocation/v1', predicate: { reason: 'veto', revokedAt: '2026-01-01T00:00:00Z' },
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'm', digest: { sha256: KEYLESS_ROOT } }],
+      predicateType: 'https://modelseal.dev/revocation/v1',
+      predicate: { reason: 'veto', revokedAt: '2026-01-01T00:00:00Z' },
     })).toString('base64');
     const body = Buffer.from(JSON.stringify(doc));
     const { key } = deriveKey(body);

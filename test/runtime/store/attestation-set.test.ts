@@ -75,7 +75,12 @@ describe('fetchAttestationSet', () => {
   test('an unknown root is an empty set', async () => {
     await publish(bundle);
     expect(await fetchAttestationSet(store, '00'.repeat(32))).toEqual({
-      root: '00'.repeat(32), bundles: [], attestations: [], notation: [], revocations: [], rejected: [],
+      root: '00'.repeat(32),
+      bundles: [],
+      attestations: [],
+      notation: [],
+      revocations: [],
+      rejected: [],
       stats: { listed: 0, fetched: 0, bytesFetched: 0, oversize: 0, overBudget: 0 },
     });
   });

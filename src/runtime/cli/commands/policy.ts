@@ -69,7 +69,7 @@ const CHECK_FLAGS: Record<string, FlagSpec> = {
   'policy': { type: 'string', metavar: 'FILE', help: 'The trust policy (YAML or JSON; required).' },
   'max-object-bytes': { type: 'string', metavar: 'N', help: `Largest store object read; larger ones are refused from the listing, never fetched (default: ${DEFAULT_MAX_ATTESTATION_OBJECT_BYTES}).` },
   'json': { type: 'boolean', help: 'Print the full decision report as JSON.' },
-  help: { type: 'boolean', help: 'Show this help.' },
+  'help': { type: 'boolean', help: 'Show this help.' },
 };
 
 const VERIFY_POLICY_FLAGS: Record<string, FlagSpec> = {
