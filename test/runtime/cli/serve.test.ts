@@ -21,8 +21,17 @@ test('defaults are the verifier contract\'s', () => {
     maxBodyBytes: 1_048_576,
     shutdownTimeoutMs: 10_000,
     maxInflight: 256,
+    maxObjectBytes: 1_048_576,
+    idleTimeoutMs: 60_000,
+    maxConnections: 1024,
     logLevel: 'info',
   });
+});
+
+test('review F4/F6: the read and connection limits are flags', () => {
+  expect(serveOptions([...REQUIRED, '--max-object-bytes', '65536', '--store-read-timeout', '3s', '--idle-timeout', '15s', '--max-connections', '64'], {}))
+    .toMatchObject({ maxObjectBytes: 65_536, storeReadTimeoutMs: 3_000, idleTimeoutMs: 15_000, maxConnections: 64 });
+  expect(() => serveOptions([...REQUIRED, '--max-object-bytes', '0'], {})).toThrow('--max-object-bytes "0" must be a positive whole number');
 });
 
 test('every flag the ModelVerifier construct renders is read', () => {

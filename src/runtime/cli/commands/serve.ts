@@ -7,6 +7,7 @@ import { UsageError } from '../../codec/errors';
 import { parseDuration } from '../../service/duration';
 import { startVerifier, Verifier, VerifierOptions } from '../../service/server';
 import { tlsMinVersion } from '../../service/tls';
+import { DEFAULT_MAX_ATTESTATION_OBJECT_BYTES } from '../../store/attestation-set';
 import { STORE_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
 import { FlagSpec, parseArgs, printHelp } from '../args';
@@ -47,6 +48,10 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   'max-body-bytes': { type: 'string', metavar: 'N', help: 'Largest request body; larger ones get HTTP 413 (default: 1048576).' },
   'shutdown-timeout': { type: 'string', metavar: 'DURATION', help: 'On SIGTERM, how long in-flight requests may take to finish (default: 10s).' },
   'max-inflight': { type: 'string', metavar: 'N', help: 'Store reads in flight past which new digests are denied at once (default: 256).' },
+  'max-object-bytes': { type: 'string', metavar: 'N', help: 'Largest attestation-store object read; larger ones are refused from the listing, never fetched (default: 1048576).' },
+  'store-read-timeout': { type: 'string', metavar: 'DURATION', help: 'How long one store read may run (filling the cache after a late answer) before its reads are aborted (default: 10 x --deadline, at least 5s).' },
+  'idle-timeout': { type: 'string', metavar: 'DURATION', help: 'A connection idle this long (no request in progress) is closed, TLS handshake done or not (default: 60s).' },
+  'max-connections': { type: 'string', metavar: 'N', help: 'Open connections past which new ones are refused (default: 1024).' },
   'log-level': { type: 'string', metavar: 'LEVEL', help: 'trace, debug, info, warn or error (default: info).' },
   'help': { type: 'boolean', help: 'Show this help.' },
 };
@@ -106,6 +111,10 @@ export function serveOptions(argv: readonly string[], env: Readonly<Record<strin
     maxBodyBytes: positiveInt(f('max-body-bytes'), '--max-body-bytes', 1_048_576),
     shutdownTimeoutMs: parseDuration(f('shutdown-timeout') ?? '10s', '--shutdown-timeout'),
     maxInflight: positiveInt(f('max-inflight'), '--max-inflight', 256),
+    maxObjectBytes: positiveInt(f('max-object-bytes'), '--max-object-bytes', DEFAULT_MAX_ATTESTATION_OBJECT_BYTES),
+    ...(f('store-read-timeout') !== undefined ? { storeReadTimeoutMs: parseDuration(f('store-read-timeout')!, '--store-read-timeout') } : {}),
+    idleTimeoutMs: parseDuration(f('idle-timeout') ?? '60s', '--idle-timeout'),
+    maxConnections: positiveInt(f('max-connections'), '--max-connections', 1024),
     logLevel,
   };
 }
