@@ -508,9 +508,10 @@ interface RevocationContext {
  * revoker denies. So does a record whose DSSE signature verifies under a revoker's key (for certificate revokers: the
  * chain validates to the identity's trust anchors, the leaf carries the identity, and the signature verifies under
  * the leaf's key; for Sigstore revokers: a CA of the trusted root issued the Fulcio certificate to the identity and
- * issuer, and the signature verifies under it) but that is otherwise unusable: a malformed predicate, another
- * subject, a certificate outside its validity, a missing transparency-log entry. A revoker signed it, so it says
- * "revoke": fail closed.
+ * issuer, and the signature verifies under it) but that is otherwise unusable: a malformed predicate, a certificate
+ * outside its validity, a missing transparency-log entry. A revoker signed it, so it says "revoke": fail closed. A
+ * record a revoker signed about another subject, or a statement of another kind, is intact and says nothing about
+ * this root: copied here by whoever may write `revocations/`, it is ignored (reported), so it cannot veto.
  *
  * Nothing else is attributed to a revoker: not a key hint (the bundle's `publicKey.hint` and the `<signer>` segment of
  * the store key are public and unverified), not a certificate alone (public certificates can be replayed with any
@@ -568,8 +569,9 @@ async function evaluateRevocations(
         ? `the statement is about ${id.statement.subjectDigests.map((d) => `sha256:${d}`).join(', ')}, not sha256:${root}`
         : undefined;
     if (off) {
-      ctx.record(obj, 'revocation', id, true, `signed by revoker ${revoker} but not a revocation of this root: ${off}`);
-      failClosed(obj.key, revoker, id.keyHint ?? '', off);
+      // intact bytes a revoker signed about something else (copied here by whoever may write revocations/): they say
+      // nothing about this root, so they revoke nothing here
+      ignore(`signed by revoker ${revoker} but not a revocation of this root: ${off}`);
       continue;
     }
     let pred;
@@ -592,8 +594,8 @@ async function evaluateRevocations(
   // folder, or when a revoker signs with a certificate or Sigstore (whose folder cannot be known before reading).
   const revokerHints = new Set([...trust.keys].filter(([, k]) => [...k.signers].some((n) => revokers.has(n))).map(([h]) => h));
   const certRevoker = trust.certs.some((c) => revokers.has(c.signer)) || trust.sigstores.some((c) => revokers.has(c.signer));
-  // Rejected objects keep their bytes under revocations/ (store/attestation-set.ts), so a record a revoker signed
-  // that was copied under another digest or damaged in its layout still denies; everything else there is junk.
+  // Rejected objects keep their bytes under revocations/ (store/attestation-set.ts), so a revocation of this root a
+  // revoker signed that was damaged in its layout still denies; a revoker's record about another root is ignored.
   for (const r of (set.rejected ?? []).filter((x) => x.key.startsWith(STORE_FOLDERS.revocations))) {
     const folder = /^revocations\/sha256\/[0-9a-f]{64}\/([0-9a-f]{64})\//.exec(r.key)?.[1];
     if (r.notRead === 'budget' && ((folder !== undefined && revokerHints.has(folder)) || certRevoker)) {
@@ -604,7 +606,13 @@ async function evaluateRevocations(
       continue;
     }
     const signed = await revokerSignatureOf(r.body, trust, revokers);
-    if (signed !== undefined) {
+    const elsewhere = signed === undefined ? undefined : notARevocationOf(r.body!, root);
+    if (signed !== undefined && elsewhere !== undefined) {
+      const why = `signed by revoker ${signed.by} but not a revocation of this root: ${elsewhere}`;
+      ctx.signatures.push({ key: r.key, kind: 'revocation', signer: signed.by, keyHint: signed.keyHint, verified: false, counted: false, reason: why });
+      revocations.push({ key: r.key, by: signed.by, keyHint: signed.keyHint, status: 'ignored', ignoredBecause: why });
+      ctx.notes.push(`revocation ${r.key} ignored: ${why}`);
+    } else if (signed !== undefined) {
       ctx.signatures.push({ key: r.key, kind: 'revocation', signer: signed.by, keyHint: signed.keyHint, verified: false, counted: true, reason: `signed by revoker ${signed.by} but rejected by the store: ${r.reason}` });
       failClosed(r.key, signed.by, signed.keyHint, r.reason);
     } else {
@@ -615,6 +623,27 @@ async function evaluateRevocations(
     }
   }
   return revocations;
+}
+
+/**
+ * Why a revoker-signed record is not a revocation of `root`: its statement is of another predicate type or about
+ * other subjects. Undefined when it is a revocation of `root` or cannot be read that far (then a revoker signed
+ * something unusable about this root, and it still denies).
+ */
+function notARevocationOf(body: Buffer, root: string): string | undefined {
+  let st;
+  try {
+    st = decodeStatement(parseBundle(body, 'revocation').payload);
+  } catch {
+    return undefined;
+  }
+  if (st.predicateType !== REVOCATION_PREDICATE_TYPE) return `predicateType ${st.predicateType} is not a revocation record`;
+  const subjects = Array.isArray(st.subject) ? st.subject : [];
+  const digests = subjects.map((x) => (x && typeof x === 'object' ? (x as { digest?: { sha256?: unknown } }).digest?.sha256 : undefined));
+  if (digests.length > 0 && digests.every((d) => typeof d === 'string') && !(digests.length === 1 && digests[0] === root)) {
+    return `the statement is about ${digests.map((d) => `sha256:${d as string}`).join(', ')}, not sha256:${root}`;
+  }
+  return undefined;
 }
 
 /**
