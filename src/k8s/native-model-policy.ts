@@ -92,7 +92,7 @@ export class NativeModelPolicy extends Construct {
         failurePolicy: 'Fail',
         matchConstraints: { namespaceSelector, resourceRules: policyResourceRules() },
         variables: workloadVariables(),
-        validations: workloadValidations().map((v) => ({
+        validations: workloadValidations(props.verifier._workloadRuleOptions()).map((v) => ({
           expression: v.expression, message: v.message, messageExpression: v.messageExpression, reason: 'Forbidden',
         })),
       },

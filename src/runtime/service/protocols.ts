@@ -9,6 +9,7 @@
  */
 import type { Decision } from './decision';
 import { inspectWorkload, structuralReasons } from './workload';
+import { DEFAULT_WORKLOAD_RULE_OPTIONS, WorkloadRuleOptions } from '../../shared/admission';
 import { isJsonObject } from '../codec/json';
 
 /** A request body the protocol cannot read: answered with HTTP 400 and `{error}`. */
@@ -57,7 +58,8 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
  *
  * @throws BadRequest for a body that is not an AdmissionReview v1 with a request uid
  */
-export async function validate(body: unknown, decide: Decide, exemptNamespaces: ReadonlySet<string>): Promise<ProtocolAnswer> {
+export async function validate(body: unknown, decide: Decide, exemptNamespaces: ReadonlySet<string>,
+  rules: WorkloadRuleOptions = DEFAULT_WORKLOAD_RULE_OPTIONS): Promise<ProtocolAnswer> {
   if (!isJsonObject(body)) {
     throw new BadRequest('the body is not a JSON object; expected an AdmissionReview (admission.k8s.io/v1)');
   }
@@ -108,7 +110,7 @@ export async function validate(body: unknown, decide: Decide, exemptNamespaces: 
   if (!workload.isModel) {
     return answer(true, `${kind || 'the object'} loads no model`, { ...log, allowed: true, reasons: [], source: 'not-a-model' });
   }
-  const structural = structuralReasons(workload);
+  const structural = structuralReasons(workload, rules);
   const reasons = [...structural];
   let decision: Decision | undefined;
   if (workload.digest !== '' && !structural.some((r) => r.includes('must be sha256:'))) {

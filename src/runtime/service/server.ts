@@ -6,6 +6,7 @@
  * body. TLS files and the trust policy are reloaded when they change; SIGTERM (via {@link Verifier.shutdown}) stops
  * accepting connections and lets in-flight requests finish within a deadline.
  */
+import { DEFAULT_WORKLOAD_RULE_OPTIONS, WorkloadRuleOptions } from '../../shared/admission';
 import * as fs from 'fs';
 import type { Writable } from 'stream';
 import type { TLSSocket } from 'tls';
@@ -49,6 +50,8 @@ export interface VerifierOptions {
   readonly deadlineMs: number;
   /** Namespaces whose workloads `/validate` allows without a model check. */
   readonly exemptNamespaces: readonly string[];
+  /** The structural rules' options (the same the constructs render into every engine's CEL). @default DEFAULT_WORKLOAD_RULE_OPTIONS */
+  readonly workloadRules?: WorkloadRuleOptions;
   /** Largest request body, bytes. */
   readonly maxBodyBytes: number;
   /** How long in-flight requests may take to finish after SIGTERM, ms. @default 10000 */
@@ -261,7 +264,7 @@ export async function startVerifier(options: VerifierOptions): Promise<Verifier>
     });
   }
 
-  app.post('/validate', handle('validate', (body, decide) => validate(body, decide, exempt)));
+  app.post('/validate', handle('validate', (body, decide) => validate(body, decide, exempt, options.workloadRules ?? DEFAULT_WORKLOAD_RULE_OPTIONS)));
   app.post('/gatekeeper', handle('gatekeeper', (body, decide) => gatekeeper(body, decide, systemError)));
   app.post('/kyverno', handle('kyverno', (body, decide) => kyverno(body, decide, () => policy.state().current?.digest ?? null)));
   app.get('/healthz', async () => ({ alive: true }));
