@@ -223,6 +223,16 @@ export interface ModelVerifierProps {
   readonly kserveUriPrefixes?: string[];
 
   /**
+   * The name of ModelSeal's ClusterStorageContainer (`KServeModelLoadVerification`'s `name`). KServe picks an
+   * arbitrary ClusterStorageContainer when two handle a URI, so every engine refuses (CREATE/UPDATE) any other enabled
+   * one that handles `kserveUriPrefixes` — KServe's own `default` included: remove `s3://` from it
+   * (`--kserve-storage-container`).
+   *
+   * @default 'modelseal'
+   */
+  readonly kserveStorageContainerName?: string;
+
+  /**
    * Whether a model workload (a Pod or pod template carrying `modelseal.dev/model-digest`) must verify its model at
    * load with `ModelLoadVerification`'s init container: `modelseal-pull` running the verifier image with
    * `--digest=$(MODELSEAL_DIGEST)` from the annotation, into the `modelseal-model` emptyDir every other container
@@ -325,6 +335,9 @@ export class ModelVerifier extends Construct {
   /** The storage URI prefixes an InferenceService or LLMInferenceService may load from. */
   public readonly kserveUriPrefixes: string[];
 
+  /** The name of ModelSeal's ClusterStorageContainer, the only one allowed to handle `kserveUriPrefixes`. */
+  public readonly kserveStorageContainerName: string;
+
   /** Whether model workloads must verify their model at load (`ModelLoadVerification`). */
   public readonly requireLoadVerification: boolean;
 
@@ -371,6 +384,8 @@ export class ModelVerifier extends Construct {
       if (!/^[a-z][a-z0-9+.-]*:\/\/[^,]*$/.test(p)) throw k8sPropError(this, type, 'kserveUriPrefixes', `must be URI prefixes (scheme://...) without commas, got '${p}'`);
     }
     this.requireLoadVerification = props.requireLoadVerification ?? true;
+    this.kserveStorageContainerName = props.kserveStorageContainerName ?? 'modelseal';
+    checkDnsLabel(this, type, 'kserveStorageContainerName', this.kserveStorageContainerName);
     this.cacheTtl = props.cacheTtl ?? Duration.seconds(60);
     this.deadline = props.deadline ?? Duration.seconds(2);
     this.tlsMinVersion = props.tlsMinVersion ?? VerifierTlsVersion.TLS_1_3;
@@ -431,6 +446,7 @@ export class ModelVerifier extends Construct {
       ...(this.region ? ['--region', this.region] : []),
       ...(props.exemptNamespaces && props.exemptNamespaces.length > 0 ? ['--exempt-namespaces', props.exemptNamespaces.join(',')] : []),
       '--kserve-uri-prefixes', this.kserveUriPrefixes.join(','),
+      '--kserve-storage-container', this.kserveStorageContainerName,
       ...(this.requireLoadVerification ? [] : ['--no-require-load-verification']),
       '--load-verifier-image', this.image.reference,
       ...this.command.flatMap((c) => ['--load-verifier-command', c]),
@@ -571,6 +587,7 @@ export class ModelVerifier extends Construct {
       requireLoadVerification: this.requireLoadVerification,
       loadVerifierImage: this.image.reference,
       loadVerifierCommand: this.command,
+      kserveStorageContainer: this.kserveStorageContainerName,
     };
   }
 

@@ -120,7 +120,7 @@ export class NativeModelPolicy extends Construct {
             caBundle: Buffer.from(verifier.caCertificatePem, 'utf8').toString('base64'),
           },
           namespaceSelector,
-          rules: policyResourceRules().map((r) => ({ ...r, scope: 'Namespaced' })),
+          rules: policyResourceRules().map((r) => ({ ...r, scope: r.resources.includes('clusterstoragecontainers') ? '*' : 'Namespaced' })),
         }],
       });
     }

@@ -60,6 +60,8 @@ export interface WorkloadRuleOptions {
   readonly loadVerifierImage?: string;
   /** The command that starts the CLI in that image; the pull container's command must be it followed by `pull`. */
   readonly loadVerifierCommand: readonly string[];
+  /** The name of ModelSeal's ClusterStorageContainer: the only enabled one that may handle `kserveUriPrefixes`. */
+  readonly kserveStorageContainer: string;
 }
 
 /** The defaults: `s3://`, load verification required, image unknown, command `modelseal`. */
@@ -67,7 +69,11 @@ export const DEFAULT_WORKLOAD_RULE_OPTIONS: WorkloadRuleOptions = {
   kserveUriPrefixes: DEFAULT_KSERVE_URI_PREFIXES,
   requireLoadVerification: true,
   loadVerifierCommand: ['modelseal'],
+  kserveStorageContainer: 'modelseal',
 };
+
+/** The URI a regex of another ClusterStorageContainer is tried on, per prefix: `<prefix>bucket/model/`. */
+export const STORAGE_PROBE_PATH = 'bucket/model/';
 
 /** The refusal messages, word for word alike in the CEL and in `/validate`. */
 export const RULE_MESSAGES = {
@@ -81,5 +87,6 @@ export const RULE_MESSAGES = {
   pullCommand: (command: readonly string[]) => `init container ${LOAD_VERIFICATION_CONTAINER} must run '${[...command, 'pull'].join(' ')} SOURCE DEST' with ${PULL_DIGEST_ARGUMENT} as the only --digest argument, no --help, and DEST its ${MODEL_VOLUME} mount path`,
   pullEnv: `init container ${LOAD_VERIFICATION_CONTAINER} must set ${MODEL_DIGEST_ENV} only from the downward API field ${DIGEST_FIELD_PATH}`,
   pullImage: (image: string) => `init container ${LOAD_VERIFICATION_CONTAINER} must run the verifier image ${image}`,
+  foreignStorageContainer: (name: string, prefixes: readonly string[]) => `only ModelSeal's ClusterStorageContainer ${name} may handle ${prefixes.join(', ')} (KServe picks an arbitrary one when two match a URI): disable this one or remove those formats from its supportedUriFormats`,
   modelVolume: `the model volume ${MODEL_VOLUME} must be an emptyDir that ${LOAD_VERIFICATION_CONTAINER} mounts, that every container mounts read-only and that no other init or ephemeral container mounts writable`,
 };

@@ -155,6 +155,10 @@ export const BYPASSES: Case[] = [
   { name: 'F2 server mounts the model writable', object: podWith((s) => { s.containers[0].volumeMounts[0].readOnly = false; }), admitted: false, reason: VOLUME },
   { name: 'F2 a second server container without the model volume', object: podWith((s) => { s.containers.push({ name: 'side', image: PINNED }); }), admitted: false, reason: VOLUME },
   { name: 'F2 model volume is a PVC', object: podWith((s) => { s.volumes = [{ name: 'modelseal-model', persistentVolumeClaim: { claimName: 'evil' } }]; }), admitted: false, reason: VOLUME },
+  // F1: KServe picks an arbitrary ClusterStorageContainer when two match; only ModelSeal's may handle s3://
+  { name: 'F1 KServe default ClusterStorageContainer still listing s3://', object: csc('default', [{ prefix: 'gs://' }, { prefix: 's3://' }, { regex: 'https?://(.+)/(.+)' }]), admitted: false, reason: /only ModelSeal's ClusterStorageContainer modelseal may handle s3:\/\// },
+  { name: 'F1 a ClusterStorageContainer with a regex that matches s3://', object: csc('other', [{ regex: '^s3://(.+)' }]), admitted: false, reason: /only ModelSeal's ClusterStorageContainer/ },
+  { name: 'F1 a ClusterStorageContainer with a broader prefix', object: csc('other', [{ prefix: 's3' }]), admitted: false, reason: /only ModelSeal's ClusterStorageContainer/ },
   { name: 'F2 another init container writes into the model volume', object: podWith((s) => { s.initContainers.push({ name: 'later', image: PINNED, volumeMounts: [{ name: 'modelseal-model', mountPath: '/mnt/models' }] }); }), admitted: false, reason: VOLUME },
 ];
 
@@ -185,8 +189,22 @@ export const MALFORMED: Case[] = [
   ...BYPASSES,
 ];
 
+/** A KServe ClusterStorageContainer. */
+export function csc(name: string, supportedUriFormats: any[], disabled?: boolean): any {
+  return {
+    apiVersion: 'serving.kserve.io/v1alpha1',
+    kind: 'ClusterStorageContainer',
+    metadata: { name },
+    ...(disabled !== undefined ? { disabled } : {}),
+    spec: { container: { name: 'storage-initializer', image: 'kserve/storage-initializer:v0.15.0' }, supportedUriFormats },
+  };
+}
+
 /** Workloads that load no model (no annotation, no KServe model field): admitted without a verifier call. */
 export const NOT_MODEL: Case[] = [
+  { name: 'ModelSeal\'s ClusterStorageContainer for s3://', object: csc('modelseal', [{ prefix: 's3://' }]), admitted: true },
+  { name: 'KServe default ClusterStorageContainer without s3://', object: csc('default', [{ prefix: 'gs://' }, { prefix: 'hf://' }, { regex: 'https?://(.+)/(.+)' }]), admitted: true },
+  { name: 'KServe default ClusterStorageContainer disabled', object: csc('default', [{ prefix: 's3://' }], true), admitted: true },
   { name: 'plain Pod with an unpinned image', object: pod({}, 'nginx:latest'), admitted: true },
   { name: 'plain Deployment', object: controller('Deployment', {}, 'nginx:latest'), admitted: true },
 ];

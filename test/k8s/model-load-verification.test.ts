@@ -27,7 +27,7 @@ describe('ModelLoadVerification', () => {
     const [init] = tpl.spec.initContainers;
     expect(init.command).toEqual([
       'modelseal', 'pull', 's3://models/fraud/1/', '/mnt/models',
-      '--store', 's3://attestations-bucket', '--policy', '/etc/modelseal/policy/policy.yaml', '--digest', '$(MODELSEAL_DIGEST)', '--region', 'eu-west-1',
+      '--store', 's3://attestations-bucket', '--policy', '/etc/modelseal/policy/policy.yaml', '--digest=$(MODELSEAL_DIGEST)', '--region', 'eu-west-1',
     ]);
     expect(init.env).toEqual([{ name: 'MODELSEAL_DIGEST', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['modelseal.dev/model-digest']" } } }]);
     expect(init.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
@@ -82,7 +82,7 @@ describe('KServeModelLoadVerification', () => {
     const argv = [...csc.spec.container.command, 's3://models/fraud/1/', '/mnt/models'];
     expect(argv).toEqual([
       'modelseal', 'pull', '--store', 's3://attestations-bucket', '--policy', '/etc/modelseal/policy/policy.yaml',
-      '--digest', '$(MODELSEAL_DIGEST)', 's3://models/fraud/1/', '/mnt/models',
+      '--digest=$(MODELSEAL_DIGEST)', 's3://models/fraud/1/', '/mnt/models',
     ]);
     expect(csc.spec.container.env[0].valueFrom.fieldRef.fieldPath).toBe("metadata.annotations['modelseal.dev/model-digest']");
   });

@@ -10,7 +10,7 @@
  */
 import {
   DEFAULT_WORKLOAD_RULE_OPTIONS, DIGEST_FIELD_PATH, DIGEST_PATTERN, KSERVE_FRAMEWORKS, KSERVE_STORAGE_URI_ENV, LOAD_VERIFICATION_CONTAINER,
-  MODEL_DIGEST_ENV, MODEL_VOLUME, PINNED_IMAGE_PATTERN, POD_TEMPLATE_KINDS, PULL_DIGEST_ARGUMENT, RULE_MESSAGES, WorkloadRuleOptions,
+  MODEL_DIGEST_ENV, MODEL_VOLUME, PINNED_IMAGE_PATTERN, POD_TEMPLATE_KINDS, PULL_DIGEST_ARGUMENT, RULE_MESSAGES, STORAGE_PROBE_PATH, WorkloadRuleOptions,
 } from '../../shared/admission';
 import { MODEL_DIGEST_ANNOTATION, MODEL_URI_ANNOTATION } from '../contract';
 
@@ -52,6 +52,8 @@ export const WORKLOAD_KINDS: WorkloadKind[] = [
   { apiGroup: 'batch', apiVersions: ['v1'], kind: 'CronJob', resource: 'cronjobs' },
   { apiGroup: 'serving.kserve.io', apiVersions: ['*'], kind: 'InferenceService', resource: 'inferenceservices' },
   { apiGroup: 'serving.kserve.io', apiVersions: ['*'], kind: 'LLMInferenceService', resource: 'llminferenceservices' },
+  // cluster-scoped: only ModelSeal's may handle the verified URI schemes, so KServe always picks it (F1)
+  { apiGroup: 'serving.kserve.io', apiVersions: ['*'], kind: 'ClusterStorageContainer', resource: 'clusterstoragecontainers' },
 ];
 
 /** The kinds of {@link WORKLOAD_KINDS} in one API group, each once. */
@@ -223,7 +225,17 @@ export function workloadValidations(options: WorkloadRuleOptions = DEFAULT_WORKL
   const loadRule = '!variables.isModel || variables.isKServe || size(variables.pull) != 1 || ';
   const mountsModel = (c: string) => `(has(${c}.volumeMounts) && ${c}.volumeMounts.exists(m, m.name == '${MODEL_VOLUME}'))`;
   const noWritableModel = (c: string) => `(!has(${c}.volumeMounts) || ${c}.volumeMounts.all(m, m.name != '${MODEL_VOLUME}' || ${readOnlyMount('m')}))`;
+  const probes = prefixes.map((p) => `${p}${STORAGE_PROBE_PATH}`);
+  const formats = `(${hasPath('object', ['spec', 'supportedUriFormats'])} ? object.spec.supportedUriFormats : [])`;
   const validations: CelValidation[] = [
+    {
+      name: 'kserve-storage-container',
+      expression: `object.kind != 'ClusterStorageContainer' || (has(object.disabled) && object.disabled == true)`
+        + ` || (${hasPath('object', ['metadata', 'name'])} && object.metadata.name == ${celString(options.kserveStorageContainer)})`
+        + ` || !${formats}.exists(f, (has(f.prefix) && (${prefixes.map((p) => `${celString(p)}.startsWith(f.prefix) || f.prefix.startsWith(${celString(p)})`).join(' || ')}))`
+        + ` || (has(f.regex) && (${probes.map((u) => `${celString(u)}.matches(f.regex)`).join(' || ')})))`,
+      message: M.foreignStorageContainer(options.kserveStorageContainer, prefixes),
+    },
     {
       name: 'digest-annotation',
       expression: '!variables.isModel || variables.digest != \'\'',

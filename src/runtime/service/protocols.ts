@@ -107,10 +107,10 @@ export async function validate(body: unknown, decide: Decide, exemptNamespaces: 
   const workload = inspectWorkload(request.object);
   const kind = workload.kind || requestKind || '';
   const log = { ...base, ...(kind ? { kind } : {}) };
-  if (!workload.isModel) {
+  const structural = structuralReasons(workload, rules);
+  if (!workload.isModel && structural.length === 0) {
     return answer(true, `${kind || 'the object'} loads no model`, { ...log, allowed: true, reasons: [], source: 'not-a-model' });
   }
-  const structural = structuralReasons(workload, rules);
   const reasons = [...structural];
   let decision: Decision | undefined;
   if (workload.digest !== '' && !structural.some((r) => r.includes('must be sha256:'))) {

@@ -8,7 +8,7 @@
 import {
   DEFAULT_WORKLOAD_RULE_OPTIONS, DIGEST_FIELD_PATH, DIGEST_PATTERN, KSERVE_FRAMEWORKS, KSERVE_STORAGE_URI_ENV, LOAD_VERIFICATION_CONTAINER,
   MODEL_DIGEST_ANNOTATION, MODEL_DIGEST_ENV, MODEL_URI_ANNOTATION, MODEL_VOLUME, PINNED_IMAGE_PATTERN, POD_TEMPLATE_KINDS, PULL_DIGEST_ARGUMENT,
-  RULE_MESSAGES, WorkloadRuleOptions,
+  RULE_MESSAGES, STORAGE_PROBE_PATH, WorkloadRuleOptions,
 } from '../../shared/admission';
 
 /** What one workload says about its model. */
@@ -31,6 +31,8 @@ export interface WorkloadModel {
   readonly storageBypass: string[];
   /** The pod spec of a Pod or pod template (`{}` for KServe kinds), for the load verification rules. */
   readonly podSpec: Record<string, unknown>;
+  /** The object, when it is a ClusterStorageContainer. */
+  readonly foreignStorageContainer?: unknown;
 }
 
 const DIGEST = new RegExp(DIGEST_PATTERN);
@@ -128,12 +130,40 @@ export function inspectWorkload(object: unknown): WorkloadModel {
     storageUris,
     storageBypass,
     podSpec,
+    ...(kind === 'ClusterStorageContainer' ? { foreignStorageContainer: object } : {}),
   };
 }
 
 const readOnly = (m: unknown) => at(m, 'readOnly') === true;
 const mountsModel = (c: unknown) => list(at(c, 'volumeMounts')).some((m) => at(m, 'name') === MODEL_VOLUME);
 const noWritableModel = (c: unknown) => list(at(c, 'volumeMounts')).every((m) => at(m, 'name') !== MODEL_VOLUME || readOnly(m));
+
+/**
+ * Whether a ClusterStorageContainer other than ModelSeal's, enabled, handles one of the prefixes (a prefix format that
+ * overlaps one, or a regex format that matches `<prefix>bucket/model/`), as the CEL `kserve-storage-container`.
+ */
+function storageContainerClashes(object: unknown, options: WorkloadRuleOptions): boolean {
+  if (at(object, 'disabled') === true || at(object, 'metadata', 'name') === options.kserveStorageContainer) {
+    return false;
+  }
+  return list(at(object, 'spec', 'supportedUriFormats')).some((f) => {
+    const prefix = at(f, 'prefix');
+    const regex = at(f, 'regex');
+    if (prefix !== undefined && options.kserveUriPrefixes.some((p) => p.startsWith(String(prefix)) || String(prefix).startsWith(p))) {
+      return true;
+    }
+    if (regex === undefined) {
+      return false;
+    }
+    try {
+      // CEL `matches` is an unanchored RE2 search; RegExp.test is the same for the patterns both read alike
+      const re = new RegExp(String(regex));
+      return options.kserveUriPrefixes.some((p) => re.test(`${p}${STORAGE_PROBE_PATH}`));
+    } catch {
+      return true; // a regex JavaScript cannot read: refused, as a CEL evaluation error would be
+    }
+  });
+}
 
 /** The load verification rules (ModelLoadVerification's init container), as the CEL `load-verification*` ones. */
 function loadVerificationReasons(w: WorkloadModel, options: WorkloadRuleOptions): string[] {
@@ -180,11 +210,14 @@ function loadVerificationReasons(w: WorkloadModel, options: WorkloadRuleOptions)
  * @param options the same options the constructs render into the CEL (`serve` flags)
  */
 export function structuralReasons(w: WorkloadModel, options: WorkloadRuleOptions = DEFAULT_WORKLOAD_RULE_OPTIONS): string[] {
-  if (!w.isModel) {
-    return [];
-  }
   const M = RULE_MESSAGES;
   const reasons: string[] = [];
+  if (w.foreignStorageContainer !== undefined && storageContainerClashes(w.foreignStorageContainer, options)) {
+    reasons.push(M.foreignStorageContainer(options.kserveStorageContainer, options.kserveUriPrefixes));
+  }
+  if (!w.isModel) {
+    return reasons;
+  }
   if (w.digest === '') {
     reasons.push(M.missingDigest);
   } else if (!DIGEST.test(w.digest)) {

@@ -4,6 +4,7 @@
  */
 import { samples } from '../../../src/k8s/private/samples';
 import { workloadValidations, workloadVariables } from '../../../src/k8s/private/workload-rules';
+import { validate } from '../../../src/runtime/service/protocols';
 import { inspectWorkload, structuralReasons } from '../../../src/runtime/service/workload';
 import { DEFAULT_WORKLOAD_RULE_OPTIONS, WorkloadRuleOptions } from '../../../src/shared/admission';
 import { evaluatePolicy as evaluate } from '../../helpers/cel-k8s';
@@ -25,7 +26,7 @@ describe('the verifier reads workloads as the engines\' CEL does', () => {
   test.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const reasons = await both(c.object, KNOWN_IMAGE);
     expect(reasons.length === 0).toBe(c.admitted);
-    if (c.reason) expect(reasons.join('\n')).toMatch(c.reason);
+    if ('reason' in c && c.reason) expect(reasons.join('\n')).toMatch(c.reason);
   });
 
   test.each(samples().map((s) => [s.name, s] as const))('sample %s with the default options (verifier image unknown)', async (_name, s) => {
@@ -79,5 +80,23 @@ describe('inspectWorkload', () => {
     const w = inspectWorkload({ kind: 'Pod', metadata: { annotations: { 'modelseal.dev/model-digest': 12 } }, spec: { containers: [] } });
     expect(structuralReasons(w, { ...DEFAULT_WORKLOAD_RULE_OPTIONS, requireLoadVerification: false }))
       .toEqual(['modelseal.dev/model-digest must be sha256:<64 lowercase hex>, got 12']);
+  });
+});
+
+describe('/validate applies the rules before the decision', () => {
+  const allow = async () => ({ allowed: true, reasons: [], manifest: `sha256:${'11'.repeat(32)}`, source: 'store' } as any);
+  const review = (object: any) => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'CREATE', namespace: 'models', object } });
+  const byName = (name: string) => BYPASSES.find((c) => c.name === name)!.object;
+
+  test('a Deployment with a signed digest and no pull init container is refused, though the verifier allows the digest (F2)', async () => {
+    const a = await validate(review(byName('F2 Deployment with a digest and no pull init container')), allow, new Set());
+    expect(a.body.response).toMatchObject({ allowed: false });
+    expect((a.body.response as any).status.message).toMatch(/must verify its model at load: an init container modelseal-pull/);
+  });
+
+  test('KServe\'s default ClusterStorageContainer listing s3:// is refused, though it loads no model (F1)', async () => {
+    const a = await validate(review(byName('F1 KServe default ClusterStorageContainer still listing s3://')), allow, new Set());
+    expect(a.body.response).toMatchObject({ allowed: false });
+    expect((a.body.response as any).status.message).toMatch(/only ModelSeal's ClusterStorageContainer modelseal may handle s3:\/\//);
   });
 });
