@@ -94,8 +94,11 @@ export interface ModelLoadVerificationProps extends ModelLoadVerificationOptions
 }
 
 /**
- * Verify-on-pull for a workload: an init container runs `modelseal pull SOURCE DEST --store URI --policy FILE --digest
- * $(MODELSEAL_DIGEST)` into a shared volume that every container then mounts read-only.
+ * Verify-on-pull for a workload: an init container `modelseal-pull` runs `modelseal pull SOURCE DEST --store URI
+ * --policy FILE --digest=$(MODELSEAL_DIGEST)` into the `modelseal-model` emptyDir that every container then mounts
+ * read-only. The admission policies refuse a workload carrying the digest annotation without exactly this (unless
+ * `ModelVerifier.requireLoadVerification` is false): give it the verifier's image and command, and add it after
+ * every container of the workload.
  *
  * `modelseal pull` hashes while it downloads and writes nothing under DEST unless every file matched the manifest
  * that meets the policy (exit 1 otherwise, so the pod never starts). The digest comes from the pod's own
@@ -189,8 +192,9 @@ export interface KServeModelLoadVerificationProps extends ModelLoadVerificationO
 
   /**
    * The storage URI prefixes handled. KServe picks an arbitrary ClusterStorageContainer when two match a URI, so
-   * remove `s3://` from KServe's `default` one (Helm values of `kserve-resources`), or every S3 model could bypass
-   * verification.
+   * remove `s3://` from KServe's `default` one (Helm values of `kserve-resources`): the admission policies refuse any
+   * other enabled ClusterStorageContainer that handles these prefixes, and any InferenceService URI outside them. Keep
+   * `ModelVerifier.kserveUriPrefixes` (and `kserveStorageContainerName` = `name`) equal to these.
    *
    * @default ['s3://']
    * @see https://kserve.github.io/website/docs/model-serving/storage/storage-containers
