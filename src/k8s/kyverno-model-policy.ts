@@ -169,7 +169,8 @@ export class KyvernoModelPolicy extends Construct {
       { name: 'answer', expression: 'has(variables.verdict.body) ? variables.verdict.body : variables.verdict' },
     ];
     const validations = [
-      ...workloadValidations(props.verifier._workloadRuleOptions()).map((v) => ({ expression: v.expression, message: v.message, messageExpression: v.messageExpression })),
+      ...workloadValidations(props.verifier._workloadRuleOptions())
+        .map((v) => ({ expression: v.expression, message: v.message, messageExpression: v.messageExpression })),
       {
         expression: `!variables.isModel || !variables.digest.matches('${DIGEST_PATTERN}') || `
           + '(has(variables.verdict.statusCode) && variables.verdict.statusCode == 200 && has(variables.answer.allowed) && variables.answer.allowed == true)',

@@ -1,10 +1,10 @@
-import { DEFAULT_KSERVE_URI_PREFIXES, WorkloadRuleOptions } from '../shared/admission';
 import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DEFAULT_VERIFIER_NAME, DEFAULT_VERIFIER_NAMESPACE, SYSTEM_NAMESPACES, VERIFIER_CONTAINER_PORT } from './contract';
 import { checkCaPem, checkDnsLabel, checkStoreUri, durationFlag, k8sPropError, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './private/util';
 import { VerifierImage } from './verifier-image';
+import { DEFAULT_KSERVE_URI_PREFIXES, WorkloadRuleOptions } from '../shared/admission';
 
 /** Where the verifier mounts its TLS Secret (`tls.crt`, `tls.key`). */
 export const VERIFIER_TLS_DIR = '/etc/modelseal/tls';

@@ -5,12 +5,12 @@
  * Digests: `allowed` (ci + compliance), `oneSigner` (ci only), `revoked` (both, then revoked by compliance),
  * `tampered` (both, but ci's bundle carries an altered statement), `unsigned` (nothing in the store).
  */
-import { loadVerifiedPodSpec } from '../../src/k8s/private/samples';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
 import { Writable } from 'stream';
 import * as tls from 'tls';
+import { loadVerifiedPodSpec } from '../../src/k8s/private/samples';
 import { makeVerifierTls, TlsMaterial } from '../../src/runtime/cli/commands/tls';
 import { cosignBundle } from '../../src/runtime/engine/cosign';
 import { signModel } from '../../src/runtime/engine/sign';

@@ -22,10 +22,12 @@ export function verifiedSpec(image = PINNED, init?: string): any {
 }
 
 /** A model workload's pod spec (load-verified) when the annotations name a model, else a plain one. */
-const podSpec = (annotations: Record<string, string>, image: string, init?: string) => (Object.keys(annotations).length > 0 ? verifiedSpec(image, init) : {
-  containers: [{ name: 'server', image }],
-  ...(init ? { initContainers: [{ name: 'init', image: init }] } : {}),
-});
+const podSpec = (annotations: Record<string, string>, image: string, init?: string) => (Object.keys(annotations).length > 0
+  ? verifiedSpec(image, init)
+  : {
+    containers: [{ name: 'server', image }],
+    ...(init ? { initContainers: [{ name: 'init', image: init }] } : {}),
+  });
 const template = (annotations: Record<string, string>, image: string, init?: string) => ({
   metadata: { labels: { app: 'm' }, annotations }, spec: podSpec(annotations, image, init),
 });

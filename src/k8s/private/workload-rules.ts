@@ -10,7 +10,8 @@
  */
 import {
   DEFAULT_WORKLOAD_RULE_OPTIONS, DIGEST_FIELD_PATH, DIGEST_PATTERN, KSERVE_FRAMEWORKS, KSERVE_STORAGE_URI_ENV, LOAD_VERIFICATION_CONTAINER,
-  MODEL_DIGEST_ENV, MODEL_VOLUME, PINNED_IMAGE_PATTERN, POD_TEMPLATE_KINDS, PULL_DIGEST_ARGUMENT, RULE_MESSAGES, STORAGE_PROBE_PATH, WorkloadRuleOptions,
+  MODEL_DIGEST_ENV, MODEL_VOLUME, PINNED_IMAGE_PATTERN, POD_TEMPLATE_KINDS, PULL_DIGEST_ARGUMENT, RULE_MESSAGES, STORAGE_PROBE_PATH,
+  WorkloadRuleOptions,
 } from '../../shared/admission';
 import { MODEL_DIGEST_ANNOTATION, MODEL_URI_ANNOTATION } from '../contract';
 
@@ -230,7 +231,7 @@ export function workloadValidations(options: WorkloadRuleOptions = DEFAULT_WORKL
   const validations: CelValidation[] = [
     {
       name: 'kserve-storage-container',
-      expression: `object.kind != 'ClusterStorageContainer' || (has(object.disabled) && object.disabled == true)`
+      expression: 'object.kind != \'ClusterStorageContainer\' || (has(object.disabled) && object.disabled == true)'
         + ` || (${hasPath('object', ['metadata', 'name'])} && object.metadata.name == ${celString(options.kserveStorageContainer)})`
         + ` || !${formats}.exists(f, (has(f.prefix) && (${prefixes.map((p) => `${celString(p)}.startsWith(f.prefix) || f.prefix.startsWith(${celString(p)})`).join(' || ')}))`
         + ` || (has(f.regex) && (${probes.map((u) => `${celString(u)}.matches(f.regex)`).join(' || ')})))`,

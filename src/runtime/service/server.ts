@@ -6,7 +6,6 @@
  * body. TLS files and the trust policy are reloaded when they change; SIGTERM (via {@link Verifier.shutdown}) stops
  * accepting connections and lets in-flight requests finish within a deadline.
  */
-import { DEFAULT_WORKLOAD_RULE_OPTIONS, WorkloadRuleOptions } from '../../shared/admission';
 import * as fs from 'fs';
 import type { Writable } from 'stream';
 import type { TLSSocket } from 'tls';
@@ -23,6 +22,7 @@ import { PolicySource } from './policy-source';
 import { ADMISSION_API_VERSION, BadRequest, Decide, DecisionLog, gatekeeper, kyverno, ProtocolAnswer, validate } from './protocols';
 import { readTlsOptions, TlsFiles } from './tls';
 import { FileWatch } from './watch';
+import { DEFAULT_WORKLOAD_RULE_OPTIONS, WorkloadRuleOptions } from '../../shared/admission';
 import { LocalStore } from '../store/local';
 import { openStore } from '../store/open';
 import type { ObjectStore } from '../store/types';

@@ -2,8 +2,8 @@
  * `modelseal serve`: starts the verifier service (src/runtime/service/, docs/VERIFIER.md) with the flags of the
  * verifier contract, and runs until SIGTERM or SIGINT (graceful shutdown); SIGHUP reloads the policy and TLS files.
  */
-import { DEFAULT_KSERVE_URI_PREFIXES, PINNED_IMAGE_PATTERN } from '../../../shared/admission';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import { DEFAULT_KSERVE_URI_PREFIXES, PINNED_IMAGE_PATTERN } from '../../../shared/admission';
 import { UsageError } from '../../codec/errors';
 import { parseDuration } from '../../service/duration';
 import { startVerifier, Verifier, VerifierOptions } from '../../service/server';
