@@ -17,6 +17,29 @@ export const KSERVE_FRAMEWORKS: readonly string[] = [
   'sklearn', 'xgboost', 'tensorflow', 'pytorch', 'triton', 'onnx', 'pmml', 'lightgbm', 'paddle', 'huggingface',
 ];
 
+/**
+ * The pod specs of the KServe kinds, as paths: every component's images are checked as the predictor's are (a
+ * transformer, explainer, worker or prefill pod runs beside the model just the same).
+ */
+export const KSERVE_POD_SPECS: Readonly<Record<string, readonly string[][]>> = {
+  InferenceService: [['spec', 'predictor'], ['spec', 'predictor', 'workerSpec'], ['spec', 'transformer'], ['spec', 'explainer']],
+  LLMInferenceService: [
+    ['spec', 'template'], ['spec', 'worker'], ['spec', 'prefill', 'template'], ['spec', 'prefill', 'worker'],
+    ['spec', 'router', 'scheduler', 'template'],
+  ],
+};
+
+/** InferenceService fields that are themselves a container (image, env): `predictor.model`, `predictor.<framework>`, `explainer.art`. */
+export const KSERVE_CONTAINER_FIELDS: readonly string[][] = [
+  ['spec', 'predictor', 'model'], ...KSERVE_FRAMEWORKS.map((f) => ['spec', 'predictor', f]), ['spec', 'explainer', 'art'],
+];
+
+/** InferenceService `storage` fields (a storage key and path instead of a URI): refused. */
+export const KSERVE_STORAGE_FIELDS: readonly string[][] = [
+  ['spec', 'predictor', 'model', 'storage'], ...KSERVE_FRAMEWORKS.map((f) => ['spec', 'predictor', f, 'storage']),
+  ['spec', 'explainer', 'art', 'storage'],
+];
+
 /** Workload kinds whose pod template is `spec.template` (CronJob's is `spec.jobTemplate.spec.template`). */
 export const POD_TEMPLATE_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'];
 

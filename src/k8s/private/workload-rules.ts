@@ -9,7 +9,8 @@
  * message). Nothing in the workload itself can exempt it: exempt namespaces come from the constructs' props only.
  */
 import {
-  DEFAULT_WORKLOAD_RULE_OPTIONS, DIGEST_FIELD_PATH, DIGEST_PATTERN, KSERVE_FRAMEWORKS, KSERVE_STORAGE_URI_ENV, LOAD_VERIFICATION_CONTAINER,
+  DEFAULT_WORKLOAD_RULE_OPTIONS, DIGEST_FIELD_PATH, DIGEST_PATTERN, KSERVE_CONTAINER_FIELDS, KSERVE_FRAMEWORKS, KSERVE_POD_SPECS,
+  KSERVE_STORAGE_FIELDS, KSERVE_STORAGE_URI_ENV, LOAD_VERIFICATION_CONTAINER,
   MODEL_DIGEST_ENV, MODEL_VOLUME, PINNED_IMAGE_PATTERN, POD_TEMPLATE_KINDS, PULL_DIGEST_ARGUMENT, RULE_MESSAGES, STORAGE_PROBE_PATH,
   WorkloadRuleOptions,
 } from '../../shared/admission';
@@ -97,29 +98,6 @@ function listAt(root: string, path: string[]): string {
 function oneAt(root: string, path: string[]): string {
   return `(${hasPath(root, path)} ? [${[root, ...path].join('.')}] : [])`;
 }
-
-/**
- * The pod specs of each kind: a Pod's or a pod template's one, every KServe component's (F5: transformer, explainer,
- * worker and prefill pods are checked as the predictor is).
- */
-export const KSERVE_POD_SPECS: Record<string, string[][]> = {
-  InferenceService: [['spec', 'predictor'], ['spec', 'predictor', 'workerSpec'], ['spec', 'transformer'], ['spec', 'explainer']],
-  LLMInferenceService: [
-    ['spec', 'template'], ['spec', 'worker'], ['spec', 'prefill', 'template'], ['spec', 'prefill', 'worker'],
-    ['spec', 'router', 'scheduler', 'template'],
-  ],
-};
-
-/** KServe fields that are themselves a container (image, env) inside an InferenceService. */
-export const KSERVE_CONTAINER_FIELDS: string[][] = [
-  ['spec', 'predictor', 'model'], ...KSERVE_FRAMEWORKS.map((f) => ['spec', 'predictor', f]), ['spec', 'explainer', 'art'],
-];
-
-/** KServe `storage` fields (a storage key and path instead of a URI), refused. */
-export const KSERVE_STORAGE_FIELDS: string[][] = [
-  ['spec', 'predictor', 'model', 'storage'], ...KSERVE_FRAMEWORKS.map((f) => ['spec', 'predictor', f, 'storage']),
-  ['spec', 'explainer', 'art', 'storage'],
-];
 
 const POD_FIELDS = ['containers', 'initContainers', 'ephemeralContainers'];
 

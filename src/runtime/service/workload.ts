@@ -6,7 +6,8 @@
  * front of the verifier. test/runtime/service/workload.test.ts runs both on the constructs' sample workloads.
  */
 import {
-  DEFAULT_WORKLOAD_RULE_OPTIONS, DIGEST_FIELD_PATH, DIGEST_PATTERN, KSERVE_FRAMEWORKS, KSERVE_STORAGE_URI_ENV, LOAD_VERIFICATION_CONTAINER,
+  DEFAULT_WORKLOAD_RULE_OPTIONS, DIGEST_FIELD_PATH, DIGEST_PATTERN, KSERVE_CONTAINER_FIELDS, KSERVE_FRAMEWORKS, KSERVE_POD_SPECS,
+  KSERVE_STORAGE_FIELDS, KSERVE_STORAGE_URI_ENV, LOAD_VERIFICATION_CONTAINER,
   MODEL_DIGEST_ANNOTATION, MODEL_DIGEST_ENV, MODEL_URI_ANNOTATION, MODEL_VOLUME, PINNED_IMAGE_PATTERN, POD_TEMPLATE_KINDS, PULL_DIGEST_ARGUMENT,
   RULE_MESSAGES, STORAGE_PROBE_PATH, WorkloadRuleOptions,
 } from '../../shared/admission';
@@ -60,22 +61,6 @@ function list(v: unknown): unknown[] {
 }
 
 const POD_FIELDS = ['containers', 'initContainers', 'ephemeralContainers'];
-
-/** The pod specs of the KServe kinds (the same paths as the CEL's `KSERVE_POD_SPECS`). */
-const KSERVE_POD_SPECS: Record<string, string[][]> = {
-  InferenceService: [['spec', 'predictor'], ['spec', 'predictor', 'workerSpec'], ['spec', 'transformer'], ['spec', 'explainer']],
-  LLMInferenceService: [
-    ['spec', 'template'], ['spec', 'worker'], ['spec', 'prefill', 'template'], ['spec', 'prefill', 'worker'],
-    ['spec', 'router', 'scheduler', 'template'],
-  ],
-};
-const KSERVE_CONTAINER_FIELDS: string[][] = [
-  ['spec', 'predictor', 'model'], ...KSERVE_FRAMEWORKS.map((f) => ['spec', 'predictor', f]), ['spec', 'explainer', 'art'],
-];
-const KSERVE_STORAGE_FIELDS: string[][] = [
-  ['spec', 'predictor', 'model', 'storage'], ...KSERVE_FRAMEWORKS.map((f) => ['spec', 'predictor', f, 'storage']),
-  ['spec', 'explainer', 'art', 'storage'],
-];
 
 const uriOf = (s: unknown) => (at(s, 'uri') !== undefined ? String(at(s, 'uri')) : '');
 const present = (v: unknown): unknown[] => (v !== undefined ? [v] : []);
