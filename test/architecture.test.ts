@@ -20,7 +20,7 @@ export const RUNTIME_LAYERS: readonly (readonly string[])[] = [
   ['signers'],
   ['store'],
   ['policy'],
-  ['sbom', 'provenance', 'sealing'],
+  ['sbom', 'provenance', 'sealing', 'review'],
   ['service'],
   ['cli'],
 ];

@@ -53,3 +53,27 @@ test('every trust policy in the README and docs passes the schema and compiles i
   }
   expect(problems).toEqual([]);
 });
+
+describe('docs/THREAT_MODEL.md', () => {
+  const text = fs.readFileSync(path.join(root, 'docs', 'THREAT_MODEL.md'), 'utf8');
+  const paths = [...new Set([...text.matchAll(/`((?:src|test|scripts|examples|docs|schemas|enclave)\/[^`\s]+)`/g)].map((m) => m[1]))];
+
+  test('every file a control points at exists', () => {
+    expect(paths.length).toBeGreaterThanOrEqual(30);
+    expect(paths.filter((p) => !fs.existsSync(path.join(root, p)))).toEqual([]);
+  });
+
+  test('every attacker the issue names has a section, and every control row names its code and its test', () => {
+    for (const attacker of ['malicious model uploader', 'compromised training dependency', 'compromised signer', 'insider with cluster-admin', 'Root on a serving instance', 'publish rights on the store']) {
+      expect(text.toLowerCase()).toContain(attacker.toLowerCase());
+    }
+    const rows = text.split('\n').filter((l) => /^\| [^-|]/.test(l) && l.split('|').length === 6 && !l.startsWith('| control'));
+    const controls = rows.filter((l) => !l.includes('**Not stopped'));
+    expect(controls.length).toBeGreaterThanOrEqual(15);
+    for (const row of controls) {
+      const [, , , code, test] = row.split('|').map((c) => c.trim());
+      expect([row, /`src\//.test(code)]).toEqual([row, true]);
+      expect([row, /`test\//.test(test)]).toEqual([row, true]);
+    }
+  });
+});

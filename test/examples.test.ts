@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
@@ -18,6 +18,7 @@ import { SimRow, TemplateSimulator, ADMINISTRATOR_ACCESS, ACCOUNT } from './help
 import { expectNagClean } from './helpers/nag';
 import { ModelSealExampleStack } from '../examples/core-stack/modelseal-stack';
 import { ENCLAVE_PCR8, EnclaveServingStack } from '../examples/enclave-serving/enclave-serving-stack';
+import { FullPipelineStack } from '../examples/full-pipeline/full-pipeline-stack';
 import { ModelSealSandboxStack, SANDBOX_EXPIRATION_DAYS, SANDBOX_RETENTION_DAYS } from '../examples/sandbox/sandbox-stack';
 
 /** Every IAM-shaped policy document in a template: IAM policies, key policies, bucket policies, role trust policies. */
@@ -133,7 +134,7 @@ describe('examples contract', () => {
   const folders = exampleFolders();
 
   test('every example is its own folder (at most two levels deep) with a cdk.json or cdk8s.yaml', () => {
-    expect(folders.map((f) => f.folder).sort()).toEqual(expect.arrayContaining(['core-stack', 'sandbox', 'enclave-serving']));
+    expect(folders.map((f) => f.folder).sort()).toEqual(expect.arrayContaining(['core-stack', 'sandbox', 'enclave-serving', 'full-pipeline', 'existing-app']));
     const loose = fs.readdirSync(EXAMPLES_DIR, { withFileTypes: true }).filter((e) => e.isFile() && e.name !== 'README.md').map((e) => e.name);
     expect(loose).toEqual([]);
     for (const { folder } of folders) expect(folder.split(path.sep).length).toBeLessThanOrEqual(2);
@@ -171,22 +172,27 @@ describe('examples contract', () => {
     });
 });
 
+/** Synthesizes one example stack with aws-cdk-lib's built-in validation and the cdk-nag plugins on, as its app does. */
+function synthValidated<T extends Stack>(folder: string, stackName: string, make: (app: App) => T): { stack: T; template: any } {
+  ensureCliBundle(); // the runner ships it as an asset
+  const previous = process.env.CDK_VALIDATION;
+  delete process.env.CDK_VALIDATION; // validation on
+  try {
+    const app = new App({ context: exampleContext(folder) });
+    const stack = make(app);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+    return { stack, template: app.synth().getStackByName(stackName).template };
+  } finally {
+    process.env.CDK_VALIDATION = previous;
+  }
+}
+
 describe('examples/core-stack', () => {
   let template: any;
   let stack: ModelSealExampleStack;
 
   beforeAll(() => {
-    ensureCliBundle(); // the runner ships it as an asset
-    const previous = process.env.CDK_VALIDATION;
-    delete process.env.CDK_VALIDATION; // validation on
-    try {
-      const app = new App({ context: exampleContext('core-stack') });
-      stack = new ModelSealExampleStack(app, 'ModelSealExample');
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
-      template = app.synth().getStackByName('ModelSealExample').template;
-    } finally {
-      process.env.CDK_VALIDATION = previous;
-    }
+    ({ stack, template } = synthValidated('core-stack', 'ModelSealExample', (app) => new ModelSealExampleStack(app, 'ModelSealExample')));
   });
 
   test('synthesizes with built-in validation and cdk-nag plugins on', () => {
@@ -369,5 +375,62 @@ describe('examples/enclave-serving', () => {
       signers: ['ci'],
       conditions: [{ name: 'enclave-image', expression: `predicate.enclave.pcrs.PCR8 == '${ENCLAVE_PCR8}'`, message: 'sealed for another enclave image' }],
     }]);
+  });
+});
+
+describe('examples/full-pipeline', () => {
+  let template: any;
+  let stack: FullPipelineStack;
+
+  beforeAll(() => {
+    ({ stack, template } = synthValidated('full-pipeline', 'FullPipeline', (app) => new FullPipelineStack(app, 'FullPipeline')));
+  });
+
+  test('cdk-nag AwsSolutions and NIST 800-53 R5: zero unacknowledged findings', () => {
+    expectNagClean(stack);
+  });
+
+  test('no Allow statement in any policy has a wildcard action', () => {
+    expect(wildcardAllows(template)).toEqual([]);
+  });
+
+  test('stable logical IDs: the keys of every party, the store and its key and logs, the runner key', () => {
+    // Never update these values: a changed ID replaces the resource (a new signing key is a signer no policy knows).
+    const pinned: Record<string, string> = {
+      PipelineCiSigningKeyE578CC4E: 'AWS::KMS::Key',
+      PipelineComplianceSigningKeyB3A377DE: 'AWS::KMS::Key',
+      PipelineSecuritySigningKeyF7D1B9A6: 'AWS::KMS::Key',
+      PipelineStore01863E2F: 'AWS::S3::Bucket',
+      PipelineStoreKeyB6B91842: 'AWS::KMS::Key',
+      PipelineStoreAccessLogs8381F624: 'AWS::S3::Bucket',
+      PipelineRunnerKey0878C16B: 'AWS::KMS::Key',
+      PipelineClusterKeyBB7B0828: 'AWS::KMS::Key',
+    };
+    for (const [id, type] of Object.entries(pinned)) expect({ id, type: template.Resources[id]?.Type }).toEqual({ id, type });
+    for (const id of ['PipelineCiSigningKeyE578CC4E', 'PipelineComplianceSigningKeyB3A377DE', 'PipelineSecuritySigningKeyF7D1B9A6', 'PipelineStore01863E2F']) {
+      expect(template.Resources[id].DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  test('role tags: every key, bucket and build project says what it is', () => {
+    const roles: Record<string, string> = {};
+    for (const [id, r] of Object.entries<any>(template.Resources)) {
+      if (!['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::CodeBuild::Project'].includes(r.Type)) continue;
+      roles[id] = (r.Properties.Tags ?? []).find((t: any) => t.Key === 'modelseal:role')?.Value ?? '(none)';
+    }
+    expect(Object.values(roles)).not.toContain('(none)');
+    expect(Object.values(roles).sort()).toEqual(expect.arrayContaining(['access-logs', 'attestation-store', 'cluster-key', 'runner-key', 'signing-key', 'store-key', 'train']));
+  });
+
+  test('the workloads are applied after the admission objects, and carry the model digest and the derived trust policy', () => {
+    const manifests = Object.entries<any>(template.Resources).filter(([, r]) => r.Type === 'Custom::AWSCDK-EKS-KubernetesResource');
+    const [workloadsId, workloads] = manifests.find(([id]) => id.startsWith('PipelineWorkloadsManifest'))!;
+    const admissionId = manifests.find(([id]) => id.startsWith('PipelineAdmissionManifest'))![0];
+    expect(workloads.DependsOn).toContain(admissionId);
+    const text = JSON.stringify(workloads.Properties.Manifest);
+    expect(text).toContain('modelseal.dev/model-digest');
+    expect(text).toContain('InferenceService');
+    expect(text).toMatch(/PipelineCiSigningKeyE578CC4E/);
+    void workloadsId;
   });
 });

@@ -70,18 +70,7 @@ export class ModelSealExampleStack extends Stack {
     // Two deploy-time helpers are CDK's stack-wide singletons, not the runner's, so their findings are acknowledged
     // here, by the stack that owns them: the S3 prefix-list lookup (pass s3PrefixListId to the runner to avoid it) and
     // the bucket-notification handler that turns on EventBridge for the training data bucket (startOnUpload).
-    for (const singleton of ['AWS679f53fac002430cb0da5b7982bd2287', 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834']) {
-      const fn = this.node.tryFindChild(singleton);
-      if (!fn) continue;
-      Validations.of(fn).acknowledge(
-        { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'CDK deploy-time helper function: it needs only its own CloudWatch log stream, which the AWS managed basic execution policy grants.' },
-        { id: 'AwsSolutions-L1', reason: 'CDK deploy-time helper function whose runtime is chosen by aws-cdk-lib; it runs only during deployments.' },
-        { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'CDK deploy-time helper function invoked only by CloudFormation during deployments.' },
-        { id: 'NIST.800.53.R5-LambdaDLQ', reason: 'CDK deploy-time helper function invoked synchronously by CloudFormation, which reports its failures.' },
-        { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'CDK deploy-time helper function that calls only AWS control-plane APIs during deployments.' },
-        { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'CDK deploy-time helper function with a generated single-purpose policy.' },
-      );
-    }
+    HardenedBuildRunner.acknowledgeStackHelperFunctions(this);
     const notifications = trainingData.node.tryFindChild('Notifications');
     if (notifications) {
       Validations.of(notifications).acknowledge({

@@ -458,6 +458,12 @@ export class EnclaveServingTier extends Resource implements iam.IGrantable {
   private checkEnclaveSize(instance: EnclaveInstanceType, cpuCount: number, memoryMib: number, props: EnclaveServingTierProps): void {
     const name = `${instance.family}.${instance.size}`;
     const maxCpu = instance.vcpus - instance.parentVcpus;
+    for (const [prop, value] of [['enclaveCpuCount', cpuCount], ['enclaveMemoryMib', memoryMib]] as const) {
+      if (Token.isUnresolved(value)) {
+        throw propError(this, TYPE, prop, `must be known at synth, got a deploy-time value (a parameter or another token): it is checked against ${name} `
+          + 'and written into the Nitro Enclaves allocator file of the launch template');
+      }
+    }
     if (!Number.isInteger(cpuCount) || cpuCount < (instance.arch === 'x86_64' ? 2 : 1) || cpuCount > maxCpu) {
       throw propError(this, TYPE, 'enclaveCpuCount', `must be an integer from ${instance.arch === 'x86_64' ? 2 : 1} to ${maxCpu} on ${name} ` +
         `(${instance.vcpus} vCPUs; the parent keeps ${instance.parentVcpus}), got ${cpuCount}`);
@@ -486,7 +492,7 @@ export class EnclaveServingTier extends Resource implements iam.IGrantable {
     const policy = this.role.node.findChild('DefaultPolicy');
     acknowledgeWildcardResources(policy, ['*'],
       'The Session Manager instance actions (ssm:UpdateInstanceInformation, ssmmessages:*Channel) support no resource-level permissions for the instance\'s own registration.');
-    acknowledgeWildcardResources(policy, storeObjectArns(props.store.bucket),
+    acknowledgeWildcardResources(policy, storeObjectArns(props.store.bucket, props.store.prefix),
       'Attestation keys are content-addressed under fixed prefixes and known only when read; the store is read only.');
     acknowledgeWildcardResources(policy, [props.enclaveImagePrefix, props.sealedWeightsPrefix].map((p) => props.artifactsBucket.arnForObjects(`${p}*`)),
       'The host reads the enclave image and the sealed weights under their two prefixes only, read only; the files are verified before use.');

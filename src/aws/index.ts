@@ -5,3 +5,7 @@ export * from './model-admission';
 export * from './model-card';
 export * from './weights-key';
 export * from './enclave-serving-tier';
+export * from './trust-policy-spec';
+export * from './model-attestation-pipeline';
+export * from './model-attestation-stack';
+export * from './review-plugin';

@@ -1,5 +1,6 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,13 +9,14 @@ import * as cdk8s from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { IAttestationStore } from './attestation-store';
 import { VERIFIER_KMS_ACTIONS } from './perms';
+import { IModelSigningKey } from './signing-key';
 import { AdmissionMode } from '../k8s/admission-mode';
-import { GATEKEEPER_VERIFIED_KIND, GATEKEEPER_WORKLOAD_KIND, GatekeeperModelPolicy } from '../k8s/gatekeeper-model-policy';
-import { KyvernoModelPolicy, ServingImageVerification } from '../k8s/kyverno-model-policy';
+import { GATEKEEPER_VERIFIED_KIND, GATEKEEPER_WORKLOAD_KIND } from '../k8s/gatekeeper-model-policy';
+import { ServingImageVerification } from '../k8s/kyverno-model-policy';
 import { ModelVerifier, TrustPolicyFile } from '../k8s/model-verifier';
-import { NativeModelPolicy } from '../k8s/native-model-policy';
 import { VerifierImage } from '../k8s/verifier-image';
-import { acknowledgeWildcardResources } from '../private/nag';
+import { renderAdmissionCharts } from '../private/admission-chart';
+import { acknowledgeClusterFindings, acknowledgeWildcardResources } from '../private/nag';
 import { storeObjectArns } from '../private/store-layout';
 import { propError } from '../private/validation';
 
@@ -40,6 +42,13 @@ export const ADMISSION_CHART_VERSIONS = {
   gatekeeper: '3.23.0',
   certManager: 'v1.19.1',
 } as const;
+
+/** The namespace ModelAdmission installs cert-manager in (exempt from the policies while installed). */
+const CERT_MANAGER_NAMESPACE = 'cert-manager';
+
+/** Kyverno's namespace and its admission controller's ServiceAccount, as ModelAdmission installs the chart. */
+const KYVERNO_NAMESPACE = 'kyverno';
+const KYVERNO_ADMISSION_SERVICE_ACCOUNT = 'kyverno-admission-controller';
 
 /** A KMS key ARN, as it appears in a trust policy (`kmsKeyArn`, `kmsKeyArns`). */
 const KMS_KEY_ARN = /arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}/g;
@@ -68,7 +77,12 @@ export interface ModelAdmissionProps {
    */
   readonly image: VerifierImage;
 
-  /** The trust policy document (YAML or JSON text). Every KMS key ARN in it gets `kms:GetPublicKey`. */
+  /**
+   * The trust policy document (YAML or JSON text). Every KMS key ARN written in it gets `kms:GetPublicKey`; so does
+   * every `kms.Key`/`ModelSigningKey` of this stack whose ARN token it contains (e.g. built with
+   * `JSON.stringify({ kmsKeyArn: key.keyArn })`). Any other token in it gets a synth warning: pass such keys in
+   * `verificationSigningKeys` or `verificationKeys`.
+   */
   readonly trustPolicy: string;
 
   /**
@@ -79,12 +93,21 @@ export interface ModelAdmissionProps {
   readonly trustPolicyFiles?: TrustPolicyFile[];
 
   /**
-   * More KMS keys whose public keys the verifier reads (`kms:GetPublicKey`), e.g. a `ModelSigningKey` of this app,
-   * whose ARN is a token the trust policy text cannot contain.
+   * More KMS keys whose public keys the verifier reads (`kms:GetPublicKey`). For a `ModelSigningKey` use
+   * `verificationSigningKeys`.
    *
-   * @default - only the KMS key ARNs written in `trustPolicy`
+   * @default - only the KMS keys named in `trustPolicy`
    */
   readonly verificationKeys?: kms.IKey[];
+
+  /**
+   * Signing keys (a `ModelSigningKey`, new or imported) whose signatures the verifier checks: each gets
+   * `grantVerify(verifierRole)` (`kms:GetPublicKey`, `kms:DescribeKey`, `kms:Verify`, in the key policy too for a key
+   * of this app).
+   *
+   * @default - none
+   */
+  readonly verificationSigningKeys?: IModelSigningKey[];
 
   /** The PEM certificate of the CA that issued the verifier's serving certificate (see `ModelVerifierProps`). */
   readonly caCertificatePem: string;
@@ -155,6 +178,31 @@ export interface ModelAdmissionProps {
   readonly servingImageVerification?: ServingImageVerification;
 
   /**
+   * Kyverno only, with `servingImageVerification`: image reference globs the ImageValidatingPolicy verifies (it only
+   * ever checks pods of model workloads, see `KyvernoModelPolicyProps.servingImageReferences`).
+   *
+   * @default ['*'] - every image of a model workload's pods
+   */
+  readonly servingImageReferences?: string[];
+
+  /**
+   * Kyverno only, with `servingImageVerification`: the webhook timeout of the ImageValidatingPolicy, 1 to 30 s.
+   *
+   * @default Duration.seconds(15)
+   */
+  readonly servingImageTimeout?: Duration;
+
+  /**
+   * Kyverno only, with `servingImageVerification`: the ECR repositories the serving images (and their signatures)
+   * are in. Kyverno's admission controller gets `grantPull` on each (`ecr:BatchGetImage`,
+   * `ecr:BatchCheckLayerAvailability`, `ecr:GetDownloadUrlForLayer` on these repositories only, plus
+   * `ecr:GetAuthorizationToken`, which has no resource-level permission).
+   *
+   * @default - no ECR access (images in a registry that needs no AWS credentials)
+   */
+  readonly servingImageRepositories?: ecr.IRepository[];
+
+  /**
    * The verifier's namespace.
    *
    * @default 'modelseal-system'
@@ -190,9 +238,14 @@ const clusterAccess = new WeakMap<eks.ICluster, IConstruct>();
 
 /**
  * Model admission on Amazon EKS: installs the chosen engine (and cert-manager when it issues the verifier's
- * certificate) with Helm at pinned chart versions, applies the verifier and the policy (a cdk8s chart, serialized
- * into a `KubernetesManifest`), and gives the verifier's ServiceAccount an EKS Pod Identity association to a role
- * that can read the store and `kms:GetPublicKey` the policy's KMS keys.
+ * certificate, with its namespace exempt from the policies) with Helm at pinned chart versions, applies the verifier
+ * and the policy (a cdk8s chart, serialized into a `KubernetesManifest`), and gives the verifier's ServiceAccount an
+ * EKS Pod Identity association to a role that can read the store and `kms:GetPublicKey` the policy's KMS keys. The
+ * role trusts `pods.eks.amazonaws.com` only for this cluster, namespace and ServiceAccount (session tags), and the
+ * manifest is applied only once the association and the role's policy exist.
+ *
+ * With KYVERNO and cosign-with-KMS serving image verification, Kyverno's admission controller gets its own Pod
+ * Identity role: `kms:GetPublicKey` on the cosign key and pulls from `servingImageRepositories`.
  *
  * Gatekeeper is installed with `validatingWebhookFailurePolicy: Fail` (its default fails open), a webhook timeout
  * above the Provider's, which is above the verifier's deadline, and `externaldataProviderResponseCacheTTL` equal to
@@ -206,6 +259,15 @@ const clusterAccess = new WeakMap<eks.ICluster, IConstruct>();
 export class ModelAdmission extends Construct {
   /** The role the verifier's pods assume through EKS Pod Identity. */
   public readonly verifierRole: iam.Role;
+
+  /** The verifier role's Pod Identity association (the manifest waits for it). */
+  public readonly verifierPodIdentity: eks.CfnPodIdentityAssociation;
+
+  /**
+   * With KYVERNO and `servingImageVerification`: the role Kyverno's admission controller assumes through EKS Pod
+   * Identity (`kms:GetPublicKey` on the cosign key, ECR pulls from `servingImageRepositories`).
+   */
+  public readonly kyvernoRole?: iam.Role;
 
   /** The verifier (in the cdk8s chart). */
   public readonly verifier: ModelVerifier;
@@ -230,18 +292,35 @@ export class ModelAdmission extends Construct {
     const cacheTtl = props.cacheTtl ?? Duration.seconds(60);
     const deadline = props.deadline ?? Duration.seconds(2);
     const webhookTimeout = props.webhookTimeout ?? Duration.seconds(5);
-    const engineNamespace = { [AdmissionEngine.KYVERNO]: 'kyverno', [AdmissionEngine.GATEKEEPER]: 'gatekeeper-system', [AdmissionEngine.NATIVE]: undefined }[props.engine];
+    const webhookMs = webhookTimeout.toMilliseconds();
+    if (webhookMs % 1000 !== 0 || webhookMs < 1000 || webhookMs > 30_000) {
+      throw propError(this, type, 'webhookTimeout', `must be whole seconds between 1 and 30 (the Kubernetes webhook limits), got ${webhookMs} ms`);
+    }
+    if (props.engine === AdmissionEngine.GATEKEEPER && webhookMs - 2000 <= deadline.toMilliseconds()) {
+      // Gatekeeper's Provider gets the webhook timeout minus 2 s, which must still exceed the verifier's deadline
+      throw propError(this, type, 'webhookTimeout', `must exceed the verifier's deadline (${deadline.toMilliseconds()} ms) by more than 2 s with GATEKEEPER `
+        + `(its external-data Provider gets webhookTimeout - 2 s), got ${webhookMs} ms`);
+    }
     if (props.engine === AdmissionEngine.NATIVE && (props.controlPlaneCidrs ?? []).length === 0) {
       throw propError(this, type, 'controlPlaneCidrs', 'must name the API server\'s CIDRs with the NATIVE engine (the API server calls the verifier), got none');
     }
     if (props.servingImageVerification && props.engine !== AdmissionEngine.KYVERNO) {
       throw propError(this, type, 'servingImageVerification', `is a Kyverno ImageValidatingPolicy: it needs engine KYVERNO, got ${props.engine}`);
     }
+    for (const [name, given] of [['servingImageReferences', props.servingImageReferences], ['servingImageTimeout', props.servingImageTimeout],
+      ['servingImageRepositories', props.servingImageRepositories]] as const) {
+      if (given !== undefined && !props.servingImageVerification) {
+        throw propError(this, type, name, 'applies only with servingImageVerification (engine KYVERNO), which is not set');
+      }
+    }
+    // cert-manager's pods must always start, or certificate renewal stops: its namespace is exempt when installed here
+    const usesCertManager = props.certManagerCaSecretName !== undefined;
+    const exemptNamespaces = [...props.exemptNamespaces ?? []];
+    if (usesCertManager && !exemptNamespaces.includes(CERT_MANAGER_NAMESPACE)) exemptNamespaces.push(CERT_MANAGER_NAMESPACE);
 
     // cdk8s objects first: addCdk8sChart/KubernetesManifest serialize the chart when called
-    const app = new cdk8s.App();
-    this.chart = new cdk8s.Chart(app, 'modelseal');
-    this.verifier = new ModelVerifier(this.chart, 'Verifier', {
+    const charts = renderAdmissionCharts({
+      engine: props.engine,
       image: props.image,
       storeUri: props.store.storeUri,
       trustPolicy: props.trustPolicy,
@@ -250,31 +329,19 @@ export class ModelAdmission extends Construct {
       tlsSecretName: props.tlsSecretName,
       certManagerCaSecretName: props.certManagerCaSecretName,
       namespace: props.namespace,
-      clientNamespaces: engineNamespace ? [engineNamespace] : [],
       controlPlaneCidrs: props.controlPlaneCidrs,
       cacheTtl: toCdk8s(cacheTtl),
       deadline: toCdk8s(deadline),
-      exemptNamespaces: props.exemptNamespaces,
+      webhookTimeout: toCdk8s(webhookTimeout),
+      exemptNamespaces,
+      mode: props.mode,
+      servingImageVerification: props.servingImageVerification,
+      servingImageReferences: props.servingImageReferences,
+      servingImageTimeout: props.servingImageTimeout ? toCdk8s(props.servingImageTimeout) : undefined,
     });
-    const common = { verifier: this.verifier, mode: props.mode, exemptNamespaces: props.exemptNamespaces };
-    let constraintsChart: cdk8s.Chart | undefined;
-    let gatekeeper: GatekeeperModelPolicy | undefined;
-    switch (props.engine) {
-      case AdmissionEngine.KYVERNO:
-        new KyvernoModelPolicy(this.chart, 'Policy', {
-          ...common, webhookTimeout: toCdk8s(webhookTimeout), servingImageVerification: props.servingImageVerification,
-        });
-        break;
-      case AdmissionEngine.GATEKEEPER:
-        constraintsChart = new cdk8s.Chart(app, 'modelseal-constraints');
-        gatekeeper = new GatekeeperModelPolicy(this.chart, 'Policy', {
-          ...common, constraintsScope: constraintsChart, providerTimeout: cdk8s.Duration.seconds(webhookTimeout.toSeconds() - 2),
-        });
-        break;
-      case AdmissionEngine.NATIVE:
-        new NativeModelPolicy(this.chart, 'Policy', { ...common, webhookTimeout: toCdk8s(webhookTimeout) });
-        break;
-    }
+    this.chart = charts.chart;
+    this.verifier = charts.verifier;
+    const constraintsChart = charts.constraintsChart;
 
     const helm = (chartId: string, options: Omit<eks.HelmChartOptions, 'wait' | 'createNamespace'>) =>
       new eks.HelmChart(this, chartId, { cluster, wait: true, createNamespace: true, timeout: Duration.minutes(10), ...options });
@@ -283,7 +350,7 @@ export class ModelAdmission extends Construct {
         chart: 'cert-manager',
         repository: 'https://charts.jetstack.io',
         version: props.certManagerChartVersion ?? ADMISSION_CHART_VERSIONS.certManager,
-        namespace: 'cert-manager',
+        namespace: CERT_MANAGER_NAMESPACE,
         release: 'cert-manager',
         values: { crds: { enabled: true } },
       });
@@ -295,7 +362,8 @@ export class ModelAdmission extends Construct {
         version: props.kyvernoChartVersion ?? ADMISSION_CHART_VERSIONS.kyverno,
         namespace: 'kyverno',
         release: 'kyverno',
-        values: { admissionController: { replicas: 3 } },
+        // the ServiceAccount is named explicitly: Kyverno's Pod Identity association (image verification) names it
+        values: { admissionController: { replicas: 3, rbac: { serviceAccount: { name: KYVERNO_ADMISSION_SERVICE_ACCOUNT } } } },
       });
     } else if (props.engine === AdmissionEngine.GATEKEEPER) {
       this.engineChart = helm('Gatekeeper', {
@@ -321,7 +389,7 @@ export class ModelAdmission extends Construct {
     const access = clusterAccess.get(cluster);
     if (access) this.node.addDependency(access);
 
-    if (constraintsChart && gatekeeper) {
+    if (constraintsChart) {
       const constraints = new eks.KubernetesManifest(this, 'Constraints', { cluster, manifest: constraintsChart.toJson() });
       for (const [valueId, kind] of [['VerifiedTemplateCreated', GATEKEEPER_VERIFIED_KIND], ['WorkloadTemplateCreated', GATEKEEPER_WORKLOAD_KIND]]) {
         // a Constraint's kind exists only once Gatekeeper has created the template's CRD
@@ -337,15 +405,19 @@ export class ModelAdmission extends Construct {
       }
     }
 
-    this.verifierRole = new iam.Role(this, 'VerifierRole', {
-      assumedBy: new iam.SessionTagsPrincipal(new iam.ServicePrincipal('pods.eks.amazonaws.com')),
-      description: 'ModelSeal verifier (EKS Pod Identity): reads the attestation store and the trust policy\'s KMS public keys',
-    });
+    // EKS Pod Identity: the role trusts the service only for this cluster, namespace and ServiceAccount (session tags)
+    this.verifierRole = podIdentityRole(this, 'VerifierRole', cluster, this.verifier.namespace, this.verifier.serviceAccountName,
+      'ModelSeal verifier (EKS Pod Identity): reads the attestation store and the trust policy\'s KMS public keys');
     props.store.grantRead(this.verifierRole);
-    const keyArns = [...new Set([...(props.trustPolicy.match(KMS_KEY_ARN) ?? []), ...(props.verificationKeys ?? []).map((k) => k.keyArn)])];
+    const keyArns = [...new Set([
+      ...(props.trustPolicy.match(KMS_KEY_ARN) ?? []),
+      ...trustPolicyKeyTokens(this, props.trustPolicy),
+      ...(props.verificationKeys ?? []).map((k) => k.keyArn),
+    ])];
     if (keyArns.length > 0) {
       this.verifierRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: VERIFIER_KMS_ACTIONS, resources: keyArns }));
     }
+    for (const key of props.verificationSigningKeys ?? []) key.grantVerify(this.verifierRole);
     const policy = this.verifierRole.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
     if (policy) {
       Validations.of(policy).acknowledge({
@@ -356,13 +428,108 @@ export class ModelAdmission extends Construct {
         'Attestation objects are content-addressed under each store prefix and unknown until read; the grant covers only those prefixes.');
     }
 
-    new eks.CfnPodIdentityAssociation(this, 'PodIdentity', {
+    this.verifierPodIdentity = new eks.CfnPodIdentityAssociation(this, 'PodIdentity', {
       clusterName: cluster.clusterName,
       namespace: this.verifier.namespace,
       serviceAccount: this.verifier.serviceAccountName,
       roleArn: this.verifierRole.roleArn,
     });
+    // pods started before the association (or before the role's policy) get no credentials, and keep none
+    this.manifest.node.addDependency(this.verifierPodIdentity);
+    const verifierPolicy = this.verifierRole.node.tryFindChild('DefaultPolicy');
+    if (verifierPolicy) this.manifest.node.addDependency(verifierPolicy);
+
+    const cosignKeyArn = props.servingImageVerification?._kmsKeyArn;
+    if (this.engineChart && props.engine === AdmissionEngine.KYVERNO && props.servingImageVerification
+      && (cosignKeyArn || (props.servingImageRepositories ?? []).length > 0)) {
+      // Kyverno verifies cosign signatures with its own AWS identity: kms:GetPublicKey on the cosign key and ECR pulls
+      this.kyvernoRole = podIdentityRole(this, 'KyvernoRole', cluster, KYVERNO_NAMESPACE, KYVERNO_ADMISSION_SERVICE_ACCOUNT,
+        'Kyverno admission controller (EKS Pod Identity): reads the serving images\' cosign public key and pulls their signatures');
+      if (cosignKeyArn) {
+        this.kyvernoRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: VERIFIER_KMS_ACTIONS, resources: [cosignKeyArn] }));
+      }
+      for (const repository of props.servingImageRepositories ?? []) repository.grantPull(this.kyvernoRole);
+      const kyvernoPolicy = this.kyvernoRole.node.findChild('DefaultPolicy');
+      Validations.of(kyvernoPolicy.node.defaultChild!).acknowledge({
+        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+        reason: 'Kyverno\'s grants are specific to this cosign key and these repositories; a managed policy would only be reused by nothing.',
+      });
+      if ((props.servingImageRepositories ?? []).length > 0) {
+        acknowledgeWildcardResources(kyvernoPolicy.node.defaultChild!, ['*'],
+          'ecr:GetAuthorizationToken supports no resource-level permissions (AWS service authorization reference); pulls are limited to the named repositories.');
+      }
+      const association = new eks.CfnPodIdentityAssociation(this, 'KyvernoPodIdentity', {
+        clusterName: cluster.clusterName,
+        namespace: KYVERNO_NAMESPACE,
+        serviceAccount: KYVERNO_ADMISSION_SERVICE_ACCOUNT,
+        roleArn: this.kyvernoRole.roleArn,
+      });
+      // the image policy is applied only once Kyverno can get credentials for it
+      this.manifest.node.addDependency(association, kyvernoPolicy);
+    }
   }
+}
+
+/**
+ * A role for EKS Pod Identity, trusted by `pods.eks.amazonaws.com` (`sts:AssumeRole`, `sts:TagSession`) only when the
+ * session tags EKS sets name this cluster, namespace and ServiceAccount.
+ *
+ * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
+ * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html
+ */
+function podIdentityRole(
+  scope: Construct, id: string, cluster: eks.ICluster, namespace: string, serviceAccount: string, description: string,
+): iam.Role {
+  return new iam.Role(scope, id, {
+    assumedBy: new iam.SessionTagsPrincipal(new iam.ServicePrincipal('pods.eks.amazonaws.com', {
+      conditions: {
+        StringEquals: {
+          'aws:RequestTag/eks-cluster-arn': cluster.clusterArn,
+          'aws:RequestTag/kubernetes-namespace': namespace,
+          'aws:RequestTag/kubernetes-service-account': serviceAccount,
+        },
+      },
+    })),
+    description,
+  });
+}
+
+/**
+ * The ARN tokens of the KMS keys of this stack that `trustPolicy` contains (e.g. `JSON.stringify({ kmsKeyArn:
+ * key.keyArn })`). A token that is not one gets a warning: the verifier could not read that key.
+ */
+function trustPolicyKeyTokens(scope: Construct, trustPolicy: string): string[] {
+  if (!Token.isUnresolved(trustPolicy)) return [];
+  const stack = Stack.of(scope);
+  const keys = stack.node.findAll()
+    .filter((c): c is kms.CfnKey => c instanceof kms.CfnKey)
+    .map((k) => ({ arn: k.attrArn, resolved: JSON.stringify(stack.resolve(k.attrArn)) }));
+  const found: string[] = [];
+  const unknown: string[] = [];
+  for (const token of tokensIn(stack.resolve(trustPolicy))) {
+    const key = keys.find((k) => k.resolved === JSON.stringify(token));
+    if (key) found.push(key.arn);
+    else unknown.push(JSON.stringify(token));
+  }
+  if (unknown.length > 0) {
+    Annotations.of(scope).addWarningV2('modelseal:trust-policy-token',
+      `trustPolicy contains deploy-time values that are not KMS keys of this stack (${unknown.join(', ')}): if one is a KMS key ARN, `
+      + 'the verifier gets no kms:GetPublicKey on it and refuses every model it signed. Pass that key in verificationSigningKeys '
+      + '(a ModelSigningKey) or verificationKeys (a kms.IKey).');
+  }
+  return found;
+}
+
+/** The CloudFormation intrinsics (`Ref`, `Fn::GetAtt`, `Fn::ImportValue`, …) inside a resolved value, outermost only. */
+function tokensIn(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value.flatMap(tokensIn);
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === 'Fn::Join') return tokensIn((value as any)['Fn::Join'][1]);
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return [value];
+    return Object.values(value).flatMap(tokensIn);
+  }
+  return [];
 }
 
 /**
@@ -429,5 +596,13 @@ export class KubectlClusterImport extends Construct {
       accessPolicies: [eks.AccessPolicy.fromAccessPolicyName('AmazonEKSClusterAdminPolicy', { accessScopeType: eks.AccessScopeType.CLUSTER })],
     });
     clusterAccess.set(this.cluster, this.accessEntry);
+    // the kubectl handler and provider functions aws-eks-v2 generates for this import are this construct's
+    acknowledgeClusterFindings(this);
+    if (!props.privateSubnets) {
+      Validations.of(this.kubectlProvider).acknowledge({
+        id: 'NIST.800.53.R5-LambdaInsideVPC',
+        reason: 'Without privateSubnets the cluster endpoint is public, and the kubectl handler reaches it from outside a VPC, as aws-eks-v2 runs it.',
+      });
+    }
   }
 }

@@ -221,3 +221,10 @@ export const VERSION_LIST_ACTIONS = ['s3:ListBucket', 's3:ListBucketVersions'];
  * (verification itself is local).
  */
 export const VERIFIER_KMS_ACTIONS = ['kms:GetPublicKey'];
+
+/**
+ * A pipeline-made EKS cluster's key: what EKS needs for envelope encryption of Kubernetes Secrets (through EKS only).
+ *
+ * @see https://docs.aws.amazon.com/eks/latest/userguide/envelope-encryption.html
+ */
+export const CLUSTER_KEY_EKS_ACTIONS = ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt'];

@@ -149,6 +149,7 @@ export interface ModelSigningKeyProps {
    * What happens to the key when it leaves the stack.
    *
    * A signing key outlives every model it signed: verifiers fetch its public key for years.
+   * Its alias is always deleted with the stack (only a name; a retained alias would block a redeploy after a rollback).
    *
    * @default RemovalPolicy.RETAIN
    */
@@ -272,6 +273,7 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
   public readonly policy: iam.PolicyDocument;
 
   private readonly signerArns: string[] = [];
+  private readonly verifyAccounts: string[] = [];
   private readonly denyUngrantedSigners: iam.PolicyStatement;
 
   constructor(scope: Construct, id: string, props: ModelSigningKeyProps = {}) {
@@ -346,7 +348,9 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
     tagRole(resource, 'signing-key');
 
     const alias = new kms.CfnAlias(this, 'Alias', { aliasName: this.aliasName, targetKeyId: this.keyId });
-    alias.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+    // the alias is only a name: deleted with the stack (the retained key keeps its ARN), so a redeploy after a rollback
+    // or a stack deletion can create it again instead of failing on 'alias already exists'
+    alias.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     for (const signer of props.signers ?? []) {
       this.grantSign(signer);
@@ -367,12 +371,37 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
    * Lets `grantee` sign model digests with this key, in the key policy and in the grantee's IAM policy.
    *
    * The grantee must be an IAM role or user (its ARN is added to the `aws:PrincipalArn` exemption of the Deny
-   * statement). A grantee in another stack makes this stack depend on that one, while the grantee's policy depends on
-   * this key: define signer roles in the same stack as the key, or pass an imported role (`iam.Role.fromRoleArn`).
+   * statement).
+   *
+   * A role defined in another stack (e.g. a shared key stack and a `HardenedBuildRunner` per team) cannot be named by
+   * its generated ARN: the key policy would reference that stack while the role's policy references this key, a cyclic
+   * reference. Give such a role a fixed name (`iam.Role` `roleName`, `HardenedBuildRunner` `sealRoleName`): the key
+   * policy then allows the role's account principal with `ArnEquals aws:PrincipalArn` the role's literal ARN (and the
+   * Deny statement exempts that ARN), and only the role's stack references the key.
+   *
+   * @throws if the grantee is not one IAM role or user, or is a role of another stack without a fixed name; the error
+   * names the ways out.
+   * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
    */
   public grantSign(grantee: iam.IGrantable): iam.Grant {
     const principalArn = singlePrincipalArn(this, grantee);
     const conditions = this.signConditions();
+    const literalArn = crossStackRoleArn(this, grantee, principalArn);
+    if (literalArn) {
+      this.addSigner(literalArn);
+      const account = Stack.of(grantee.grantPrincipal as unknown as Construct).account;
+      const onlyThisRole = { ArnEquals: { 'aws:PrincipalArn': literalArn } };
+      this.policy.addStatements(
+        new iam.PolicyStatement({
+          principals: [new iam.AccountPrincipal(account)], actions: KEY_SIGN_ACTIONS, resources: ['*'], conditions: { ...conditions, ...onlyThisRole },
+        }),
+        new iam.PolicyStatement({
+          principals: [new iam.AccountPrincipal(account)], actions: KEY_SIGNER_READ_ACTIONS, resources: ['*'], conditions: onlyThisRole,
+        }),
+      );
+      return iam.Grant.addToPrincipal({ grantee, actions: KEY_SIGN_ACTIONS, resourceArns: [this.keyArn], conditions })
+        .combine(iam.Grant.addToPrincipal({ grantee, actions: KEY_SIGNER_READ_ACTIONS, resourceArns: [this.keyArn] }));
+    }
     const sign = iam.Grant.addToPrincipalAndResource({
       grantee,
       actions: KEY_SIGN_ACTIONS,
@@ -388,15 +417,29 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
       resource: this,
       resourceSelfArns: ['*'],
     });
-    if (!this.signerArns.includes(principalArn)) {
-      this.signerArns.push(principalArn);
-      this.denyUngrantedSigners.addCondition('ArnNotEquals', { 'aws:PrincipalArn': [...this.signerArns] });
-    }
+    this.addSigner(principalArn);
     return sign.combine(read);
   }
 
-  /** Lets `grantee` read the public key and verify signatures, in the key policy and the grantee's IAM policy. */
+  /**
+   * Lets `grantee` read the public key and verify signatures, in the key policy and the grantee's IAM policy.
+   *
+   * A grantee in another stack (which would make a cyclic reference through the key policy) gets the IAM statement
+   * only, and the key policy allows the verify actions (`kms:GetPublicKey`, `kms:DescribeKey`, `kms:Verify`, never
+   * `kms:Sign`) to the grantee's account principal, so IAM policies in that account decide: verifying needs no secret.
+   */
   public grantVerify(grantee: iam.IGrantable): iam.Grant {
+    const principal = grantee.grantPrincipal;
+    if (Construct.isConstruct(principal) && Stack.of(principal) !== Stack.of(this)) {
+      const account = Stack.of(principal).account;
+      if (!this.verifyAccounts.includes(account)) {
+        this.verifyAccounts.push(account);
+        this.policy.addStatements(new iam.PolicyStatement({
+          principals: [new iam.AccountPrincipal(account)], actions: KEY_VERIFY_ACTIONS, resources: ['*'],
+        }));
+      }
+      return iam.Grant.addToPrincipal({ grantee, actions: KEY_VERIFY_ACTIONS, resourceArns: [this.keyArn] });
+    }
     return iam.Grant.addToPrincipalAndResource({
       grantee,
       actions: KEY_VERIFY_ACTIONS,
@@ -405,6 +448,35 @@ export class ModelSigningKey extends ModelSigningKeyBase implements iam.IResourc
       resourceSelfArns: ['*'],
     });
   }
+
+  /** Exempts `principalArn` from the Deny statement on `kms:Sign`. */
+  private addSigner(principalArn: string): void {
+    if (!this.signerArns.includes(principalArn)) {
+      this.signerArns.push(principalArn);
+      this.denyUngrantedSigners.addCondition('ArnNotEquals', { 'aws:PrincipalArn': [...this.signerArns] });
+    }
+  }
+}
+
+/**
+ * For a role of another stack whose ARN is a token: its literal ARN (from its fixed name), or an error naming the ways
+ * out. Undefined for a grantee of this stack or with a literal ARN (no cyclic reference).
+ */
+function crossStackRoleArn(key: ModelSigningKey, grantee: iam.IGrantable, principalArn: string): string | undefined {
+  const principal = grantee.grantPrincipal;
+  if (!Token.isUnresolved(principalArn) || !Construct.isConstruct(principal) || Stack.of(principal) === Stack.of(key)) return undefined;
+  const cfn = principal.node.defaultChild;
+  const roleName = cfn instanceof iam.CfnRole ? cfn.roleName : undefined;
+  const rolePath = cfn instanceof iam.CfnRole ? cfn.path ?? '/' : '/';
+  if (roleName === undefined || Token.isUnresolved(roleName) || Token.isUnresolved(rolePath)) {
+    throw propError(key, 'ModelSigningKey', 'grantSign(grantee)',
+      `got ${principal.node.path}, a role of stack ${Stack.of(principal).stackName} with a generated name, while the key is in stack ` +
+      `${Stack.of(key).stackName}: the key policy would name the role's ARN and the role's policy the key's ARN, a cyclic reference. ` +
+      'Give the role a fixed name (iam.Role roleName, or HardenedBuildRunner sealRoleName), pass it imported by ARN ' +
+      '(iam.Role.fromRoleArn), or define it in the key\'s stack');
+  }
+  const stack = Stack.of(principal);
+  return `arn:${Stack.of(key).partition}:iam::${stack.account}:role${rolePath}${roleName}`;
 }
 
 /** The one IAM ARN of a grantee (role or user), or an error that says why it cannot sign. */

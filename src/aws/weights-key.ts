@@ -138,6 +138,7 @@ export interface ModelWeightsKeyProps {
 
   /**
    * What happens to the key when it leaves the stack. Sealed weights are unreadable without it.
+   * Its alias is always deleted with the stack (only a name; a retained alias would block a redeploy after a rollback).
    *
    * @default RemovalPolicy.RETAIN
    */
@@ -357,7 +358,9 @@ export class ModelWeightsKey extends ModelWeightsKeyBase implements iam.IResourc
     this.keyId = resource.ref;
     tagRole(resource, 'weights-key');
     const alias = new kms.CfnAlias(this, 'Alias', { aliasName: this.aliasName, targetKeyId: this.keyId });
-    alias.applyRemovalPolicy(removalPolicy);
+    // the alias is only a name: deleted with the stack (the retained key keeps its ARN), so a redeploy after a rollback
+    // or a stack deletion can create it again instead of failing on 'alias already exists'
+    alias.applyRemovalPolicy(RemovalPolicy.DESTROY);
   }
 
   /**

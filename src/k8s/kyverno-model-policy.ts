@@ -1,6 +1,7 @@
 import { ApiObject, Duration, Yaml } from 'cdk8s';
 import { Construct } from 'constructs';
 import { AdmissionMode } from './admission-mode';
+import { MODEL_DIGEST_ANNOTATION, MODEL_URI_ANNOTATION } from './contract';
 import { EngineTestFile } from './engine-test-file';
 import { ModelVerifier } from './model-verifier';
 import { validationActions } from './private/admission-mode';
@@ -12,6 +13,14 @@ import { writeEngineTestFiles } from './private/write-files';
 import { Test } from '../imports/kyverno-cli-test';
 import { ImageValidatingPolicy } from '../imports/kyverno-image-validating-policy';
 import { ValidatingPolicy } from '../imports/kyverno-validating-policy';
+
+/** The label KServe sets on the pods of an InferenceService's predictor. */
+const KSERVE_INFERENCESERVICE_LABEL = 'serving.kserve.io/inferenceservice';
+
+/** CEL: the pod belongs to a model workload (either ModelSeal annotation, or a KServe predictor's label). */
+const SERVING_POD_CONDITION = `(has(object.metadata.annotations) && ('${MODEL_DIGEST_ANNOTATION}' in object.metadata.annotations`
+  + ` || '${MODEL_URI_ANNOTATION}' in object.metadata.annotations))`
+  + ` || (has(object.metadata.labels) && '${KSERVE_INFERENCESERVICE_LABEL}' in object.metadata.labels)`;
 
 /**
  * How Kyverno's `ImageValidatingPolicy` verifies the serving images of model workloads.
@@ -31,7 +40,9 @@ export class ServingImageVerification {
   }
 
   /**
-   * cosign signatures made with an AWS KMS key (`awskms:///<key ARN>`).
+   * cosign signatures made with an AWS KMS key (`awskms:///<key ARN>`). Kyverno's admission controller needs AWS
+   * credentials with `kms:GetPublicKey` on the key (and ECR pulls where the signatures are): `ModelAdmission` gives it
+   * an EKS Pod Identity role for that; elsewhere give it one yourself.
    *
    * @param keyArn the KMS key ARN (`arn:aws:kms:<region>:<account>:key/<id>`)
    * @see https://docs.sigstore.dev/cosign/key_management/overview/
@@ -40,14 +51,18 @@ export class ServingImageVerification {
     if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/.test(keyArn)) {
       throw new Error(`ServingImageVerification.cosignKms: keyArn must be a KMS key ARN, got '${keyArn}'`);
     }
-    return new ServingImageVerification({ cosign: { key: { kms: `awskms:///${keyArn}` } } });
+    return new ServingImageVerification({ cosign: { key: { kms: `awskms:///${keyArn}` } } }, keyArn);
   }
 
   /** The attestor, as the ImageValidatingPolicy renders it (without its name). @internal */
   public readonly _attestor: any;
 
-  private constructor(attestor: any) {
+  /** The KMS key Kyverno reads the public key of (`kms:GetPublicKey`), for cosign with KMS. @internal */
+  public readonly _kmsKeyArn?: string;
+
+  private constructor(attestor: any, kmsKeyArn?: string) {
     this._attestor = attestor;
+    this._kmsKeyArn = kmsKeyArn;
   }
 }
 
@@ -105,9 +120,11 @@ export interface KyvernoModelPolicyProps {
   readonly servingImageVerification?: ServingImageVerification;
 
   /**
-   * Image reference globs the ImageValidatingPolicy verifies.
+   * Image reference globs the ImageValidatingPolicy verifies. It only ever matches pods of model workloads (a pod with
+   * the `modelseal.dev/model-digest` or `modelseal.dev/model-uri` annotation, or KServe's
+   * `serving.kserve.io/inferenceservice` label), so other pods are never refused for an unsigned image.
    *
-   * @default ['*']
+   * @default ['*'] - every image of a model workload's pods
    */
   readonly servingImageReferences?: string[];
 
@@ -127,8 +144,8 @@ export interface KyvernoModelPolicyProps {
  * `kyverno test` mocks it (`{body, statusCode}`). `failurePolicy: Fail`: an unreachable verifier, a TLS error or an
  * answer without `allowed` refuses.
  *
- * Optionally an `ImageValidatingPolicy` verifies the serving images' signatures (Notary/AWS Signer or cosign with a
- * KMS key). {@link KyvernoModelPolicy.testFiles} renders a `kyverno test` suite.
+ * Optionally an `ImageValidatingPolicy` verifies the signatures of the images of model workloads' pods (Notary/AWS
+ * Signer or cosign with a KMS key); other pods are not matched. {@link KyvernoModelPolicy.testFiles} renders a `kyverno test` suite.
  *
  * @see https://kyverno.io/docs/policy-types/validating-policy/
  */
@@ -213,6 +230,8 @@ export class KyvernoModelPolicy extends Construct {
             namespaceSelector,
             resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'] }],
           },
+          // only the pods of model workloads: any other pod (cert-manager's, the cluster's add-ons) is none of this policy's business
+          matchConditions: [{ name: 'model-workload-pod', expression: SERVING_POD_CONDITION }],
           matchImageReferences: globs.map((glob) => ({ glob })),
           attestors: [{ name: 'signer', ...props.servingImageVerification._attestor }],
           validations: [{

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Aws, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -584,15 +584,69 @@ describe('HardenedBuildRunner', () => {
       expect(policyOf(Template.fromStack(stack), 'Ops')).toEqual([{ Effect: 'Allow', Action: 'codebuild:StartBuild', Resource: getAtt('RunnerProject') }]);
     });
 
-    test('sealStartGuardrail: the SCP statements that keep the seal to its trigger', () => {
+    test('sealStartGuardrail: the statements that keep the seal to its trigger, from the fixed names (tokens only for the env)', () => {
       const { stack, runner } = setup();
       const doc = stack.resolve(runner.sealStartGuardrail().toJSON());
-      const seal = getAtt('RunnerSealProject');
+      const arn = (service: string, rest: any[]) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, ...rest]] });
+      const seal = arn('codebuild', [{ Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':project/Stack-Runner-1156DF1C-seal']);
+      const trigger = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/Stack-Runner-1156DF1C-seal-trigger-', { Ref: 'AWS::Region' }]] };
       expect(doc.Statement).toEqual([
-        { Sid: 'ModelSealSealBuildStartsOnlyFromItsTrigger', Effect: 'Deny', Action: BUILD_START_ACTIONS, Resource: seal, Condition: { ArnNotEquals: { 'aws:PrincipalArn': getAtt('RunnerSealTriggerRole') } } },
+        { Sid: 'ModelSealSealBuildStartsOnlyFromItsTrigger', Effect: 'Deny', Action: BUILD_START_ACTIONS, Resource: seal, Condition: { ArnNotEquals: { 'aws:PrincipalArn': trigger } } },
         { Sid: 'ModelSealSealBuildNoBuildspecOverride', Effect: 'Deny', Action: BUILD_START_ACTIONS, Resource: seal, Condition: { Null: { 'codebuild:source.buildspec': 'false' } } },
         { Sid: 'ModelSealSealBuildNoImageOverride', Effect: 'Deny', Action: BUILD_START_ACTIONS, Resource: seal, Condition: { Null: { 'codebuild:environment.image': 'false' } } },
       ]);
+      // the trigger role has that fixed name
+      const template = Template.fromStack(stack);
+      template.hasResourceProperties('AWS::IAM::Role', { RoleName: { 'Fn::Join': ['', ['Stack-Runner-1156DF1C-seal-trigger-', { Ref: 'AWS::Region' }]] } });
+    });
+
+    test('sealStartGuardrailFor(account, region): literal ARNs only, ready to paste into an SCP', () => {
+      const { runner } = setup();
+      const json = JSON.stringify(runner.sealStartGuardrailFor(ACCOUNT, REGION).toJSON());
+      expect(json).not.toMatch(/\$\{Token|Fn::|"Ref"/);
+      const doc = JSON.parse(json);
+      const seal = `arn:aws:codebuild:${REGION}:${ACCOUNT}:project/Stack-Runner-1156DF1C-seal`;
+      expect(doc.Statement.map((x: any) => x.Resource)).toEqual([seal, seal, seal]);
+      expect(doc.Statement[0].Condition).toEqual({ ArnNotEquals: { 'aws:PrincipalArn': `arn:aws:iam::${ACCOUNT}:role/Stack-Runner-1156DF1C-seal-trigger-${REGION}` } });
+      expect(JSON.parse(JSON.stringify(runner.sealStartGuardrailFor(ACCOUNT, 'cn-north-1', 'aws-cn').toJSON())).Statement[0].Resource)
+        .toBe(`arn:aws-cn:codebuild:cn-north-1:${ACCOUNT}:project/Stack-Runner-1156DF1C-seal`);
+      expect(() => runner.sealStartGuardrailFor(Aws.ACCOUNT_ID, REGION)).toThrow(/sealStartGuardrailFor: account must be 12 digits, got '\$\{Token\[AWS\.AccountId/);
+      expect(() => runner.sealStartGuardrailFor(ACCOUNT, 'Europe')).toThrow("HardenedBuildRunner 'Stack/Runner': sealStartGuardrailFor: region must be a region name like eu-west-1, got 'Europe'");
+    });
+
+    test('sealStartGuardrailFor refuses an account or region other than the stack\'s explicit env', () => {
+      const app = new App();
+      const stack = new Stack(app, 'Pinned', { env: { account: ACCOUNT, region: REGION } });
+      const runner = new HardenedBuildRunner(stack, 'Runner', {
+        signingKey: new ModelSigningKey(stack, 'Key'),
+        store: new AttestationStore(stack, 'Store'),
+        buildImage: IMAGE,
+        modelName: 'fraud',
+        buildCommands: ['python train.py'],
+        s3PrefixListId: 'pl-6ca54005',
+      });
+      expect(() => runner.sealStartGuardrailFor('210987654321', REGION)).toThrow(`sealStartGuardrailFor: account 210987654321 is not the stack's account ${ACCOUNT}`);
+      expect(() => runner.sealStartGuardrailFor(ACCOUNT, 'us-east-1')).toThrow(`sealStartGuardrailFor: region us-east-1 is not the stack's region ${REGION}`);
+      // sealStartGuardrail() names the same ARNs, with the partition as the only token left
+      expect(JSON.stringify(stack.resolve(runner.sealStartGuardrail().toJSON())).replace(/\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},"([^"]*)"\]\]\}/g, '"arn:aws$1"'))
+        .toBe(JSON.stringify(runner.sealStartGuardrailFor(ACCOUNT, REGION).toJSON()));
+    });
+
+    test('a signing key in a shared stack, the runner in a team stack: synthesizes with sealRoleName (the key policy names it literally)', () => {
+      const app = new App();
+      const keys = new Stack(app, 'Keys', { env: { account: ACCOUNT, region: REGION } });
+      const key = new ModelSigningKey(keys, 'SigningKey');
+      const store = new AttestationStore(keys, 'Store');
+      const team = new Stack(app, 'TeamA', { env: { account: ACCOUNT, region: REGION } });
+      const props = { signingKey: key, store, buildImage: IMAGE, modelName: 'fraud', buildCommands: ['python train.py'], s3PrefixListId: 'pl-6ca54005' };
+      expect(() => new HardenedBuildRunner(team, 'NoName', props)).toThrow(/grantSign\(grantee\) got TeamA\/NoName\/Role, a role of stack TeamA with a generated name.*HardenedBuildRunner sealRoleName/);
+      new HardenedBuildRunner(team, 'Runner', { ...props, sealRoleName: 'team-a-fraud-seal' });
+      const assembly = app.synth();
+      Template.fromJSON(assembly.getStackByName('TeamA').template).hasResourceProperties('AWS::IAM::Role', { RoleName: 'team-a-fraud-seal' });
+      const keyPolicy = JSON.stringify(assembly.getStackByName('Keys').template);
+      expect(keyPolicy).toContain(`:iam::${ACCOUNT}:role/team-a-fraud-seal`);
+      expect(() => new HardenedBuildRunner(new Stack(app, 'Other'), 'Runner', { ...props, sealRoleName: 'bad name' }))
+        .toThrow("HardenedBuildRunner 'Other/Runner': sealRoleName must be 1 to 64 characters of letters, digits and +=,.@_- (an IAM role name), got 'bad name'");
     });
 
     test('role tags: the runner key, both projects, the staging and access-log buckets, the serving-image repository', () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -16,7 +16,7 @@ const POLICY = JSON.stringify({ apiVersion: 'modelseal.dev/v1', kind: 'TrustPoli
 
 beforeAll(() => ensureCliBundle(), 120_000);
 
-function setup(overrides: Partial<EnclaveServingTierProps> = {}, vpcProps: ec2.VpcProps = {}) {
+function setup(overrides: Partial<EnclaveServingTierProps> = {}, vpcProps: ec2.VpcProps = {}, storePrefix?: string) {
   const app = new App();
   const stack = new Stack(app, 'Stack');
   const vpc = new ec2.Vpc(stack, 'Vpc', {
@@ -25,10 +25,10 @@ function setup(overrides: Partial<EnclaveServingTierProps> = {}, vpcProps: ec2.V
     subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
     ...vpcProps,
   });
-  const store = new AttestationStore(stack, 'Store');
+  const store = new AttestationStore(stack, 'Store', { prefix: storePrefix });
   const weightsKey = new ModelWeightsKey(stack, 'WeightsKey', { enclavePcr8: [PCR8] });
   const artifacts = new s3.Bucket(stack, 'Artifacts');
-  const make = () => new EnclaveServingTier(stack, 'Serving', {
+  const make = (more: Partial<EnclaveServingTierProps> = {}) => new EnclaveServingTier(stack, 'Serving', {
     vpc,
     weightsKey,
     store,
@@ -37,6 +37,7 @@ function setup(overrides: Partial<EnclaveServingTierProps> = {}, vpcProps: ec2.V
     sealedWeightsPrefix: 'model/1/sealed/',
     trustPolicy: POLICY,
     ...overrides,
+    ...more,
   });
   return { app, stack, vpc, make };
 }
@@ -233,6 +234,15 @@ describe('EnclaveServingTier', () => {
         .toThrow('enclaveCpuCount must be even on m6i.2xlarge: an enclave takes whole cores (two threads each) on Intel and AMD, got 3');
     });
 
+    test('the enclave size is a deploy-time value (a parameter): it must be known at synth', () => {
+      for (const prop of ['enclaveCpuCount', 'enclaveMemoryMib'] as const) {
+        const { stack, make } = setup();
+        const value = new CfnParameter(stack, 'Size', { type: 'Number' }).valueAsNumber;
+        expect(() => make({ [prop]: value })).toThrow(`EnclaveServingTier 'Stack/Serving': ${prop} must be known at synth, got a deploy-time value (a parameter or another token): `
+          + 'it is checked against m6i.xlarge and written into the Nitro Enclaves allocator file of the launch template');
+      }
+    });
+
     test('a prefix, the image file, a pinned digest or the trust policy is malformed', () => {
       expect(setup({ enclaveImagePrefix: 'model/1/enclave' }).make).toThrow("enclaveImagePrefix must be an S3 key prefix ending with '/' (no leading '/', no '.' or '..' segment), got \"model/1/enclave\"");
       expect(setup({ sealedWeightsPrefix: 'model/../x/' }).make).toThrow(/sealedWeightsPrefix must be an S3 key prefix/);
@@ -260,6 +270,12 @@ describe('EnclaveServingTier', () => {
     // the test's own VPC, bucket and store are not the tier's: check the tier's findings only
     const tier = stack.node.findChild('Serving');
     expect(nagFindings(tier).map((f) => `${f.rule} ${f.paths.join(',')}`)).toEqual([]);
+  });
+
+  test('cdk-nag: the store grants are acknowledged under the store\'s prefix too', () => {
+    const { stack, make } = setup({}, {}, 'team-a/');
+    make();
+    expect(nagFindings(stack.node.findChild('Serving')).map((f) => `${f.rule} ${f.paths.join(',')}`)).toEqual([]);
   });
 });
 

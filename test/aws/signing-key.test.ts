@@ -37,9 +37,11 @@ describe('ModelSigningKey', () => {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });
-    t.hasResourceProperties('AWS::KMS::Alias', {
-      AliasName: Match.stringLikeRegexp('^alias/modelseal/'),
-      TargetKeyId: { Ref: Match.stringLikeRegexp('^Key') },
+    // the alias is deleted with the stack (the key is not), so a redeploy after a rollback can create it again
+    t.hasResource('AWS::KMS::Alias', {
+      Properties: { AliasName: Match.stringLikeRegexp('^alias/modelseal/'), TargetKeyId: { Ref: Match.stringLikeRegexp('^Key') } },
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
     });
   });
 
@@ -345,6 +347,68 @@ describe('ModelSigningKey', () => {
     const { stack } = setup();
     new ModelSigningKey(stack, 'Key');
     expectNagClean(stack);
+  });
+
+  describe('a shared key stack and signer roles in other stacks', () => {
+    function twoStacks(roleName?: string) {
+      const app = new App();
+      const keys = new Stack(app, 'Keys', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+      const team = new Stack(app, 'TeamA', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+      const key = new ModelSigningKey(keys, 'Key');
+      const role = new iam.Role(team, 'Sealer', { roleName, assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com') });
+      return { app, keys, team, key, role };
+    }
+    const literal = `arn:aws:iam::${ACCOUNT}:role/team-a-sealer`;
+
+    test('a role with a fixed name: the key policy names its literal ARN, the app synthesizes (no cyclic reference)', async () => {
+      const { app, keys, key, role } = twoStacks('team-a-sealer');
+      key.grantSign(role);
+      const assembly = app.synth();
+      const statements = assembly.getStackByName('Keys').template.Resources[keys.getLogicalId(key.node.defaultChild as any)].Properties.KeyPolicy.Statement;
+      const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:root`]] } };
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Principal: root,
+        Action: 'kms:Sign',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' }, ArnEquals: { 'aws:PrincipalArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:role/team-a-sealer`]] } } },
+      });
+      expect(statements.find((x: any) => x.Sid === 'DenySignToPrincipalsNotGranted').Condition.ArnNotEquals['aws:PrincipalArn'])
+        .toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:role/team-a-sealer`]] }]);
+      // nothing in the key stack refers to the team stack
+      expect(JSON.stringify(assembly.getStackByName('Keys').template)).not.toContain('ImportValue');
+
+      // evaluated: the named role (with the IAM statements its stack got) signs digests; another role with the same IAM policy cannot
+      const sim = TemplateSimulator.fromStack(keys);
+      const keyArn = sim.arn(sim.idOf('AWS::KMS::Key', 'Key'));
+      const iamPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Sign', Resource: keyArn, Condition: { StringEquals: { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } } }] };
+      const sealer = sim.principal(literal, 'the team\'s seal role', [{ name: 'Sign', policy: iamPolicy }]);
+      const other = sim.principal(`arn:aws:iam::${ACCOUNT}:role/team-b-sealer`, 'another role with the same IAM policy', [{ name: 'Sign', policy: iamPolicy }]);
+      const digest = { 'kms:MessageType': 'DIGEST', 'kms:SigningAlgorithm': 'ECDSA_SHA_256' };
+      await sim.expectRows([
+        { name: 'the named role signs a digest', principal: sealer, action: 'kms:Sign', resource: keyArn, context: digest, expect: 'Allowed' },
+        { name: 'the named role, a raw message', principal: sealer, action: 'kms:Sign', resource: keyArn, context: { ...digest, 'kms:MessageType': 'RAW' }, expect: 'ExplicitlyDenied' },
+        { name: 'another role', principal: other, action: 'kms:Sign', resource: keyArn, context: digest, expect: 'ExplicitlyDenied' },
+      ]);
+    });
+
+    test('a role with a generated name: a clear error naming the ways out', () => {
+      const { key, role } = twoStacks();
+      expect(() => key.grantSign(role)).toThrow("ModelSigningKey 'Keys/Key': grantSign(grantee) got TeamA/Sealer, a role of stack TeamA with a generated name, "
+        + 'while the key is in stack Keys: the key policy would name the role\'s ARN and the role\'s policy the key\'s ARN, a cyclic reference. '
+        + 'Give the role a fixed name (iam.Role roleName, or HardenedBuildRunner sealRoleName), pass it imported by ARN (iam.Role.fromRoleArn), '
+        + 'or define it in the key\'s stack');
+    });
+
+    test('grantVerify to a role of another stack: IAM statement there, verify actions (never Sign) for its account in the key policy', () => {
+      const { app, keys, key, role } = twoStacks();
+      key.grantVerify(role);
+      key.grantVerify(role);
+      const assembly = app.synth();
+      const statements = assembly.getStackByName('Keys').template.Resources[keys.getLogicalId(key.node.defaultChild as any)].Properties.KeyPolicy.Statement;
+      const verify = statements.filter((x: any) => x.Effect === 'Allow' && [x.Action].flat().includes('kms:Verify'));
+      expect(verify).toEqual([{ Effect: 'Allow', Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:root`]] } }, Action: ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:Verify'], Resource: '*' }]);
+    });
   });
 
   describe('fails when', () => {

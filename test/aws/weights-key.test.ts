@@ -101,7 +101,11 @@ describe('ModelWeightsKey', () => {
       },
     });
     t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-    t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/modelseal/Stack-WeightsKey-F331047A', TargetKeyId: { Ref: KEY_ID } });
+    t.hasResource('AWS::KMS::Alias', {
+      Properties: { AliasName: 'alias/modelseal/Stack-WeightsKey-F331047A', TargetKeyId: { Ref: KEY_ID } },
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Delete',
+    });
   });
 
   test('the grantees\' IAM statements carry the same conditions; the sealer never gets kms:Decrypt', () => {

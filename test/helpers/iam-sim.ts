@@ -432,7 +432,9 @@ export class TemplateSimulator {
   private physicalId(id: string, r: Json): string {
     const p = r.Properties ?? {};
     const generated = `${this.stackName}-${id}`.slice(0, 60);
-    const literal = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    // a name given as a string, or built from pseudo parameters only (e.g. `<name>-${AWS::Region}`)
+    const pseudoOnly = (v: unknown) => typeof v === 'object' && v !== null && !/"(Fn::GetAtt|Fn::ImportValue)"|"Ref":"(?!AWS::)/.test(JSON.stringify(v));
+    const literal = (v: unknown) => (typeof v === 'string' ? v : pseudoOnly(v) ? String(this.resolveNode(v as Json)) : undefined);
     switch (r.Type) {
       case 'AWS::S3::Bucket': return literal(p.BucketName) ?? generated.toLowerCase();
       case 'AWS::KMS::Key': return fakeUuid(id);
@@ -475,8 +477,8 @@ export class TemplateSimulator {
         case 'Fn::GetAZs': return AZS;
         case 'Fn::Sub': return this.resolveSub(v);
         case 'Fn::Base64': return Buffer.from(String(this.resolveNode(v)), 'utf8').toString('base64');
+        case 'Fn::If': return this.condition(v[0]) ? this.resolveNode(v[1]) : this.resolveNode(v[2]);
         case 'Fn::ImportValue':
-        case 'Fn::If':
         case 'Fn::FindInMap':
         case 'Fn::Cidr':
           throw new Error(`TemplateSimulator: ${k} is not supported (resolve it in the helper before relying on it): ${JSON.stringify(node)}`);
@@ -484,6 +486,25 @@ export class TemplateSimulator {
       }
     }
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, this.resolveNode(v)]).filter(([, v]) => v !== NO_VALUE));
+  }
+
+  /** Evaluates a template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) in the simulated region. */
+  private condition(name: string): boolean {
+    const evaluate = (c: Json): boolean => {
+      const [k] = Object.keys(c);
+      const v = c[k];
+      switch (k) {
+        case 'Fn::Equals': return JSON.stringify(this.resolveNode(v[0])) === JSON.stringify(this.resolveNode(v[1]));
+        case 'Fn::Not': return !evaluate(v[0]);
+        case 'Fn::And': return v.every(evaluate);
+        case 'Fn::Or': return v.some(evaluate);
+        case 'Condition': return this.condition(v);
+        default: throw new Error(`TemplateSimulator: condition function ${k} is not supported`);
+      }
+    };
+    const c = this.template.Conditions?.[name];
+    if (!c) throw new Error(`TemplateSimulator: unknown condition '${name}'`);
+    return evaluate(c);
   }
 
   private resolveRef(name: string): Json {
@@ -535,6 +556,9 @@ export class TemplateSimulator {
       case 'AWS::EC2::VPCEndpoint.Id': return name;
       case 'AWS::Events::Rule.Arn': return `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/${name}`;
       case 'Custom::AWS.PrefixLists.0.PrefixListId': return 'pl-6da54004';
+      case 'AWS::EC2::EIP.AllocationId': return `eipalloc-${fakeId(id, 17)}`;
+      case 'AWS::EKS::Cluster.Arn': return `arn:${PARTITION}:eks:${REGION}:${ACCOUNT}:cluster/${name}`;
+      case 'AWS::EKS::Cluster.ClusterSecurityGroupId': return `sg-${fakeId(id, 17)}`;
       case 'AWS::Route53Resolver::FirewallDomainList.Id': return `rslvr-fdl-${fakeId(id)}`;
       case 'AWS::Route53Resolver::FirewallRuleGroup.Id': return `rslvr-frg-${fakeId(id)}`;
       default:

@@ -158,6 +158,19 @@ describe('KyvernoModelPolicy', () => {
       expect((await evaluatePolicy(ivpol.spec, {}, signed, images([PINNED], [UNPINNED]))).admitted).toBe(false);
     });
 
+    test('it matches only the pods of model workloads (either annotation, or a KServe predictor\'s label)', async () => {
+      const { ivpol } = synth({ servingImageVerification: ServingImageVerification.cosignKms(kmsArn) });
+      expect(ivpol.spec.matchConditions).toHaveLength(1);
+      const matches = async (metadata: any) => (await evaluatePolicy({ validations: [{ expression: ivpol.spec.matchConditions[0].expression, message: 'no match' }] },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'cert-manager', ...metadata }, spec: { containers: [{ name: 'c', image: UNPINNED }] } })).admitted;
+      expect(await matches({ annotations: { 'modelseal.dev/model-digest': `sha256:${'ab'.repeat(32)}` } })).toBe(true);
+      expect(await matches({ annotations: { 'modelseal.dev/model-uri': 's3://models/fraud' } })).toBe(true);
+      expect(await matches({ labels: { 'serving.kserve.io/inferenceservice': 'fraud' } })).toBe(true);
+      // cert-manager's or any add-on's pod: no annotation, no KServe label, no image check
+      expect(await matches({})).toBe(false);
+      expect(await matches({ annotations: { 'cert-manager.io/issuer': 'ca' }, labels: { app: 'cert-manager' } })).toBe(false);
+    });
+
     test('fails on a bad key ARN or a non-PEM root', () => {
       expect(() => ServingImageVerification.cosignKms('alias/x')).toThrow(/keyArn must be a KMS key ARN, got 'alias\/x'/);
       expect(() => ServingImageVerification.notary('x')).toThrow(/rootCertificatesPem must be PEM/);

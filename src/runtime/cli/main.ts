@@ -32,6 +32,7 @@ const commands = {
   attest: () => require('./commands/attest') as typeof import('./commands/attest'),
   notation: () => require('./commands/notation') as typeof import('./commands/notation'),
   policy: () => require('./commands/policy') as typeof import('./commands/policy'),
+  review: () => require('./commands/review') as typeof import('./commands/review'),
   pull: () => require('./commands/pull') as typeof import('./commands/pull'),
   seal: () => require('./commands/seal') as typeof import('./commands/seal'),
   sealing: () => require('./commands/sealing') as typeof import('./commands/sealing'),
@@ -133,6 +134,8 @@ ${ADMISSION_USAGE_LINES}
 ${SEAL_USAGE_LINES}
   seal-weights key|pkcs11-key|kms|certificate MODEL_DIR OUT_DIR --key-arn ARN --enclave-measurements FILE ...
                                              Encrypt a model for the Nitro Enclave tier; sign the sealed files and the enclave-seal attestation.
+  review CDK_OUT [--k8s DIR] [--format md|json] [--baseline FILE] [--fail-on high|medium]
+                                             Report the IAM, key, bucket, network and admission policies of a synthesized app, with flags.
   unseal SEALED_DIR OUT_DIR (--data-key-file FILE | --data-key-stdin) [--digest sha256:ROOT]
                                              Decrypt a sealed model inside the enclave; fails closed, leaves no plaintext.
 
@@ -181,6 +184,8 @@ export async function main(
         return await commands.policy().checkCommand(argv.slice(1), io);
       case 'revoke':
         return await commands.policy().revokeCommand(argv.slice(1), io);
+      case 'review':
+        return await commands.review().reviewCommand(argv.slice(1), io);
       case 'pull':
         return await commands.pull().pullCommand(argv.slice(1), io);
       case 'serve':
@@ -194,7 +199,7 @@ export async function main(
       case 'unseal':
         return await commands.sealing().unsealCommand(argv.slice(1), io);
       default:
-        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, pull, serve, tls, seal, seal-weights or unseal (see modelseal --help)`);
+        throw new UsageError(`unknown command "${command}"; expected digest, sign, verify, pubkey, publish, fetch, ref, attest, policy, check, revoke, pull, review, serve, tls, seal, seal-weights or unseal (see modelseal --help)`);
     }
   } catch (e) {
     return reportError(e, io, json, command ?? '');
