@@ -22,6 +22,7 @@ import { PolicySource } from './policy-source';
 import { ADMISSION_API_VERSION, BadRequest, Decide, DecisionLog, gatekeeper, kyverno, ProtocolAnswer, validate } from './protocols';
 import { readTlsOptions, TlsFiles } from './tls';
 import { FileWatch } from './watch';
+import { DEFAULT_WORKLOAD_RULE_OPTIONS, WorkloadRuleOptions } from '../../shared/admission';
 import { LocalStore } from '../store/local';
 import { openStore } from '../store/open';
 import type { ObjectStore } from '../store/types';
@@ -49,6 +50,8 @@ export interface VerifierOptions {
   readonly deadlineMs: number;
   /** Namespaces whose workloads `/validate` allows without a model check. */
   readonly exemptNamespaces: readonly string[];
+  /** The structural rules' options (the same the constructs render into every engine's CEL). @default DEFAULT_WORKLOAD_RULE_OPTIONS */
+  readonly workloadRules?: WorkloadRuleOptions;
   /** Largest request body, bytes. */
   readonly maxBodyBytes: number;
   /** How long in-flight requests may take to finish after SIGTERM, ms. @default 10000 */
@@ -283,7 +286,7 @@ export async function startVerifier(options: VerifierOptions): Promise<Verifier>
     });
   }
 
-  app.post('/validate', handle('validate', (body, decide) => validate(body, decide, exempt)));
+  app.post('/validate', handle('validate', (body, decide) => validate(body, decide, exempt, options.workloadRules ?? DEFAULT_WORKLOAD_RULE_OPTIONS)));
   app.post('/gatekeeper', handle('gatekeeper', (body, decide) => gatekeeper(body, decide, systemError)));
   app.post('/kyverno', handle('kyverno', (body, decide) => kyverno(body, decide, () => policy.state().current?.digest ?? null)));
   app.get('/healthz', async () => ({ alive: true }));

@@ -25,6 +25,17 @@ test('defaults are the verifier contract\'s', () => {
     idleTimeoutMs: 60_000,
     maxConnections: 1024,
     logLevel: 'info',
+    // secure by default: load verification required, only s3:// for KServe
+    workloadRules: { kserveUriPrefixes: ['s3://'], requireLoadVerification: true, loadVerifierCommand: ['modelseal'], kserveStorageContainer: 'modelseal' },
+  });
+});
+
+test('the structural rules\' options the ModelVerifier construct renders are read', () => {
+  const image = `r.example/modelseal@sha256:${'ab'.repeat(32)}`;
+  const o = serveOptions([...REQUIRED, '--kserve-uri-prefixes', 's3://,gs://', '--kserve-storage-container', 'ms', '--no-require-load-verification',
+    '--load-verifier-image', image, '--load-verifier-command', 'node', '--load-verifier-command', '/app/cli.js'], {});
+  expect(o).toMatchObject({
+    workloadRules: { kserveUriPrefixes: ['s3://', 'gs://'], requireLoadVerification: false, loadVerifierImage: image, loadVerifierCommand: ['node', '/app/cli.js'], kserveStorageContainer: 'ms' },
   });
 });
 
@@ -63,6 +74,8 @@ test.each([
   [['--tls-key', 'k', '--store', 's', '--policy', 'p'], /serve needs --tls-cert FILE/],
   [[...REQUIRED.slice(0, 6)], /serve needs --policy FILE/],
   [[...REQUIRED, '--deadline', 'soon'], /--deadline "soon" is not a duration/],
+  [[...REQUIRED, '--kserve-uri-prefixes', 'bucket'], /--kserve-uri-prefixes: "bucket" is not a URI prefix/],
+  [[...REQUIRED, '--load-verifier-image', 'modelseal:latest'], /--load-verifier-image "modelseal:latest" is not pinned by digest/],
   [[...REQUIRED, '--deadline', '0'], /--deadline "0" must be more than zero/],
   [[...REQUIRED, '--cache-ttl', '-1s'], /--cache-ttl "-1s" is not a duration/],
   [[...REQUIRED, '--cache-size', '1e3'], /--cache-size "1e3" must be a positive whole number/],
