@@ -8,7 +8,7 @@ import { gatekeeperEnforcementAction } from './private/admission-mode';
 import { excludedNamespaces } from './private/policy-common';
 import { samples } from './private/samples';
 import { ceilSeconds, k8sPropError } from './private/util';
-import { DIGEST_PATTERN, WORKLOAD_KINDS, workloadApiGroups, workloadValidations, workloadVariables } from './private/workload-rules';
+import { DIGEST_PATTERN, WorkloadRuleOptions, workloadApiGroups, workloadKinds, workloadValidations, workloadVariables } from './private/workload-rules';
 import { writeEngineTestFiles } from './private/write-files';
 import { ConstraintTemplate } from '../imports/gatekeeper-constraint-template';
 import { Provider } from '../imports/gatekeeper-provider';
@@ -102,10 +102,13 @@ export class GatekeeperModelPolicy extends Construct {
   /** The Constraint of the CEL template. */
   public readonly workloadConstraint: ApiObject;
 
+  private readonly ruleOptions: WorkloadRuleOptions;
+
   constructor(scope: Construct, id: string, props: GatekeeperModelPolicyProps) {
     super(scope, id);
     const type = 'GatekeeperModelPolicy';
     const verifier = props.verifier;
+    this.ruleOptions = verifier._workloadRuleOptions();
     this.providerName = verifier.name;
     const timeout = props.providerTimeout ?? Duration.seconds(ceilSeconds(verifier.deadline) + 1);
     const ms = timeout.toMilliseconds();
@@ -143,7 +146,7 @@ export class GatekeeperModelPolicy extends Construct {
             engine: 'K8sNativeValidation',
             source: {
               variables: workloadVariables(),
-              validations: workloadValidations().map((v) => ({
+              validations: workloadValidations(props.verifier._workloadRuleOptions()).map((v) => ({
                 expression: v.expression, message: v.message, messageExpression: v.messageExpression,
               })),
             },
@@ -161,7 +164,7 @@ export class GatekeeperModelPolicy extends Construct {
       spec: {
         enforcementAction: gatekeeperEnforcementAction(mode),
         match: {
-          kinds: workloadApiGroups().map((g) => ({ apiGroups: [g], kinds: WORKLOAD_KINDS.filter((k) => k.apiGroup === g).map((k) => k.kind) })),
+          kinds: workloadApiGroups().map((g) => ({ apiGroups: [g], kinds: workloadKinds(g) })),
           excludedNamespaces: excluded,
         },
       },
@@ -179,7 +182,7 @@ export class GatekeeperModelPolicy extends Construct {
    * @see https://open-policy-agent.github.io/gatekeeper/website/docs/gator/
    */
   public gatorSuiteFiles(): EngineTestFile[] {
-    const all = samples();
+    const all = samples(this.ruleOptions);
     const suite = {
       apiVersion: 'test.gatekeeper.sh/v1alpha1',
       kind: 'Suite',

@@ -186,7 +186,8 @@ export class KyvernoModelPolicy extends Construct {
       { name: 'answer', expression: 'has(variables.verdict.body) ? variables.verdict.body : variables.verdict' },
     ];
     const validations = [
-      ...workloadValidations().map((v) => ({ expression: v.expression, message: v.message, messageExpression: v.messageExpression })),
+      ...workloadValidations(props.verifier._workloadRuleOptions())
+        .map((v) => ({ expression: v.expression, message: v.message, messageExpression: v.messageExpression })),
       {
         expression: `!variables.isModel || !variables.digest.matches('${DIGEST_PATTERN}') || `
           + '(has(variables.verdict.statusCode) && variables.verdict.statusCode == 200 && has(variables.answer.allowed) && variables.answer.allowed == true)',
@@ -255,7 +256,7 @@ export class KyvernoModelPolicy extends Construct {
    * @see https://kyverno.io/docs/kyverno-cli/reference/kyverno_test/
    */
   public testFiles(): EngineTestFile[] {
-    const all = samples();
+    const all = samples(this.verifier._workloadRuleOptions());
     const url = this.verifier.url('/kyverno');
     const mock = (allowed: boolean) => [{
       url,

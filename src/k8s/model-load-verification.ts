@@ -6,9 +6,18 @@ import { TRUST_POLICY_KEY, TrustPolicyFile, VERIFIER_POLICY_DIR, VERIFIER_UID } 
 import { checkDnsLabel, checkStoreUri, k8sPropError, restrictedContainerSecurityContext } from './private/util';
 import { DIGEST_PATTERN } from './private/workload-rules';
 import { VerifierImage } from './verifier-image';
+import * as shared from '../shared/admission';
 
 /** The environment variable the init container reads the digest annotation into (downward API). */
-export const MODEL_DIGEST_ENV = 'MODELSEAL_DIGEST';
+export const MODEL_DIGEST_ENV: string = shared.MODEL_DIGEST_ENV;
+
+/**
+ * The name of the init container; the admission rules look for it (docs/ADMISSION.md, "Verify-on-pull").
+ */
+export const LOAD_VERIFICATION_CONTAINER: string = shared.LOAD_VERIFICATION_CONTAINER;
+
+/** The name of the emptyDir volume the init container writes the verified model into. */
+export const MODEL_VOLUME: string = shared.MODEL_VOLUME;
 
 /** Where KServe's storage initializer writes the model (and the model server reads it). */
 export const KSERVE_MODEL_DIR = '/mnt/models';
@@ -85,8 +94,11 @@ export interface ModelLoadVerificationProps extends ModelLoadVerificationOptions
 }
 
 /**
- * Verify-on-pull for a workload: an init container runs `modelseal pull SOURCE DEST --store URI --policy FILE --digest
- * $(MODELSEAL_DIGEST)` into a shared volume that every container then mounts read-only.
+ * Verify-on-pull for a workload: an init container `modelseal-pull` runs `modelseal pull SOURCE DEST --store URI
+ * --policy FILE --digest=$(MODELSEAL_DIGEST)` into the `modelseal-model` emptyDir that every container then mounts
+ * read-only. The admission policies refuse a workload carrying the digest annotation without exactly this (unless
+ * `ModelVerifier.requireLoadVerification` is false): give it the verifier's image and command, and add it after
+ * every container of the workload.
  *
  * `modelseal pull` hashes while it downloads and writes nothing under DEST unless every file matched the manifest
  * that meets the policy (exit 1 otherwise, so the pod never starts). The digest comes from the pod's own
@@ -129,14 +141,14 @@ export class ModelLoadVerification extends Construct {
       data: policyData(props),
     });
 
-    const model = kplus.Volume.fromEmptyDir(this, 'Model', 'modelseal-model', { sizeLimit: props.volumeSizeLimit });
+    const model = kplus.Volume.fromEmptyDir(this, 'Model', MODEL_VOLUME, { sizeLimit: props.volumeSizeLimit });
     const policy = kplus.Volume.fromConfigMap(this, 'Policy', this.trustPolicyConfigMap, { name: POLICY_VOLUME });
     const tmp = kplus.Volume.fromEmptyDir(this, 'Tmp', TMP_VOLUME, { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(64) });
 
     for (const c of workload.containers) c.mount(mountPath, model, { readOnly: true });
 
     this.initContainer = workload.addInitContainer({
-      name: 'modelseal-pull',
+      name: LOAD_VERIFICATION_CONTAINER,
       image: props.image.reference,
       command: [
         ...(props.command ?? ['modelseal']),
@@ -180,8 +192,9 @@ export interface KServeModelLoadVerificationProps extends ModelLoadVerificationO
 
   /**
    * The storage URI prefixes handled. KServe picks an arbitrary ClusterStorageContainer when two match a URI, so
-   * remove `s3://` from KServe's `default` one (Helm values of `kserve-resources`), or every S3 model could bypass
-   * verification.
+   * remove `s3://` from KServe's `default` one (Helm values of `kserve-resources`): the admission policies refuse any
+   * other enabled ClusterStorageContainer that handles these prefixes, and any InferenceService URI outside them. Keep
+   * `ModelVerifier.kserveUriPrefixes` (and `kserveStorageContainerName` = `name`) equal to these.
    *
    * @default ['s3://']
    * @see https://kserve.github.io/website/docs/model-serving/storage/storage-containers
@@ -202,7 +215,7 @@ export interface KServeModelLoadVerificationProps extends ModelLoadVerificationO
  * container to order after `storage-initializer`, which an existing operator gets wrong).
  *
  * KServe calls the container with the source URI and the destination as its arguments; the flags are in its
- * command, so the full command line is `modelseal pull --store URI --policy FILE --digest $(MODELSEAL_DIGEST) <uri>
+ * command, so the full command line is `modelseal pull --store URI --policy FILE --digest=$(MODELSEAL_DIGEST) <uri>
  * /mnt/models`. The digest comes from the InferenceService's `modelseal.dev/model-digest` annotation, which KServe
  * copies to the predictor pod. Each InferenceService must declare the trust policy and scratch volumes
  * ({@link KServeModelLoadVerification.addToInferenceService}); one that does not fails to start (never unverified).
@@ -303,14 +316,15 @@ function policyData(props: ModelLoadVerificationOptions): Record<string, string>
   return { [TRUST_POLICY_KEY]: props.trustPolicy, ...Object.fromEntries((props.trustPolicyFiles ?? []).map((f) => [f.name, f.content])) };
 }
 
-/** `pull [SOURCE DEST] --store URI --policy FILE --digest $(MODELSEAL_DIGEST) [--region R]` (the contract's flags). */
+/** `pull [SOURCE DEST] --store URI --policy FILE --digest=$(MODELSEAL_DIGEST) [--region R]` (the contract's flags). */
 function pullArguments(props: ModelLoadVerificationOptions, source?: string, dest?: string): string[] {
   return [
     'pull',
     ...(source !== undefined && dest !== undefined ? [source, dest] : []),
     '--store', props.storeUri,
     '--policy', `${VERIFIER_POLICY_DIR}/${TRUST_POLICY_KEY}`,
-    '--digest', `$(${MODEL_DIGEST_ENV})`,
+    // one argument, so the admission rules can check it (docs/ADMISSION.md): kubelet expands $(VAR) inside it
+    shared.PULL_DIGEST_ARGUMENT,
     ...(props.region ? ['--region', props.region] : []),
   ];
 }

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_VERIFIER_NAME, DEFAULT_VERIFIER_NAMESPACE, SYSTEM_NAMESPACES, VERIFIER_CONTAINER_PORT } from './contract';
 import { checkCaPem, checkDnsLabel, checkStoreUri, durationFlag, k8sPropError, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './private/util';
 import { VerifierImage } from './verifier-image';
+import { DEFAULT_KSERVE_URI_PREFIXES, WorkloadRuleOptions } from '../shared/admission';
 
 /** Where the verifier mounts its TLS Secret (`tls.crt`, `tls.key`). */
 export const VERIFIER_TLS_DIR = '/etc/modelseal/tls';
@@ -212,6 +213,40 @@ export interface ModelVerifierProps {
   readonly exemptNamespaces?: string[];
 
   /**
+   * The storage URI prefixes an InferenceService or LLMInferenceService may load its model from: those ModelSeal's
+   * `KServeModelLoadVerification` handles (its `uriPrefixes`, which must match). Every engine refuses any other
+   * scheme (`pvc://`, `oci://`, `hf://`, `gs://`, `http(s)://`, ...) because KServe would load it with its own,
+   * unverifying storage initializer (`--kserve-uri-prefixes`). See docs/ADMISSION.md, "KServe".
+   *
+   * @default ['s3://']
+   */
+  readonly kserveUriPrefixes?: string[];
+
+  /**
+   * The name of ModelSeal's ClusterStorageContainer (`KServeModelLoadVerification`'s `name`). KServe picks an
+   * arbitrary ClusterStorageContainer when two handle a URI, so every engine refuses (CREATE/UPDATE) any other enabled
+   * one that handles `kserveUriPrefixes` — KServe's own `default` included: remove `s3://` from it
+   * (`--kserve-storage-container`).
+   *
+   * @default 'modelseal'
+   */
+  readonly kserveStorageContainerName?: string;
+
+  /**
+   * Whether a model workload (a Pod or pod template carrying `modelseal.dev/model-digest`) must verify its model at
+   * load with `ModelLoadVerification`'s init container: `modelseal-pull` running the verifier image with
+   * `--digest=$(MODELSEAL_DIGEST)` from the annotation, into the `modelseal-model` emptyDir every other container
+   * mounts read-only; InferenceServices must load through a storage URI (verified by `KServeModelLoadVerification`).
+   *
+   * **`false` weakens admission**: the digest annotation becomes an unchecked claim, and a workload can name a signed
+   * digest and load any model. Every engine and `/validate` follow this one setting
+   * (`--no-require-load-verification`).
+   *
+   * @default true
+   */
+  readonly requireLoadVerification?: boolean;
+
+  /**
    * The minimum TLS version (`--tls-min-version`).
    *
    * @default VerifierTlsVersion.TLS_1_3
@@ -297,6 +332,15 @@ export class ModelVerifier extends Construct {
   /** The Deployment. */
   public readonly deployment: ApiObject;
 
+  /** The storage URI prefixes an InferenceService or LLMInferenceService may load from. */
+  public readonly kserveUriPrefixes: string[];
+
+  /** The name of ModelSeal's ClusterStorageContainer, the only one allowed to handle `kserveUriPrefixes`. */
+  public readonly kserveStorageContainerName: string;
+
+  /** Whether model workloads must verify their model at load (`ModelLoadVerification`). */
+  public readonly requireLoadVerification: boolean;
+
   constructor(scope: Construct, id: string, props: ModelVerifierProps) {
     super(scope, id);
     const type = 'ModelVerifier';
@@ -334,6 +378,14 @@ export class ModelVerifier extends Construct {
     this.storeUri = props.storeUri;
     this.image = props.image;
     this.command = props.command ?? ['modelseal'];
+    this.kserveUriPrefixes = props.kserveUriPrefixes ?? [...DEFAULT_KSERVE_URI_PREFIXES];
+    if (this.kserveUriPrefixes.length === 0) throw k8sPropError(this, type, 'kserveUriPrefixes', 'must name at least one prefix');
+    for (const p of this.kserveUriPrefixes) {
+      if (!/^[a-z][a-z0-9+.-]*:\/\/[^,]*$/.test(p)) throw k8sPropError(this, type, 'kserveUriPrefixes', `must be URI prefixes (scheme://...) without commas, got '${p}'`);
+    }
+    this.requireLoadVerification = props.requireLoadVerification ?? true;
+    this.kserveStorageContainerName = props.kserveStorageContainerName ?? 'modelseal';
+    checkDnsLabel(this, type, 'kserveStorageContainerName', this.kserveStorageContainerName);
     this.cacheTtl = props.cacheTtl ?? Duration.seconds(60);
     this.deadline = props.deadline ?? Duration.seconds(2);
     this.tlsMinVersion = props.tlsMinVersion ?? VerifierTlsVersion.TLS_1_3;
@@ -393,6 +445,11 @@ export class ModelVerifier extends Construct {
       '--deadline', durationFlag(this.deadline),
       ...(this.region ? ['--region', this.region] : []),
       ...(props.exemptNamespaces && props.exemptNamespaces.length > 0 ? ['--exempt-namespaces', props.exemptNamespaces.join(',')] : []),
+      '--kserve-uri-prefixes', this.kserveUriPrefixes.join(','),
+      '--kserve-storage-container', this.kserveStorageContainerName,
+      ...(this.requireLoadVerification ? [] : ['--no-require-load-verification']),
+      '--load-verifier-image', this.image.reference,
+      ...this.command.flatMap((c) => ['--load-verifier-command', c]),
     ];
     const memory = `${props.memoryMebibytes ?? 512}Mi`;
     const probe = (path: string, period: number) => ({
@@ -516,6 +573,22 @@ export class ModelVerifier extends Construct {
   public get dnsNames(): string[] {
     const svc = `${this.name}.${this.namespace}.svc`;
     return [this.name, `${this.name}.${this.namespace}`, svc, `${svc}.cluster.local`];
+  }
+
+  /**
+   * The options of the structural rules every engine renders and `/validate` applies (the same values as the `serve`
+   * flags above).
+   *
+   * @internal
+   */
+  public _workloadRuleOptions(): WorkloadRuleOptions {
+    return {
+      kserveUriPrefixes: this.kserveUriPrefixes,
+      requireLoadVerification: this.requireLoadVerification,
+      loadVerifierImage: this.image.reference,
+      loadVerifierCommand: this.command,
+      kserveStorageContainer: this.kserveStorageContainerName,
+    };
   }
 
   /**

@@ -92,7 +92,7 @@ export class NativeModelPolicy extends Construct {
         failurePolicy: 'Fail',
         matchConstraints: { namespaceSelector, resourceRules: policyResourceRules() },
         variables: workloadVariables(),
-        validations: workloadValidations().map((v) => ({
+        validations: workloadValidations(props.verifier._workloadRuleOptions()).map((v) => ({
           expression: v.expression, message: v.message, messageExpression: v.messageExpression, reason: 'Forbidden',
         })),
       },
@@ -120,7 +120,7 @@ export class NativeModelPolicy extends Construct {
             caBundle: Buffer.from(verifier.caCertificatePem, 'utf8').toString('base64'),
           },
           namespaceSelector,
-          rules: policyResourceRules().map((r) => ({ ...r, scope: 'Namespaced' })),
+          rules: policyResourceRules().map((r) => ({ ...r, scope: r.resources.includes('clusterstoragecontainers') ? '*' : 'Namespaced' })),
         }],
       });
     }

@@ -10,6 +10,7 @@ import * as https from 'https';
 import * as path from 'path';
 import { Writable } from 'stream';
 import * as tls from 'tls';
+import { loadVerifiedPodSpec } from '../../src/k8s/private/samples';
 import { makeVerifierTls, TlsMaterial } from '../../src/runtime/cli/commands/tls';
 import { cosignBundle } from '../../src/runtime/engine/cosign';
 import { signModel } from '../../src/runtime/engine/sign';
@@ -268,7 +269,7 @@ export function admissionReview(object: any, opts: { uid?: string; operation?: s
   };
 }
 
-/** A Pod that loads the model `digest`, with `image`. */
+/** A Pod that loads the model `digest`, with `image`, verified at load as ModelLoadVerification renders it. */
 export function modelPod(digest: string | undefined, image = PINNED_IMAGE, extraAnnotations: Record<string, string> = {}): any {
   return {
     apiVersion: 'v1',
@@ -278,7 +279,7 @@ export function modelPod(digest: string | undefined, image = PINNED_IMAGE, extra
       namespace: 'models',
       annotations: { ...(digest !== undefined ? { 'modelseal.dev/model-digest': digest } : {}), 'modelseal.dev/model-uri': 's3://models/fraud/1/', ...extraAnnotations },
     },
-    spec: { containers: [{ name: 'server', image }] },
+    spec: loadVerifiedPodSpec(image),
   };
 }
 

@@ -66,7 +66,7 @@ describe('GatekeeperModelPolicy', () => {
   describe('the K8sNativeValidation template (CEL)', () => {
     test('engine K8sNativeValidation with the shared variables', () => {
       expect(cel.engine).toBe('K8sNativeValidation');
-      expect(cel.source.variables.map((v: any) => v.name)).toEqual(['annotations', 'podSpec', 'images', 'kserveModel', 'isModel', 'digest']);
+      expect(cel.source.variables.map((v: any) => v.name)).toEqual(['annotations', 'podSpec', 'containers', 'modelContainers', 'images', 'storageUris', 'storageBypass', 'isKServe', 'isModel', 'digest', 'pull', 'pullArgv']);
     });
     test.each(WELL_FORMED.map((c) => [c.name, c]))('admits a well-formed %s', async (_n, c) => {
       expect((await evaluatePolicy(cel.source, c.object)).messages).toEqual([]);
@@ -92,7 +92,7 @@ describe('GatekeeperModelPolicy', () => {
         { apiGroups: [''], kinds: ['Pod'] },
         { apiGroups: ['apps'], kinds: ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'] },
         { apiGroups: ['batch'], kinds: ['Job', 'CronJob'] },
-        { apiGroups: ['serving.kserve.io'], kinds: ['InferenceService', 'LLMInferenceService'] },
+        { apiGroups: ['serving.kserve.io'], kinds: ['InferenceService', 'LLMInferenceService', 'ClusterStorageContainer'] },
       ]);
     }
   });

@@ -1,8 +1,10 @@
 import { ApiObject, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { DIGEST, TRUST_POLICY, VERIFIER_IMAGE } from './fixtures';
+import { DIGEST, TRUST_POLICY, VERIFIER_IMAGE, verifierInChart } from './fixtures';
 import { KServeModelLoadVerification, ModelLoadVerification } from '../../src';
 import { workloadValidations, workloadVariables } from '../../src/k8s/private/workload-rules';
+import { inspectWorkload, structuralReasons } from '../../src/runtime/service/workload';
+import { DEFAULT_WORKLOAD_RULE_OPTIONS } from '../../src/shared/admission';
 import { evaluatePolicy } from '../helpers/cel-k8s';
 import { validateCoreObject } from '../helpers/k8s';
 
@@ -27,7 +29,7 @@ describe('ModelLoadVerification', () => {
     const [init] = tpl.spec.initContainers;
     expect(init.command).toEqual([
       'modelseal', 'pull', 's3://models/fraud/1/', '/mnt/models',
-      '--store', 's3://attestations-bucket', '--policy', '/etc/modelseal/policy/policy.yaml', '--digest', '$(MODELSEAL_DIGEST)', '--region', 'eu-west-1',
+      '--store', 's3://attestations-bucket', '--policy', '/etc/modelseal/policy/policy.yaml', '--digest=$(MODELSEAL_DIGEST)', '--region', 'eu-west-1',
     ]);
     expect(init.env).toEqual([{ name: 'MODELSEAL_DIGEST', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['modelseal.dev/model-digest']" } } }]);
     expect(init.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
@@ -41,10 +43,28 @@ describe('ModelLoadVerification', () => {
     for (const o of objs) expect(() => validateCoreObject(o)).not.toThrow();
   });
 
-  test('the annotated workload passes the admission CEL (the model admitted is the model loaded)', async () => {
+  test('the annotated workload passes the admission CEL and /validate (the model admitted is the model loaded)', async () => {
     const d = synth().find((o) => o.kind === 'Deployment');
-    const out = await evaluatePolicy({ variables: workloadVariables(), validations: workloadValidations() }, d);
-    expect(out.messages).toEqual([]);
+    // the rules as a ModelVerifier with the same image renders them, and with the image unknown (`serve` defaults)
+    const { verifier } = verifierInChart();
+    for (const options of [verifier._workloadRuleOptions(), DEFAULT_WORKLOAD_RULE_OPTIONS]) {
+      const out = await evaluatePolicy({ variables: workloadVariables(), validations: workloadValidations(options) }, d);
+      expect(out.messages).toEqual([]);
+      expect(structuralReasons(inspectWorkload(d), options)).toEqual([]);
+    }
+  });
+
+  test('the pod without its init container, or with a server container added afterwards, is refused', async () => {
+    const d = synth().find((o) => o.kind === 'Deployment');
+    const rules = { variables: workloadVariables(), validations: workloadValidations() };
+    const stripped = JSON.parse(JSON.stringify(d));
+    delete stripped.spec.template.spec.initContainers;
+    expect((await evaluatePolicy(rules, stripped)).messages).toEqual([
+      "a model workload must verify its model at load: an init container modelseal-pull running 'modelseal pull' (ModelLoadVerification)",
+    ]);
+    const later = JSON.parse(JSON.stringify(d));
+    later.spec.template.spec.containers.push({ name: 'sidecar', image: `registry.example/s@sha256:${'cd'.repeat(32)}` });
+    expect((await evaluatePolicy(rules, later)).messages).toEqual([expect.stringMatching(/^the model volume modelseal-model must be an emptyDir/)]);
   });
 
   test.each([
@@ -82,7 +102,7 @@ describe('KServeModelLoadVerification', () => {
     const argv = [...csc.spec.container.command, 's3://models/fraud/1/', '/mnt/models'];
     expect(argv).toEqual([
       'modelseal', 'pull', '--store', 's3://attestations-bucket', '--policy', '/etc/modelseal/policy/policy.yaml',
-      '--digest', '$(MODELSEAL_DIGEST)', 's3://models/fraud/1/', '/mnt/models',
+      '--digest=$(MODELSEAL_DIGEST)', 's3://models/fraud/1/', '/mnt/models',
     ]);
     expect(csc.spec.container.env[0].valueFrom.fieldRef.fieldPath).toBe("metadata.annotations['modelseal.dev/model-digest']");
   });
@@ -91,6 +111,18 @@ describe('KServeModelLoadVerification', () => {
     const i = objs.find((o) => o.kind === 'InferenceService');
     expect(i.spec.predictor.volumes.map((v: any) => v.name)).toEqual(csc.spec.container.volumeMounts.map((m: any) => m.name));
     expect(objs.filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.namespace)).toEqual(['models', 'llm']);
+  });
+
+  test('the InferenceService passes the admission CEL and /validate with the verifier\'s rules; KServe\'s default storage container with s3:// does not', async () => {
+    const i = objs.find((o) => o.kind === 'InferenceService');
+    const { verifier } = verifierInChart();
+    const options = verifier._workloadRuleOptions();
+    const rules = { variables: workloadVariables(), validations: workloadValidations(options) };
+    expect((await evaluatePolicy(rules, i)).messages).toEqual([]);
+    expect(structuralReasons(inspectWorkload(i), options)).toEqual([]);
+    expect((await evaluatePolicy(rules, csc)).messages).toEqual([]);
+    const kserveDefault = { ...csc, metadata: { name: 'default' } };
+    expect((await evaluatePolicy(rules, kserveDefault)).messages).toEqual([expect.stringMatching(/^only ModelSeal's ClusterStorageContainer modelseal may handle s3:\/\//)]);
   });
 
   test('fails on no namespaces, or on something that is not an InferenceService', () => {

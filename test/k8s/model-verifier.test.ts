@@ -19,6 +19,8 @@ describe('ModelVerifier', () => {
       '--store', 's3://attestations-bucket', '--policy', '/etc/modelseal/policy/policy.yaml',
       '--cache-ttl', '60s', '--deny-cache-ttl', '5s', '--cache-size', '10000', '--deadline', '1500ms',
       '--region', 'eu-west-1', '--exempt-namespaces', 'sandbox',
+      // the structural rules' options, the same the engines' CEL renders
+      '--kserve-uri-prefixes', 's3://', '--kserve-storage-container', 'modelseal', '--load-verifier-image', VERIFIER_IMAGE.reference, '--load-verifier-command', 'modelseal',
     ]);
     expect(c.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ scheme: 'HTTPS', path: '/healthz', port: 'https' });

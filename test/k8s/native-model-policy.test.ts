@@ -46,7 +46,7 @@ describe('NativeModelPolicy', () => {
     });
     expect(w.namespaceSelector.matchExpressions[0].values).toEqual(['kube-system', 'kube-public', 'kube-node-lease', 'modelseal-system']);
     expect(w.objectSelector).toBeUndefined(); // no label on a workload can exempt it
-    expect(w.rules.flatMap((r: any) => r.resources)).toEqual(['pods', 'deployments', 'statefulsets', 'daemonsets', 'replicasets', 'jobs', 'cronjobs', 'inferenceservices', 'llminferenceservices']);
+    expect(w.rules.flatMap((r: any) => r.resources)).toEqual(['pods', 'pods/ephemeralcontainers', 'deployments', 'statefulsets', 'daemonsets', 'replicasets', 'jobs', 'cronjobs', 'inferenceservices', 'llminferenceservices', 'clusterstoragecontainers']);
   });
 
   test.each(WELL_FORMED.map((c) => [c.name, c]))('VAP CEL admits a well-formed %s', async (_n, c) => {

@@ -7,7 +7,7 @@
  * another digest, a CEL error: none of them ever counts toward a requirement, and each is reported with its reason.
  * Anything unexpected (a bug, a KMS outage while resolving a policy key) denies.
  */
-import { KeyObject, X509Certificate } from 'crypto';
+import { KeyObject, verify as cryptoVerify, X509Certificate } from 'crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SignerClient } from '@aws-sdk/client-signer';
 import type { CertificateIdentity, PolicyAttestation, PolicyRequirement, TrustPolicy } from './load';
@@ -17,20 +17,20 @@ import { parseRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
 import { compareCodeUnits } from '../codec/jcs';
 import { decodeStatement } from '../codec/statement';
-import { parseBundle } from '../engine/bundle';
+import { parseBundle, ParsedBundle } from '../engine/bundle';
 import { CODE_SIGNING_EKU, verifyCertificateChain } from '../engine/certificates';
 import { verifyStatementBundle, VerifiedStatement } from '../engine/cosign';
-import { keyHint } from '../engine/keys';
+import { assertDerSignature, curveOf, hashForCurve, keyHint } from '../engine/keys';
 import { statementManifestDigest } from '../engine/manifest';
+import { IN_TOTO_PAYLOAD_TYPE, pae } from '../engine/pae';
 import { issuedByFulcioTo, SigstoreTrust, trustedRootAgeWarning } from '../engine/sigstore-keyless';
 import { certificateCheckTimes, VerificationTrust } from '../engine/verify';
 import { describeIdentityRule, describeSubjectAltNames, subjectAltNames } from '../engine/x509-identity';
 import { toPkijs } from '../engine/x509-path';
 import { verifyNotationSignature } from '../signers/aws-signer';
 import { kmsPublicKey } from '../signers/kms';
-import { fetchAttestationSet } from '../store/attestation-set';
-import { contentAddress } from '../store/keys';
-import type { AttestationSet, ObjectStore, StoredObject } from '../store/types';
+import { fetchAttestationSet, FetchOptions } from '../store/attestation-set';
+import type { AttestationSet, FetchStats, ObjectStore, StoredObject } from '../store/types';
 
 /** Options of {@link checkPolicy}. */
 export interface CheckOptions {
@@ -52,6 +52,13 @@ export interface CheckOptions {
    * @default new Date()
    */
   readonly now?: Date;
+  /**
+   * Limits of the store read (per-object size, objects and bytes per root) and its abort signal (the verifier's
+   * deadline); the policy's own key hints are always read first.
+   *
+   * @default - the defaults of store/attestation-set.ts (1 MiB per object, 256 objects and 16 MiB per root)
+   */
+  readonly fetch?: Omit<FetchOptions, 'preferSigners'>;
 }
 
 /** Which store folder an object came from. */
@@ -146,6 +153,8 @@ export interface RevocationResult {
 /** The outcome of a policy check. */
 export interface CheckReport {
   readonly decision: 'allow' | 'deny';
+  /** What reading the store cost (objects listed and fetched, bytes fetched, objects refused unread), for checks of a store. */
+  readonly store?: FetchStats;
   /** The root digest checked (hex). */
   readonly root: string;
   /**
@@ -204,14 +213,23 @@ export async function checkStoreWithSet(
   const hex = parseRootDigest(root);
   let set: AttestationSet;
   try {
-    set = await fetchAttestationSet(store, hex);
+    set = await fetchAttestationSet(store, hex, { ...opts.fetch, preferSigners: policyKeyHints(policy) });
   } catch (e) {
     if (e instanceof VerificationError) {
       return { report: denyAll(policy, hex, `the store's attestation set for sha256:${hex} failed its integrity check: ${e.message}`) };
     }
     throw e;
   }
-  return { report: await checkPolicy(policy, set, opts), set };
+  const report = await checkPolicy(policy, set, opts);
+  return { report: set.stats ? { ...report, store: set.stats } : report, set };
+}
+
+/**
+ * The key hints of the policy's bare public keys: their store folders are read first (store/attestation-set.ts). KMS
+ * keys are not resolved before the read, and certificate or Sigstore signers have no folder known in advance.
+ */
+export function policyKeyHints(policy: TrustPolicy): string[] {
+  return [...new Set(policy.signers.flatMap((s) => s.keys.flatMap((k) => (k.kind === 'publicKey' ? [k.hint] : []))))];
 }
 
 /**
@@ -486,11 +504,20 @@ interface RevocationContext {
 }
 
 /**
- * Revocations: only records attributable to a revoker of the policy count. A valid record signed by a revoker
- * denies; so does anything under `revocations/` that a revoker's key signed, or whose key path or bundle names a
- * revoker's key, but that cannot be read, does not verify or is malformed (fail closed for revokers: a damaged
- * revocation must not let a revoked model pass). Everything else (junk, records by other signers or unknown keys)
- * is reported and ignored, so whoever can write to the store cannot veto a digest with one junk object.
+ * Revocations: only records a revoker of the policy cryptographically signed count. A valid record signed by a
+ * revoker denies. So does a record whose DSSE signature verifies under a revoker's key (for certificate revokers: the
+ * chain validates to the identity's trust anchors, the leaf carries the identity, and the signature verifies under
+ * the leaf's key; for Sigstore revokers: a CA of the trusted root issued the Fulcio certificate to the identity and
+ * issuer, and the signature verifies under it) but that is otherwise unusable: a malformed predicate, a certificate
+ * outside its validity, a missing transparency-log entry. A revoker signed it, so it says "revoke": fail closed. A
+ * record a revoker signed about another subject, or a statement of another kind, is intact and says nothing about
+ * this root: copied here by whoever may write `revocations/`, it is ignored (reported), so it cannot veto.
+ *
+ * Nothing else is attributed to a revoker: not a key hint (the bundle's `publicKey.hint` and the `<signer>` segment of
+ * the store key are public and unverified), not a certificate alone (public certificates can be replayed with any
+ * signature). Everything that does not verify under a revoker (junk, records by other signers or unknown keys,
+ * forged records naming a revoker's hint) is reported as ignored with the reason, so that whoever can write to
+ * `revocations/` cannot veto a digest.
  */
 async function evaluateRevocations(
   policy: TrustPolicy,
@@ -498,76 +525,33 @@ async function evaluateRevocations(
   trust: IdentifyContext,
   ctx: RevocationContext,
 ): Promise<RevocationResult[]> {
-  const { keys, certs } = trust;
   const root = set.root;
   const revocations: RevocationResult[] = [];
   const revokers = new Set(policy.revokers);
-  const revokerOfHint = (hint: string | undefined): string | undefined =>
-    hint === undefined ? undefined : [...(keys.get(hint)?.signers ?? [])].find((n) => revokers.has(n));
-  const revokerOfBundle = async (body: Buffer | undefined): Promise<string | undefined> => {
-    if (body === undefined) {
-      return undefined;
-    }
-    try {
-      const bundle = parseBundle(body, 'revocation');
-      const m = bundle.material;
-      if (m.kind === 'publicKey') {
-        return revokerOfHint(m.hint ?? (m.rawKey ? keyHint(m.rawKey) : undefined));
-      }
-      if (m.kind === 'certificate') {
-        // keyless: a Fulcio certificate issued to a revoker's identity (its owner made the record)
-        const fulcio = new X509Certificate(m.certificate);
-        for (const sg of trust.sigstores.filter((x) => revokers.has(x.signer))) {
-          if (await issuedByFulcioTo(fulcio, sg.trust)) {
-            return sg.signer;
-          }
-        }
-        return undefined;
-      }
-      const leaf = new X509Certificate(m.certificates[0]);
-      const tsa = trust.timestampAuthorities.length > 0 ? { timestampAuthorities: trust.timestampAuthorities } : {};
-      const times = await certificateCheckTimes(bundle, tsa, 'revocation', trust.now);
-      for (const c of certs.filter((x) => revokers.has(x.signer))) {
-        try {
-          for (const at of times.times) {
-            await verifyCertificateChain(m.certificates, c.identity.trustAnchors, { at, atSource: times.atSource });
-          }
-        } catch {
-          continue;
-        }
-        if (!identityMismatch(leaf, c.identity)) {
-          return c.signer;
-        }
-      }
-    } catch {
-      return undefined;
-    }
-    return undefined;
+  const failClosed = (key: string, by: string, hint: string, why: string) => {
+    revocations.push({ key, by, keyHint: hint, status: 'honoured' });
+    ctx.reasons.push(`sha256:${root} has a revocation object ${key} signed by revoker ${by} (its signature verifies under the key ${hint}) that cannot be used (${why}); failing closed: a record a revoker signed still revokes`);
   };
-  const failClosed = (key: string, by: string, hint: string | undefined, why: string) => {
-    revocations.push({ key, by, ...(hint ? { keyHint: hint } : {}), status: 'honoured' });
-    ctx.reasons.push(`sha256:${root} has a revocation object ${key} attributable to revoker ${by} that cannot be used (${why}); failing closed: a revoker's damaged record still revokes`);
-  };
+  const junk = (why: string) => `not signed by a revoker of the policy (no revoker's key verifies its signature): ${why}`;
 
   for (const obj of set.revocations) {
     const id = await ctx.identifySafely(obj);
-    const pathHint = contentAddress(obj.key)?.signer;
     const ignore = (why: string, extra: Partial<RevocationResult> = {}) => {
       ctx.record(obj, 'revocation', id, false, why);
-      revocations.push({ key: obj.key, ...(id.signers.length === 1 ? { by: id.signers[0] } : {}), ...(id.keyHint ? { keyHint: id.keyHint } : {}), ...extra, status: 'ignored', ignoredBecause: why });
+      revocations.push({ key: obj.key, ...(id.statement && id.signers.length === 1 ? { by: id.signers[0] } : {}), ...(id.keyHint ? { keyHint: id.keyHint } : {}), ...extra, status: 'ignored', ignoredBecause: why });
       ctx.notes.push(`revocation ${obj.key} ignored: ${why}`);
     };
-    const revoker = id.signers.find((n) => revokers.has(n));
     if (!id.statement || id.signers.length === 0) {
-      const by = revoker ?? revokerOfHint(id.keyHint) ?? revokerOfHint(pathHint) ?? await revokerOfBundle(obj.body);
-      if (by !== undefined) {
-        ctx.record(obj, 'revocation', id, true, `attributable to revoker ${by} but not usable: ${id.reason}`);
-        failClosed(obj.key, by, id.keyHint ?? pathHint, id.reason);
+      const signed = await revokerSignatureOf(obj.body, trust, revokers);
+      if (signed !== undefined) {
+        ctx.record(obj, 'revocation', id, true, `signed by revoker ${signed.by} but not usable: ${id.reason}`);
+        failClosed(obj.key, signed.by, signed.keyHint, id.reason);
       } else {
-        ignore(id.reason);
+        ignore(junk(id.reason));
       }
       continue;
     }
+    const revoker = id.signers.find((n) => revokers.has(n));
     if (revoker === undefined) {
       let details: Partial<RevocationResult> = {};
       try {
@@ -585,8 +569,9 @@ async function evaluateRevocations(
         ? `the statement is about ${id.statement.subjectDigests.map((d) => `sha256:${d}`).join(', ')}, not sha256:${root}`
         : undefined;
     if (off) {
-      ctx.record(obj, 'revocation', id, true, `signed by revoker ${revoker} but not a revocation of this root: ${off}`);
-      failClosed(obj.key, revoker, id.keyHint, off);
+      // intact bytes a revoker signed about something else (copied here by whoever may write revocations/): they say
+      // nothing about this root, so they revoke nothing here
+      ignore(`signed by revoker ${revoker} but not a revocation of this root: ${off}`);
       continue;
     }
     let pred;
@@ -605,20 +590,136 @@ async function evaluateRevocations(
     ctx.reasons.push(`sha256:${root} was revoked by ${revoker} at ${pred.revokedAt}: ${pred.reason}`);
   }
 
+  // A revocation the read budget left unread might be a revoker's record: it denies when it sits in a revoker's key
+  // folder, or when a revoker signs with a certificate or Sigstore (whose folder cannot be known before reading).
+  const revokerHints = new Set([...trust.keys].filter(([, k]) => [...k.signers].some((n) => revokers.has(n))).map(([h]) => h));
+  const certRevoker = trust.certs.some((c) => revokers.has(c.signer)) || trust.sigstores.some((c) => revokers.has(c.signer));
+  // Rejected objects keep their bytes under revocations/ (store/attestation-set.ts), so a revocation of this root a
+  // revoker signed that was damaged in its layout still denies; a revoker's record about another root is ignored.
   for (const r of (set.rejected ?? []).filter((x) => x.key.startsWith(STORE_FOLDERS.revocations))) {
-    const segment = /^revocations\/sha256\/[0-9a-f]{64}\/([0-9a-f]{64})\//.exec(r.key)?.[1];
-    const by = revokerOfHint(segment) ?? await revokerOfBundle(r.body);
-    if (by !== undefined) {
-      ctx.signatures.push({ key: r.key, kind: 'revocation', verified: false, counted: true, reason: `attributable to revoker ${by} but unreadable: ${r.reason}` });
-      failClosed(r.key, by, segment, r.reason);
+    const folder = /^revocations\/sha256\/[0-9a-f]{64}\/([0-9a-f]{64})\//.exec(r.key)?.[1];
+    if (r.notRead === 'budget' && ((folder !== undefined && revokerHints.has(folder)) || certRevoker)) {
+      const whose = folder !== undefined && revokerHints.has(folder) ? `it is in the folder of revoker ${[...trust.keys.get(folder)!.signers].join(', ')}'s key` : 'a revoker signs with a certificate or Sigstore, whose folder is not known before reading';
+      ctx.signatures.push({ key: r.key, kind: 'revocation', verified: false, counted: true, reason: `not read (read budget spent) and possibly a revoker's record: ${whose}` });
+      revocations.push({ key: r.key, status: 'honoured' });
+      ctx.reasons.push(`sha256:${root} has a revocation object ${r.key} that was not read (${r.reason}); ${whose}, so it may be a revocation: failing closed`);
+      continue;
+    }
+    const signed = await revokerSignatureOf(r.body, trust, revokers);
+    const elsewhere = signed === undefined ? undefined : notARevocationOf(r.body!, root);
+    if (signed !== undefined && elsewhere !== undefined) {
+      const why = `signed by revoker ${signed.by} but not a revocation of this root: ${elsewhere}`;
+      ctx.signatures.push({ key: r.key, kind: 'revocation', signer: signed.by, keyHint: signed.keyHint, verified: false, counted: false, reason: why });
+      revocations.push({ key: r.key, by: signed.by, keyHint: signed.keyHint, status: 'ignored', ignoredBecause: why });
+      ctx.notes.push(`revocation ${r.key} ignored: ${why}`);
+    } else if (signed !== undefined) {
+      ctx.signatures.push({ key: r.key, kind: 'revocation', signer: signed.by, keyHint: signed.keyHint, verified: false, counted: true, reason: `signed by revoker ${signed.by} but rejected by the store: ${r.reason}` });
+      failClosed(r.key, signed.by, signed.keyHint, r.reason);
     } else {
-      const why = `not attributable to a revoker of the policy: ${r.reason}`;
+      const why = junk(r.reason);
       ctx.signatures.push({ key: r.key, kind: 'revocation', verified: false, counted: false, reason: why });
       revocations.push({ key: r.key, status: 'ignored', ignoredBecause: why });
       ctx.notes.push(`revocation ${r.key} ignored: ${why}`);
     }
   }
   return revocations;
+}
+
+/**
+ * Why a revoker-signed record is not a revocation of `root`: its statement is of another predicate type or about
+ * other subjects. Undefined when it is a revocation of `root` or cannot be read that far (then a revoker signed
+ * something unusable about this root, and it still denies).
+ */
+function notARevocationOf(body: Buffer, root: string): string | undefined {
+  let st;
+  try {
+    st = decodeStatement(parseBundle(body, 'revocation').payload);
+  } catch {
+    return undefined;
+  }
+  if (st.predicateType !== REVOCATION_PREDICATE_TYPE) return `predicateType ${st.predicateType} is not a revocation record`;
+  const subjects = Array.isArray(st.subject) ? st.subject : [];
+  const digests = subjects.map((x) => (x && typeof x === 'object' ? (x as { digest?: { sha256?: unknown } }).digest?.sha256 : undefined));
+  if (digests.length > 0 && digests.every((d) => typeof d === 'string') && !(digests.length === 1 && digests[0] === root)) {
+    return `the statement is about ${digests.map((d) => `sha256:${d as string}`).join(', ')}, not sha256:${root}`;
+  }
+  return undefined;
+}
+
+/**
+ * Which revoker signed `body`, by cryptography alone: the DSSE signature (PAE of the payload, as
+ * verifyBundleSignature computes it) verifies under a revoker's public key, under the leaf of a certificate chain
+ * that validates to a revoker identity's trust anchors and carries its identity, or under a Fulcio certificate that a
+ * CA of the trusted root issued to a revoker's Sigstore identity and issuer. Certificates are checked at the middle
+ * of the leaf's own validity (attribution is about who signed, not about when: a revoker's record with an expired
+ * certificate still denies). The bundle's key hint and the store key's signer segment are never used.
+ *
+ * @returns the revoker and the hint of the key that verified, or undefined (including for unreadable bytes)
+ */
+async function revokerSignatureOf(
+  body: Buffer | undefined, trust: IdentifyContext, revokers: ReadonlySet<string>,
+): Promise<{ by: string; keyHint: string } | undefined> {
+  if (body === undefined || revokers.size === 0) {
+    return undefined;
+  }
+  let bundle: ParsedBundle;
+  try {
+    bundle = parseBundle(body, 'revocation');
+  } catch {
+    return undefined;
+  }
+  const m = bundle.material;
+  if (m.kind === 'publicKey') {
+    for (const [hint, known] of trust.keys) {
+      const by = [...known.signers].find((n) => revokers.has(n));
+      if (by !== undefined && dsseSignatureVerifies(bundle, known.key)) {
+        return { by, keyHint: hint };
+      }
+    }
+    return undefined;
+  }
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(m.kind === 'certificate' ? m.certificate : m.certificates[0]);
+  } catch {
+    return undefined;
+  }
+  if (!dsseSignatureVerifies(bundle, leaf.publicKey)) {
+    return undefined;
+  }
+  const hint = keyHint(leaf.publicKey);
+  if (m.kind === 'certificate') {
+    for (const sg of trust.sigstores.filter((x) => revokers.has(x.signer))) {
+      if (await issuedByFulcioTo(leaf, sg.trust)) {
+        return { by: sg.signer, keyHint: hint };
+      }
+    }
+    return undefined;
+  }
+  const from = new Date(leaf.validFrom).getTime();
+  const at = new Date(from + Math.floor((new Date(leaf.validTo).getTime() - from) / 2));
+  for (const c of trust.certs.filter((x) => revokers.has(x.signer))) {
+    try {
+      await verifyCertificateChain(m.certificates, c.identity.trustAnchors, { at, atSource: 'the middle of the leaf certificate\'s validity' });
+    } catch {
+      continue;
+    }
+    if (!identityMismatch(leaf, c.identity)) {
+      return { by: c.signer, keyHint: hint };
+    }
+  }
+  return undefined;
+}
+
+/** Whether the bundle's DSSE signature verifies under `publicKey` (standard PAE, the curve's hash, DER ECDSA). */
+function dsseSignatureVerifies(bundle: ParsedBundle, publicKey: KeyObject): boolean {
+  try {
+    const curve = curveOf(publicKey);
+    assertDerSignature(bundle.signature, curve);
+    return cryptoVerify(hashForCurve(curve), pae(IN_TOTO_PAYLOAD_TYPE, bundle.payload), { key: publicKey, dsaEncoding: 'der' }, bundle.signature);
+  } catch {
+    return false;
+  }
 }
 
 /**

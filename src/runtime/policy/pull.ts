@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkPolicy, CheckOptions } from './check';
+import { checkPolicy, CheckOptions, policyKeyHints } from './check';
 import { manifestForDecision } from './decision';
 import type { TrustPolicy } from './load';
 import { parseRootDigest } from '../codec/digest';
@@ -81,7 +81,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
 
   let set: AttestationSet;
   try {
-    set = await fetchAttestationSet(opts.store, root);
+    set = await fetchAttestationSet(opts.store, root, { preferSigners: policyKeyHints(opts.policy) });
   } catch (e) {
     throw new VerificationError(`cannot read the attestation set of ${opts.digest} from ${opts.store.uri}${isStoreError(e) ? '' : ' (failing closed)'}: ${(e as Error).message}`);
   }

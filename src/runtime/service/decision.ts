@@ -6,8 +6,11 @@
  * - a bounded LRU cache keyed by (root digest, policy digest): allows kept for the allow TTL, denials for the deny
  *   TTL; a new policy has a new digest, so its decisions never come from the old one's entries;
  * - coalescing: concurrent misses for one key share one store read;
- * - a deadline per decision: past it the answer is a denial that says so, never a hang (the store read carries on and
- *   fills the cache when it ends);
+ * - a deadline per decision: past it the answer is a denial that says so, never a hang, and so is an answer that only
+ *   arrives after it (CPU-bound work can delay the deadline's timer); the store read carries on and fills the cache
+ *   when it ends, up to the store read timeout, where its pending reads are aborted;
+ * - bounded store reads: objects over the per-object limit are refused from the listing, never fetched, and at most a
+ *   budget of objects and bytes is read per root (store/attestation-set.ts), so junk objects cannot exhaust memory;
  * - a cap on store reads in flight, past which new misses are denied at once (fail closed under overload);
  * - fail-closed error handling: a store, KMS or internal error is a denial with its reason.
  */
@@ -57,6 +60,23 @@ export interface DecisionEngineOptions {
    * @default 256
    */
   readonly maxInflight?: number;
+  /**
+   * How long one store read may run before its pending reads are aborted, ms (the read then denies, and is cached
+   * as a denial). Longer than the deadline, so that a slow store's answer can still fill the cache for a retry.
+   *
+   * @default - 10 × deadlineMs, at least 5000
+   */
+  readonly storeReadTimeoutMs?: number;
+  /**
+   * Largest attestation-store object read, bytes.
+   *
+   * @default DEFAULT_MAX_ATTESTATION_OBJECT_BYTES (1 MiB)
+   */
+  readonly maxObjectBytes?: number;
+  /** Most objects read per root digest. @default DEFAULT_MAX_OBJECTS_PER_ROOT (256) */
+  readonly maxObjectsPerRoot?: number;
+  /** Most bytes read per root digest. @default DEFAULT_MAX_BYTES_PER_ROOT (16 MiB) */
+  readonly maxBytesPerRoot?: number;
   /** Resolves KMS public keys (the service's cache). */
   readonly kmsPublicKey?: (keyArn: string) => Promise<KeyObject>;
   /** Metrics to update. @default - none */
@@ -129,7 +149,8 @@ export class DecisionEngine {
     }
     const remaining = deadlineAt - Date.now();
     const decision = await withDeadline(pending, remaining);
-    if (decision === undefined) {
+    // an answer that arrives after the deadline (its timer was held up by CPU-bound work) is late all the same
+    if (decision === undefined || Date.now() > deadlineAt) {
       metrics?.deadlineExceeded.inc();
       return this.deny(digest, [
         `no decision within the ${formatDuration(this.options.deadlineMs)} deadline (the attestation store or KMS is slow or unreachable); failing closed`,
@@ -141,9 +162,19 @@ export class DecisionEngine {
   /** One store read and check; caches the outcome under `key`. */
   private async check(loaded: LoadedPolicy, digest: string, key: string): Promise<Decision> {
     let decision: Decision;
+    const o = this.options;
+    const readTimeoutMs = o.storeReadTimeoutMs ?? Math.max(5000, 10 * o.deadlineMs);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new Error(`the store read took longer than the ${formatDuration(readTimeoutMs)} store read timeout; its pending reads were aborted`)), readTimeoutMs);
     try {
-      const report = await checkStore(loaded.policy, this.options.store, digest, {
-        ...(this.options.kmsPublicKey ? { kmsPublicKey: this.options.kmsPublicKey } : {}),
+      const report = await checkStore(loaded.policy, o.store, digest, {
+        ...(o.kmsPublicKey ? { kmsPublicKey: o.kmsPublicKey } : {}),
+        fetch: {
+          signal: abort.signal,
+          ...(o.maxObjectBytes !== undefined ? { maxObjectBytes: o.maxObjectBytes } : {}),
+          ...(o.maxObjectsPerRoot !== undefined ? { maxObjects: o.maxObjectsPerRoot } : {}),
+          ...(o.maxBytesPerRoot !== undefined ? { maxBytes: o.maxBytesPerRoot } : {}),
+        },
       });
       const allowed = report.decision === 'allow';
       decision = {
@@ -158,10 +189,12 @@ export class DecisionEngine {
         source: 'store',
       };
     } catch (e) {
-      const kind = isStoreError(e) ? e.kind : 'other';
+      const kind = isStoreError(e) ? e.kind : abort.signal.aborted ? 'timeout' : 'other';
       this.options.metrics?.storeErrors.inc({ kind });
-      const what = isStoreError(e) ? 'the attestation store could not be read' : 'the decision failed';
+      const what = isStoreError(e) || abort.signal.aborted ? 'the attestation store could not be read' : 'the decision failed';
       decision = this.deny(digest, [`${what} (failing closed): ${(e as Error)?.message ?? String(e)}`], loaded.digest, 'error');
+    } finally {
+      clearTimeout(timer);
     }
     const ttl = decision.allowed ? this.options.allowTtlMs : this.options.denyTtlMs;
     if (ttl > 0) {

@@ -9,6 +9,7 @@
  */
 import type { Decision } from './decision';
 import { inspectWorkload, structuralReasons } from './workload';
+import { DEFAULT_WORKLOAD_RULE_OPTIONS, WorkloadRuleOptions } from '../../shared/admission';
 import { isJsonObject } from '../codec/json';
 
 /** A request body the protocol cannot read: answered with HTTP 400 and `{error}`. */
@@ -57,7 +58,8 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
  *
  * @throws BadRequest for a body that is not an AdmissionReview v1 with a request uid
  */
-export async function validate(body: unknown, decide: Decide, exemptNamespaces: ReadonlySet<string>): Promise<ProtocolAnswer> {
+export async function validate(body: unknown, decide: Decide, exemptNamespaces: ReadonlySet<string>,
+  rules: WorkloadRuleOptions = DEFAULT_WORKLOAD_RULE_OPTIONS): Promise<ProtocolAnswer> {
   if (!isJsonObject(body)) {
     throw new BadRequest('the body is not a JSON object; expected an AdmissionReview (admission.k8s.io/v1)');
   }
@@ -105,10 +107,10 @@ export async function validate(body: unknown, decide: Decide, exemptNamespaces: 
   const workload = inspectWorkload(request.object);
   const kind = workload.kind || requestKind || '';
   const log = { ...base, ...(kind ? { kind } : {}) };
-  if (!workload.isModel) {
+  const structural = structuralReasons(workload, rules);
+  if (!workload.isModel && structural.length === 0) {
     return answer(true, `${kind || 'the object'} loads no model`, { ...log, allowed: true, reasons: [], source: 'not-a-model' });
   }
-  const structural = structuralReasons(workload);
   const reasons = [...structural];
   let decision: Decision | undefined;
   if (workload.digest !== '' && !structural.some((r) => r.includes('must be sha256:'))) {

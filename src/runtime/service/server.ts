@@ -22,6 +22,7 @@ import { PolicySource } from './policy-source';
 import { ADMISSION_API_VERSION, BadRequest, Decide, DecisionLog, gatekeeper, kyverno, ProtocolAnswer, validate } from './protocols';
 import { readTlsOptions, TlsFiles } from './tls';
 import { FileWatch } from './watch';
+import { DEFAULT_WORKLOAD_RULE_OPTIONS, WorkloadRuleOptions } from '../../shared/admission';
 import { LocalStore } from '../store/local';
 import { openStore } from '../store/open';
 import type { ObjectStore } from '../store/types';
@@ -49,12 +50,31 @@ export interface VerifierOptions {
   readonly deadlineMs: number;
   /** Namespaces whose workloads `/validate` allows without a model check. */
   readonly exemptNamespaces: readonly string[];
+  /** The structural rules' options (the same the constructs render into every engine's CEL). @default DEFAULT_WORKLOAD_RULE_OPTIONS */
+  readonly workloadRules?: WorkloadRuleOptions;
   /** Largest request body, bytes. */
   readonly maxBodyBytes: number;
   /** How long in-flight requests may take to finish after SIGTERM, ms. @default 10000 */
   readonly shutdownTimeoutMs?: number;
   /** Store reads in flight past which misses are denied at once. @default 256 */
   readonly maxInflight?: number;
+  /**
+   * Largest attestation-store object read, bytes; larger ones are refused from the listing and never fetched.
+   *
+   * @default DEFAULT_MAX_ATTESTATION_OBJECT_BYTES (1 MiB)
+   */
+  readonly maxObjectBytes?: number;
+  /** How long one store read may run before its pending reads are aborted, ms. @default - 10 × deadlineMs, at least 5000 */
+  readonly storeReadTimeoutMs?: number;
+  /**
+   * A connection with no request in progress for this long is closed, ms: before its TLS handshake, or after it (an
+   * idle keep-alive or a client that never sends a request). Node's `server.timeout` (socket inactivity).
+   *
+   * @default 60000
+   */
+  readonly idleTimeoutMs?: number;
+  /** Open connections past which new ones are refused (Node's `server.maxConnections`). @default 1024 */
+  readonly maxConnections?: number;
   /** How often the policy and TLS files are compared for missed change events, ms. @default 10000 */
   readonly reloadPollMs?: number;
   /** The store (tests inject a faulty one). @default - opened from `storeUri` */
@@ -142,6 +162,8 @@ export async function startVerifier(options: VerifierOptions): Promise<Verifier>
     cacheSize: options.cacheSize,
     deadlineMs: options.deadlineMs,
     ...(options.maxInflight !== undefined ? { maxInflight: options.maxInflight } : {}),
+    ...(options.maxObjectBytes !== undefined ? { maxObjectBytes: options.maxObjectBytes } : {}),
+    ...(options.storeReadTimeoutMs !== undefined ? { storeReadTimeoutMs: options.storeReadTimeoutMs } : {}),
     kmsPublicKey: kms.get,
     metrics,
   });
@@ -183,6 +205,7 @@ export async function startVerifier(options: VerifierOptions): Promise<Verifier>
   };
 
   const tlsOptions = readTlsOptions(options.tls);
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const app = Fastify({
     https: tlsOptions,
     loggerInstance: log,
@@ -191,12 +214,14 @@ export async function startVerifier(options: VerifierOptions): Promise<Verifier>
     bodyLimit: options.maxBodyBytes,
     // time to receive a whole request; the socket may then stay open (keep-alive) for the next one
     requestTimeout: 10_000,
-    keepAliveTimeout: 65_000,
-    connectionTimeout: 0,
+    keepAliveTimeout: Math.min(65_000, idleTimeoutMs),
+    // socket inactivity: a connection that completed its TLS handshake and then sends nothing is closed, not kept forever
+    connectionTimeout: idleTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
   app.server.headersTimeout = 5_000;
+  app.server.maxConnections = options.maxConnections ?? 1024;
 
   const tlsWatch = new FileWatch([options.tls.certFile, options.tls.keyFile, ...(options.tls.clientCaFile ? [options.tls.clientCaFile] : [])],
     () => reloadTls(), { pollMs: options.reloadPollMs ?? 10_000 });
@@ -261,7 +286,7 @@ export async function startVerifier(options: VerifierOptions): Promise<Verifier>
     });
   }
 
-  app.post('/validate', handle('validate', (body, decide) => validate(body, decide, exempt)));
+  app.post('/validate', handle('validate', (body, decide) => validate(body, decide, exempt, options.workloadRules ?? DEFAULT_WORKLOAD_RULE_OPTIONS)));
   app.post('/gatekeeper', handle('gatekeeper', (body, decide) => gatekeeper(body, decide, systemError)));
   app.post('/kyverno', handle('kyverno', (body, decide) => kyverno(body, decide, () => policy.state().current?.digest ?? null)));
   app.get('/healthz', async () => ({ alive: true }));

@@ -6,7 +6,9 @@
  * type), and hashes its exact bytes. The layout is in docs/STORE.md and src/shared/store-layout.ts.
  *
  * A derived key records what the object *claims*: the signer segment comes from the bundle's unverified
- * verification material. Keys organise the store; trust decisions always verify the object itself.
+ * verification material (`publicKey.hint` is public: anyone can publish a bundle with any signer's hint). Keys
+ * organise the store and order reads; trust decisions, revocations included, always verify the object's signature
+ * (policy/check.ts) and never attribute an object to a signer by its key.
  */
 import { createHash, X509Certificate } from 'crypto';
 import { StoreIntegrityError } from './errors';

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'url';
 import { ContentCheckedStore } from './base';
 import { StoreAccessError, StoreConflictError, StoreIntegrityError } from './errors';
 import { contentAddress, MAX_OBJECT_BYTES, sha256Hex, TEMP_PREFIX, validateKey, validatePrefix } from './keys';
-import type { PutOutcome } from './types';
+import type { ListedObject, PutOutcome, ReadOptions } from './types';
 import { UsageError, VerificationError } from '../codec/errors';
 
 /**
@@ -96,17 +96,18 @@ export class LocalStore extends ContentCheckedStore {
   }
 
   /**
-   * Lists the keys under `prefix` (a plain string prefix, as in S3), sorted; temp files are skipped.
+   * Lists the objects under `prefix` (a plain string prefix, as in S3) with their sizes (`lstat`), sorted by key; temp
+   * files are skipped.
    *
    * @throws UsageError when the store directory does not exist: a store nobody published to is a wrong `--store`,
    *   not an empty answer (a check would otherwise deny as if nothing were signed)
    */
-  public async list(prefix: string): Promise<string[]> {
+  public async listObjects(prefix: string): Promise<ListedObject[]> {
     validatePrefix(prefix);
     await this.assertStoreDir();
     const dirKey = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const start = dirKey === '' ? this.root : this.pathOf(dirKey);
-    const out: string[] = [];
+    const out: ListedObject[] = [];
     const walk = async (dir: string, rel: string): Promise<void> => {
       let entries;
       try {
@@ -126,12 +127,21 @@ export class LocalStore extends ContentCheckedStore {
         if (entry.isDirectory()) {
           await walk(path.join(dir, entry.name), key);
         } else if (entry.isFile() && key.startsWith(prefix)) {
-          out.push(key);
+          let size: number;
+          try {
+            size = (await fs.lstat(path.join(dir, entry.name))).size;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+              continue;
+            }
+            throw this.fsError(e, key, 'list');
+          }
+          out.push({ key, size });
         }
       }
     };
     await walk(start, dirKey);
-    return out.sort();
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   private pathOf(key: string): string {
@@ -139,18 +149,24 @@ export class LocalStore extends ContentCheckedStore {
   }
 
   /** The bytes at `key` without any check, or undefined when there is no file there. */
-  protected async readRaw(key: string): Promise<Buffer | undefined> {
+  protected async readRaw(key: string, opts: ReadOptions = {}): Promise<Buffer | undefined> {
+    const limit = Math.min(opts.maxBytes ?? MAX_OBJECT_BYTES, MAX_OBJECT_BYTES);
     try {
-      // never load an object larger than anything ModelSeal publishes (a reader must not run out of memory)
+      opts.signal?.throwIfAborted();
+      // never load an object larger than the reader accepts (a reader must not run out of memory)
       const { size } = await fs.stat(this.pathOf(key));
-      if (size > MAX_OBJECT_BYTES) {
-        throw new StoreIntegrityError(key, `${key} is ${size} bytes, over the ${MAX_OBJECT_BYTES}-byte limit for store objects; not read`);
+      if (size > limit) {
+        throw new StoreIntegrityError(key, `${key} is ${size} bytes, over the ${limit}-byte limit for ${limit === MAX_OBJECT_BYTES ? 'store' : 'these'} objects; not read`);
       }
-      return await fs.readFile(this.pathOf(key));
+      const body = await fs.readFile(this.pathOf(key), opts.signal ? { signal: opts.signal } : {});
+      if (body.length > limit) {
+        throw new StoreIntegrityError(key, `${key} grew to ${body.length} bytes while read, over the ${limit}-byte limit; not used`);
+      }
+      return body;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (e instanceof StoreIntegrityError) {
-        throw e;
+      if (e instanceof StoreIntegrityError || opts.signal?.aborted) {
+        throw opts.signal?.aborted && !(e instanceof StoreIntegrityError) ? opts.signal.reason : e;
       }
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         await this.assertStoreDir();

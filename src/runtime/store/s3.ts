@@ -17,7 +17,7 @@ import {
 import { ContentCheckedStore } from './base';
 import { isStoreError, StoreAccessError, StoreConflictError, StoreIntegrityError, StoreUnavailableError } from './errors';
 import { contentAddress, MAX_OBJECT_BYTES, sha256Hex, validateKey, validatePrefix } from './keys';
-import type { PutOutcome } from './types';
+import type { ListedObject, PutOutcome, ReadOptions } from './types';
 import { STORE_FOLDERS } from '../../shared/store-layout';
 import { UsageError, VerificationError } from '../codec/errors';
 import { BUNDLE_MEDIA_TYPE } from '../engine/bundle';
@@ -214,7 +214,8 @@ export class S3Store extends ContentCheckedStore {
   }
 
   /**
-   * Lists every key under `prefix` (all pages), relative to the store prefix, sorted.
+   * Lists every object under `prefix` (all pages), relative to the store prefix, with the `Size` the listing
+   * reports, sorted by key.
    *
    * Under `refs/` and `revocations/` (see {@link GUARDED_FOLDERS}) with ListObjectVersions, and a key there with more
    * than one version or a delete marker fails the listing: a delete marker could hide a revocation from a plain
@@ -223,12 +224,13 @@ export class S3Store extends ContentCheckedStore {
    *
    * @throws StoreIntegrityError naming the key when a guarded key has several versions or a delete marker
    */
-  public async list(prefix: string): Promise<string[]> {
+  public async listObjects(prefix: string): Promise<ListedObject[]> {
     validatePrefix(prefix);
+    const byKey = (a: ListedObject, b: ListedObject) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     if (GUARDED_FOLDERS.some((f) => prefix.startsWith(f) || f.startsWith(prefix))) {
-      return (await this.listVersions(prefix, () => true)).sort();
+      return (await this.listVersions(prefix, () => true)).sort(byKey);
     }
-    const keys: string[] = [];
+    const keys: ListedObject[] = [];
     let token: string | undefined;
     do {
       const page: ListObjectsV2CommandOutput = await this.withRetries('ListObjectsV2', prefix, () => this.client.send(new ListObjectsV2Command({
@@ -242,7 +244,7 @@ export class S3Store extends ContentCheckedStore {
         const full = obj.Key ?? '';
         // Folder markers ("a/b/") made by consoles are not objects of the store.
         if (full.startsWith(this.prefix) && !full.endsWith('/')) {
-          keys.push(full.slice(this.prefix.length));
+          keys.push({ key: full.slice(this.prefix.length), size: obj.Size ?? 0 });
         }
       }
       if (page.IsTruncated && !page.NextContinuationToken) {
@@ -250,15 +252,16 @@ export class S3Store extends ContentCheckedStore {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return keys.sort();
+    return keys.sort(byKey);
   }
 
   /**
    * Lists the versions under `prefix` with ListObjectVersions (all pages) and returns the keys accepted by `select`
    * that exist, after checking that no guarded key among them has more than one version or a delete marker.
    */
-  private async listVersions(prefix: string, select: (key: string) => boolean): Promise<string[]> {
+  private async listVersions(prefix: string, select: (key: string) => boolean): Promise<ListedObject[]> {
     const versions = new Map<string, number>();
+    const sizes = new Map<string, number>();
     const markers = new Set<string>();
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
@@ -276,6 +279,8 @@ export class S3Store extends ContentCheckedStore {
         if (inStore(v.Key)) {
           const key = v.Key!.slice(this.prefix.length);
           versions.set(key, (versions.get(key) ?? 0) + 1);
+          // the largest version's size: a reader must be able to refuse whichever version a GET returns
+          sizes.set(key, Math.max(sizes.get(key) ?? 0, v.Size ?? 0));
         }
       }
       for (const m of page.DeleteMarkers ?? []) {
@@ -304,7 +309,7 @@ export class S3Store extends ContentCheckedStore {
           + `nothing under ${key.startsWith(STORE_FOLDERS.refs) ? 'refs/' : 'revocations/'} can be trusted until an administrator investigates`);
       }
     }
-    return [...versions.keys()].filter((k) => !markers.has(k));
+    return [...versions.keys()].filter((k) => !markers.has(k)).map((key) => ({ key, size: sizes.get(key) ?? 0 }));
   }
 
   /** The store key ARN: the configured one, or the bucket default's (looked up once). */
@@ -381,7 +386,8 @@ export class S3Store extends ContentCheckedStore {
    * GetObject with checksum mode on; the bytes after the checksum check, or undefined for a missing key. A ref is
    * first listed with its versions: a re-pointed or deleted ref fails with StoreIntegrityError.
    */
-  protected async readRaw(key: string): Promise<Buffer | undefined> {
+  protected async readRaw(key: string, opts: ReadOptions = {}): Promise<Buffer | undefined> {
+    const limit = Math.min(opts.maxBytes ?? MAX_OBJECT_BYTES, MAX_OBJECT_BYTES);
     if (key.startsWith(STORE_FOLDERS.refs) && (await this.listVersions(key, (k) => k === key)).length === 0) {
       return undefined;
     }
@@ -389,16 +395,24 @@ export class S3Store extends ContentCheckedStore {
     let result: { bytes: Buffer; checksum?: string };
     try {
       result = await this.withRetries('GetObject', key, async () => {
-        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full, ChecksumMode: 'ENABLED' }));
+        opts.signal?.throwIfAborted();
+        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full, ChecksumMode: 'ENABLED' }),
+          opts.signal ? { abortSignal: opts.signal } : {});
         if (!out.Body) {
           throw new StoreIntegrityError(key, `GetObject ${this.uri}${key} returned no body`);
         }
-        // never download an object larger than anything ModelSeal publishes (a reader must not run out of memory)
-        if (out.ContentLength !== undefined && out.ContentLength > MAX_OBJECT_BYTES) {
+        // never download an object larger than the reader accepts (a reader must not run out of memory)
+        if (out.ContentLength === undefined || out.ContentLength > limit) {
           (out.Body as { destroy?: () => void }).destroy?.();
-          throw new StoreIntegrityError(key, `${this.uri}${key} is ${out.ContentLength} bytes, over the ${MAX_OBJECT_BYTES}-byte limit for store objects; not read`);
+          throw new StoreIntegrityError(key, out.ContentLength === undefined
+            ? `GetObject ${this.uri}${key} returned no Content-Length; not read (its size cannot be checked before download)`
+            : `${this.uri}${key} is ${out.ContentLength} bytes, over the ${limit}-byte limit for ${limit === MAX_OBJECT_BYTES ? 'store' : 'these'} objects; not read`);
         }
-        return { bytes: Buffer.from(await out.Body.transformToByteArray()), checksum: out.ChecksumSHA256 };
+        const bytes = Buffer.from(await out.Body.transformToByteArray());
+        if (bytes.length > limit) {
+          throw new StoreIntegrityError(key, `GetObject ${this.uri}${key} returned ${bytes.length} bytes, more than its Content-Length ${out.ContentLength}; not used`);
+        }
+        return { bytes, checksum: out.ChecksumSHA256 };
       });
     } catch (e) {
       if (isNotFound(e)) {

@@ -21,8 +21,28 @@ test('defaults are the verifier contract\'s', () => {
     maxBodyBytes: 1_048_576,
     shutdownTimeoutMs: 10_000,
     maxInflight: 256,
+    maxObjectBytes: 1_048_576,
+    idleTimeoutMs: 60_000,
+    maxConnections: 1024,
     logLevel: 'info',
+    // secure by default: load verification required, only s3:// for KServe
+    workloadRules: { kserveUriPrefixes: ['s3://'], requireLoadVerification: true, loadVerifierCommand: ['modelseal'], kserveStorageContainer: 'modelseal' },
   });
+});
+
+test('the structural rules\' options the ModelVerifier construct renders are read', () => {
+  const image = `r.example/modelseal@sha256:${'ab'.repeat(32)}`;
+  const o = serveOptions([...REQUIRED, '--kserve-uri-prefixes', 's3://,gs://', '--kserve-storage-container', 'ms', '--no-require-load-verification',
+    '--load-verifier-image', image, '--load-verifier-command', 'node', '--load-verifier-command', '/app/cli.js'], {});
+  expect(o).toMatchObject({
+    workloadRules: { kserveUriPrefixes: ['s3://', 'gs://'], requireLoadVerification: false, loadVerifierImage: image, loadVerifierCommand: ['node', '/app/cli.js'], kserveStorageContainer: 'ms' },
+  });
+});
+
+test('review F4/F6: the read and connection limits are flags', () => {
+  expect(serveOptions([...REQUIRED, '--max-object-bytes', '65536', '--store-read-timeout', '3s', '--idle-timeout', '15s', '--max-connections', '64'], {}))
+    .toMatchObject({ maxObjectBytes: 65_536, storeReadTimeoutMs: 3_000, idleTimeoutMs: 15_000, maxConnections: 64 });
+  expect(() => serveOptions([...REQUIRED, '--max-object-bytes', '0'], {})).toThrow('--max-object-bytes "0" must be a positive whole number');
 });
 
 test('every flag the ModelVerifier construct renders is read', () => {
@@ -54,6 +74,8 @@ test.each([
   [['--tls-key', 'k', '--store', 's', '--policy', 'p'], /serve needs --tls-cert FILE/],
   [[...REQUIRED.slice(0, 6)], /serve needs --policy FILE/],
   [[...REQUIRED, '--deadline', 'soon'], /--deadline "soon" is not a duration/],
+  [[...REQUIRED, '--kserve-uri-prefixes', 'bucket'], /--kserve-uri-prefixes: "bucket" is not a URI prefix/],
+  [[...REQUIRED, '--load-verifier-image', 'modelseal:latest'], /--load-verifier-image "modelseal:latest" is not pinned by digest/],
   [[...REQUIRED, '--deadline', '0'], /--deadline "0" must be more than zero/],
   [[...REQUIRED, '--cache-ttl', '-1s'], /--cache-ttl "-1s" is not a duration/],
   [[...REQUIRED, '--cache-size', '1e3'], /--cache-size "1e3" must be a positive whole number/],

@@ -1,7 +1,9 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { bomPredicate, publish, SAMPLE_POLICY, sbom, tamper, workspace, Workspace, writePolicy } from './fixtures';
 import { cosignBundle } from '../../../src/runtime/engine/cosign';
+import { keyHint } from '../../../src/runtime/engine/keys';
 import { signModel } from '../../../src/runtime/engine/sign';
 import { signStatement } from '../../../src/runtime/engine/sign-statement';
 import { checkStore } from '../../../src/runtime/policy/check';
@@ -228,19 +230,58 @@ describe('revocation', () => {
     await publishRevocation(ws.store, await signRevocation(ws.root, ws.keys.stranger.signer, { reason: 'spam' }));
     const r = await check(SAMPLE_POLICY);
     expect(r.decision).toBe('allow');
-    expect(r.revocations).toEqual([expect.objectContaining({ status: 'ignored', ignoredBecause: expect.stringMatching(/^unknown key [0-9a-f]{64}: no signer in the policy has this key$/) })]);
+    expect(r.revocations).toEqual([expect.objectContaining({
+      status: 'ignored', ignoredBecause: expect.stringMatching(/^not signed by a revoker of the policy \(no revoker's key verifies its signature\): unknown key [0-9a-f]{64}: no signer in the policy has this key$/),
+    })]);
   });
 
-  test('a revocation under a revoker\'s key that does not verify fails closed: a damaged record still revokes', async () => {
+  test('review F3: a record naming a revoker\'s key hint whose signature does not verify is junk: published, reported, ignored', async () => {
     await signedByBoth();
-    const forged = tamper((await signRevocation(ws.root, ws.keys.compliance.signer, { reason: 'real' })).bundleText, (st) => {
-      st.predicate.reason = 'altered';
+    const hint = keyHint(ws.keys.compliance.publicKey);
+    // the reviewer's repro: the revoker's public hint, a revocation statement, an 8-byte junk signature (DER 0,0)
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'm', digest: { sha256: ws.root } }],
+      predicateType: 'https://modelseal.dev/revocation/v1',
+      predicate: { reason: 'x', revokedAt: '2026-01-01T00:00:00Z' },
+    };
+    const forged = JSON.stringify({
+      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      verificationMaterial: { publicKey: { hint }, tlogEntries: [] },
+      dsseEnvelope: { payload: Buffer.from(JSON.stringify(statement)).toString('base64'), payloadType: 'application/vnd.in-toto+json', signatures: [{ sig: 'MAYCAQECAQE=', keyid: '' }] },
     });
-    const key = await publish(ws, forged);
+    const key = await publish(ws, forged); // the store accepts it: keys organise, they do not authenticate
+    expect(key).toMatch(new RegExp(`^revocations/sha256/${ws.root}/${hint}/`));
+    // and a tampered record that once was the revoker's (its signature no longer covers the statement)
+    const tampered = await publish(ws, tamper((await signRevocation(ws.root, ws.keys.compliance.signer, { reason: 'real' })).bundleText, (st) => {
+      st.predicate.reason = 'altered';
+    }));
     const r = await check(SAMPLE_POLICY);
-    expect(r.decision).toBe('deny');
-    expect(r.revocations).toEqual([expect.objectContaining({ key, by: 'compliance', status: 'honoured' })]);
-    expect(r.reasons).toEqual([expect.stringMatching(new RegExp(`^sha256:${ws.root} has a revocation object ${key} attributable to revoker compliance that cannot be used \\(signature by compliance's key [0-9a-f]{64} does not verify \\(tampered\\?\\)`))]);
+    expect(r.decision).toBe('allow');
+    expect(r.reasons).toEqual([]);
+    const ignored = expect.stringMatching(new RegExp(`^not signed by a revoker of the policy \\(no revoker's key verifies its signature\\): signature by compliance's key ${hint} does not verify \\(tampered\\?\\)`));
+    expect(r.revocations).toEqual(expect.arrayContaining([
+      { key, keyHint: hint, status: 'ignored', ignoredBecause: ignored },
+      { key: tampered, keyHint: hint, status: 'ignored', ignoredBecause: ignored },
+    ]));
+    expect(r.revocations).toHaveLength(2);
+    expect(r.notes.join('\n')).toContain(`revocation ${key} ignored: not signed by a revoker of the policy`);
+  });
+
+  test('review F3: a revocation the revoker signed about another root, copied under this one, revokes nothing here', async () => {
+    await signedByBoth();
+    const other = 'ab'.repeat(32);
+    const rev = await signRevocation(other, ws.keys.compliance.signer, { reason: 'the other model' });
+    const hint = keyHint(ws.keys.compliance.publicKey);
+    const copied = `revocations/sha256/${ws.root}/${hint}/${createHash('sha256').update(rev.bundleText).digest('hex')}.json`;
+    fs.mkdirSync(path.dirname(path.join(ws.storeDir, copied)), { recursive: true });
+    fs.writeFileSync(path.join(ws.storeDir, copied), rev.bundleText);
+    const r = await check(SAMPLE_POLICY);
+    expect(r.decision).toBe('allow');
+    expect(r.reasons).toEqual([]);
+    const why = `signed by revoker compliance but not a revocation of this root: the statement is about sha256:${other}, not sha256:${ws.root}`;
+    expect(r.revocations).toEqual([{ key: copied, by: 'compliance', keyHint: hint, status: 'ignored', ignoredBecause: why }]);
+    expect(r.notes).toContain(`revocation ${copied} ignored: ${why}`);
   });
 });
 

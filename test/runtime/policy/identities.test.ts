@@ -5,12 +5,14 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { publish, SAMPLE_POLICY, workspace, Workspace, writePolicy } from './fixtures';
+import { publish, SAMPLE_POLICY, tamper, workspace, Workspace, writePolicy } from './fixtures';
 import { cosignBundle } from '../../../src/runtime/engine/cosign';
+import { keyHint } from '../../../src/runtime/engine/keys';
 import { SHIPPED_TRUSTED_ROOT_DATE } from '../../../src/runtime/engine/sigstore-keyless';
 import { checkStore } from '../../../src/runtime/policy/check';
 import { verifyModelAgainstPolicy } from '../../../src/runtime/policy/decision';
 import { loadTrustPolicy, validateTrustPolicyFile } from '../../../src/runtime/policy/load';
+import { signRevocation } from '../../../src/runtime/policy/revocation';
 import { CertificateSigner } from '../../../src/runtime/signers/certificate';
 import { LocalKeySigner } from '../../../src/runtime/signers/local';
 import { TimestampingSigner } from '../../../src/runtime/signers/tsa-client';
@@ -110,11 +112,32 @@ describeVectors('sigstore signers: keyless bundles count for the identity and is
     const r = await checkStore(await loadTrustPolicy(file), store, KEYLESS_ROOT);
     expect(r.decision).toBe('deny');
     expect(r.revocations).toEqual([expect.objectContaining({ key, by: 'researcher', status: 'honoured' })]);
-    expect(r.reasons).toEqual([expect.stringMatching(new RegExp(`^sha256:${KEYLESS_ROOT} has a revocation object ${key} attributable to revoker researcher that cannot be used`))]);
+    expect(r.reasons).toEqual([expect.stringMatching(new RegExp(`^sha256:${KEYLESS_ROOT} has a revocation object ${key} signed by revoker researcher \\(its signature verifies under the key ${hint}\\) that cannot be used`))]);
     fs.writeFileSync(file, withRevoker('someone-else@us.ibm.com'));
     const other = await checkStore(await loadTrustPolicy(file), store, KEYLESS_ROOT);
     expect(other.revocations).toEqual([expect.objectContaining({ key, status: 'ignored' })]);
     expect(other.reasons.filter((x) => /revocation/.test(x))).toEqual([]);
+  });
+
+  test('review F3: a revoker\'s public Fulcio certificate replayed on a revocation whose signature does not verify is ignored', async () => {
+    const doc = JSON.parse(readVector('model-transparency', 'v1.1.0-sigstore', 'model.sig').toString('utf8'));
+    doc.dsseEnvelope.payload = Buffer.from(JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'm', digest: { sha256: KEYLESS_ROOT } }],
+      predicateType: 'https://modelseal.dev/revocation/v1',
+      predicate: { reason: 'veto', revokedAt: '2026-01-01T00:00:00Z' },
+    })).toString('base64');
+    const body = Buffer.from(JSON.stringify(doc));
+    const { key } = deriveKey(body);
+    expect(key).toMatch(/^revocations\//);
+    await store.put(key, body);
+    const file = path.join(dir, 'policy.yaml');
+    fs.writeFileSync(file, `${policyWith('    sigstore: { identity: stefanb@us.ibm.com, issuer: "https://sigstore.verify.ibm.com/oauth2", trustedRoot: trusted_root.json }')}revokers: [researcher]\n`);
+    const r = await checkStore(await loadTrustPolicy(file), store, KEYLESS_ROOT);
+    expect(r.decision).toBe('allow');
+    expect(r.revocations).toEqual([expect.objectContaining({
+      key, status: 'ignored', ignoredBecause: expect.stringMatching(/^not signed by a revoker of the policy \(no revoker's key verifies its signature\): Sigstore keyless bundle of no policy signer: /),
+    })]);
   });
 
   test('policy validate: the regex must compile, exactly one identity form, an issuer, a readable trusted root', async () => {
@@ -160,6 +183,28 @@ describe('certificate identities and the time rule in check', () => {
   async function check(text: string) {
     return checkStore(await loadTrustPolicy(writePolicy(ws, text)), ws.store, ws.root);
   }
+
+  test('review F3: a revoker\'s certificate replayed with a signature that does not verify is ignored; its expired but genuine record denies', async () => {
+    const LEAD_REVOKES = LEAD; // SAMPLE_POLICY: revokers: [compliance], and compliance is the lead@example.com identity
+    const lead = await signingLeaf(int, { sanEmail: 'lead@example.com' });
+    await cosignAs(lead);
+    const signer = new CertificateSigner(new LocalKeySigner(lead.privateKey), lead.cert, [int.cert]);
+    const replayed = await publish(ws, tamper((await signRevocation(ws.root, signer, { reason: 'real' })).bundleText, (st) => {
+      st.predicate.reason = 'replayed';
+    }));
+    const r = await check(LEAD_REVOKES);
+    expect(r.decision).toBe('allow');
+    expect(r.revocations).toEqual([expect.objectContaining({
+      key: replayed, status: 'ignored', ignoredBecause: expect.stringMatching(/^not signed by a revoker of the policy \(no revoker's key verifies its signature\): signature by compliance's certificate email lead@example.com does not verify/),
+    })]);
+    // a record the revoker really signed, with a certificate that has since expired: a revoker signed it, it denies
+    const expired = await signingLeaf(int, { sanEmail: 'lead@example.com', notBefore: daysFromNow(-10), notAfter: daysFromNow(-5) });
+    const old = new CertificateSigner(new LocalKeySigner(expired.privateKey), expired.cert, [int.cert]);
+    const genuine = await publish(ws, (await signRevocation(ws.root, old, { reason: 'withdrawn' })).bundleText);
+    const denied = await check(LEAD_REVOKES);
+    expect(denied.decision).toBe('deny');
+    expect(denied.reasons).toEqual([expect.stringMatching(new RegExp(`^sha256:${ws.root} has a revocation object ${genuine} signed by revoker compliance \\(its signature verifies under the key ${keyHint(expired.cert.publicKey)}\\) that cannot be used \\(.*\\); failing closed`))]);
+  });
 
   test('an email identity matches the parsed rfc822Name exactly', async () => {
     await cosignAs(await signingLeaf(int, { sanEmail: 'lead@example.com' }));

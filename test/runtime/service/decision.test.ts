@@ -115,3 +115,44 @@ test('an allow names the manifest the check decision chose; a denial names none'
   expect(await e.decide(world.digests.allowed, soon())).toMatchObject({ allowed: true, manifest: report.manifest });
   expect(await e.decide(world.digests.revoked, soon())).toMatchObject({ allowed: false, manifest: null });
 });
+
+describe('review F4: the deadline holds across store reads', () => {
+  test('a store read past --store-read-timeout is aborted before any object is fetched, and denies with the reason', async () => {
+    const store = new FaultyStore(world.store, { delayMs: 300 });
+    const e = engine(store, { deadlineMs: 100, storeReadTimeoutMs: 150 });
+    const first = await e.decide(world.digests.allowed, Date.now() + 100);
+    expect(first.reasons).toEqual(['no decision within the 100ms deadline (the attestation store or KMS is slow or unreachable); failing closed']);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(store.gets).toBe(0);
+    const cached = await e.decide(world.digests.allowed, soon());
+    expect(cached).toMatchObject({ allowed: false, source: 'cache' });
+    expect(cached.reasons).toEqual([
+      'the attestation store could not be read (failing closed): the store read took longer than the 150ms store read timeout; its pending reads were aborted',
+    ]);
+  });
+
+  test('an answer that is ready only after the deadline (its timer held up by CPU-bound work) is a deadline denial', async () => {
+    // the clock jumps 5 s during the store read, as it does when CPU-bound work blocks the event loop; the deadline's
+    // timer (real time) has not fired when the answer arrives
+    const realNow = Date.now.bind(Date);
+    let skew = 0;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
+    try {
+      const inner = new FaultyStore(world.store);
+      const slowClock = Object.assign(Object.create(inner) as FaultyStore, {
+        listObjects: async (prefix: string) => {
+          skew = 5_000;
+          return inner.listObjects(prefix);
+        },
+      });
+      const e = engine(slowClock, { deadlineMs: 2000 });
+      const late = await e.decide(world.digests.allowed, Date.now() + 2000);
+      expect(late).toMatchObject({ allowed: false, source: 'deadline' });
+      expect(late.reasons).toEqual(['no decision within the 2s deadline (the attestation store or KMS is slow or unreachable); failing closed']);
+      // the read finished (an allow) and is cached for the next request
+      expect((await e.decide(world.digests.allowed, Date.now() + 2000)).allowed).toBe(true);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * A store wrapper that injects faults in front of a real store: delays, errors on list or get, and call counts.
  */
-import type { ObjectStore, PutOutcome } from '../../../src/runtime/store/types';
+import type { ListedObject, ObjectStore, PutOutcome, ReadOptions } from '../../../src/runtime/store/types';
 
 /** What to inject; each hook may change between calls. */
 export interface Faults {
@@ -28,20 +28,20 @@ export class FaultyStore implements ObjectStore {
     return this.inner.put(key, body);
   }
 
-  public async get(key: string): Promise<Buffer> {
+  public async get(key: string, opts?: ReadOptions): Promise<Buffer> {
     this.gets++;
-    await this.delay();
+    await this.delay(opts?.signal);
     const e = this.faults.getError?.(key);
     if (e) throw e;
-    return this.inner.get(key);
+    return this.inner.get(key, opts);
   }
 
-  public async tryGet(key: string): Promise<Buffer | undefined> {
+  public async tryGet(key: string, opts?: ReadOptions): Promise<Buffer | undefined> {
     this.gets++;
-    await this.delay();
+    await this.delay(opts?.signal);
     const e = this.faults.getError?.(key);
     if (e) throw e;
-    return this.inner.tryGet(key);
+    return this.inner.tryGet(key, opts);
   }
 
   public async list(prefix: string): Promise<string[]> {
@@ -52,9 +52,28 @@ export class FaultyStore implements ObjectStore {
     return this.inner.list(prefix);
   }
 
-  private async delay(): Promise<void> {
+  public async listObjects(prefix: string): Promise<ListedObject[]> {
+    this.lists++;
+    await this.delay();
+    const e = this.faults.listError?.(prefix);
+    if (e) throw e;
+    return this.inner.listObjects(prefix);
+  }
+
+  /** Waits `delayMs`; an abort ends the wait at once with the signal's reason (as a real read would). */
+  private async delay(signal?: AbortSignal): Promise<void> {
     if (this.faults.delayMs) {
-      await new Promise((r) => setTimeout(r, this.faults.delayMs));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }, this.faults.delayMs);
+        const onAbort = () => {
+          clearTimeout(timer);
+          reject(signal!.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
     }
   }
 }

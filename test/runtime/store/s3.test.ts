@@ -296,6 +296,21 @@ describe('S3Store', () => {
     expect(sha(set.bundles[0].body)).toBe(key.split('/').pop()!.replace('.sig.json', ''));
   });
 
+  test('review F4: an object whose listed Size is over the limit is never fetched (no GetObject); the limit also holds on Content-Length', async () => {
+    const { body, key, root } = await signedBundle();
+    const st = store();
+    await st.put(key, body);
+    const junk = Buffer.from(JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }));
+    const junkKey = `attestations/sha256/${root}/x/${'ab'.repeat(32)}/${sha(junk)}.json`;
+    await st.put(junkKey, junk);
+    const before = s3.getCalls().length;
+    const set = await fetchAttestationSet(st, root);
+    expect(s3.getCalls().slice(before).map((c) => c.Key)).toEqual([`prod/${key}`]);
+    expect(set.stats).toEqual({ listed: 2, fetched: 1, bytesFetched: body.length, oversize: 1, overBudget: 0 });
+    expect(set.rejected).toEqual([{ key: junkKey, notRead: 'oversize', reason: expect.stringContaining(`is ${junk.length} bytes (listed size), over the 1048576-byte limit`) }]);
+    await expect(st.get(junkKey, { maxBytes: 1024 })).rejects.toThrow(new RegExp(`${junkKey} is ${junk.length} bytes, over the 1024-byte limit for these objects; not read`));
+  });
+
   test('openStore parses s3:// URIs and takes the key ARN from the environment', async () => {
     const st = openStore(`s3://${s3.bucket}/a/b`, { s3Client: s3.client, env: { MODELSEAL_STORE_KMS_KEY_ARN: s3.keyArn } });
     expect(st).toBeInstanceOf(S3Store);

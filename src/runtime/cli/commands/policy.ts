@@ -20,6 +20,7 @@ import { checkStore, CheckReport } from '../../policy/check';
 import { verifyModelAgainstPolicy } from '../../policy/decision';
 import { loadTrustPolicy, PolicyError, TrustPolicy, validateTrustPolicyFile } from '../../policy/load';
 import { publishRevocation, signRevocation } from '../../policy/revocation';
+import { DEFAULT_MAX_ATTESTATION_OBJECT_BYTES } from '../../store/attestation-set';
 import { openStore, OpenStoreOptions, STORE_ENV, STORE_KEY_ARN_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
 import { FlagSpec, onePositional, parseArgs, ParsedArgs, printHelp } from '../args';
@@ -65,9 +66,10 @@ const VALIDATE_FLAGS: Record<string, FlagSpec> = {
 
 const CHECK_FLAGS: Record<string, FlagSpec> = {
   ...STORE_FLAGS,
-  policy: { type: 'string', metavar: 'FILE', help: 'The trust policy (YAML or JSON; required).' },
-  json: { type: 'boolean', help: 'Print the full decision report as JSON.' },
-  help: { type: 'boolean', help: 'Show this help.' },
+  'policy': { type: 'string', metavar: 'FILE', help: 'The trust policy (YAML or JSON; required).' },
+  'max-object-bytes': { type: 'string', metavar: 'N', help: `Largest store object read; larger ones are refused from the listing, never fetched (default: ${DEFAULT_MAX_ATTESTATION_OBJECT_BYTES}).` },
+  'json': { type: 'boolean', help: 'Print the full decision report as JSON.' },
+  'help': { type: 'boolean', help: 'Show this help.' },
 };
 
 const VERIFY_POLICY_FLAGS: Record<string, FlagSpec> = {
@@ -133,7 +135,12 @@ export async function checkCommand(argv: readonly string[], io: PolicyCommandIo,
   const policyFile = policyFileFrom(args, 'check');
   const policy = await loadPolicyFile(policyFile);
   const store = storeFrom(args, deps);
+  const maxObjectBytes = args.flags['max-object-bytes'] as string | undefined;
+  if (maxObjectBytes !== undefined && !/^[1-9][0-9]{0,9}$/.test(maxObjectBytes)) {
+    throw new UsageError(`--max-object-bytes ${JSON.stringify(maxObjectBytes)} is not a positive whole number of bytes`);
+  }
   const report = await checkStore(policy, store, root, {
+    ...(maxObjectBytes !== undefined ? { fetch: { maxObjectBytes: Number(maxObjectBytes) } } : {}),
     ...(deps.kmsClient ? { kmsClient: deps.kmsClient } : {}),
     ...(deps.signerClient ? { signerClient: deps.signerClient } : {}),
     ...(deps.now ? { now: deps.now() } : {}),

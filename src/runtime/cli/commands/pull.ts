@@ -70,7 +70,7 @@ export async function pullCommand(argv: readonly string[], io: PullCommandIo, de
   }
   const digest = args.flags.digest as string | undefined;
   if (digest === undefined) {
-    throw new UsageError('pull needs --digest sha256:ROOT (in a pod: --digest $(MODELSEAL_DIGEST), from the modelseal.dev/model-digest annotation)');
+    throw new UsageError('pull needs --digest sha256:ROOT (in a pod: --digest=$(MODELSEAL_DIGEST), from the modelseal.dev/model-digest annotation)');
   }
   const concurrency = args.flags.concurrency === undefined ? 4 : Number(args.flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {

@@ -3,10 +3,12 @@
  * verifier contract, and runs until SIGTERM or SIGINT (graceful shutdown); SIGHUP reloads the policy and TLS files.
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
+import { DEFAULT_KSERVE_URI_PREFIXES, PINNED_IMAGE_PATTERN } from '../../../shared/admission';
 import { UsageError } from '../../codec/errors';
 import { parseDuration } from '../../service/duration';
 import { startVerifier, Verifier, VerifierOptions } from '../../service/server';
 import { tlsMinVersion } from '../../service/tls';
+import { DEFAULT_MAX_ATTESTATION_OBJECT_BYTES } from '../../store/attestation-set';
 import { STORE_ENV } from '../../store/open';
 import type { ObjectStore } from '../../store/types';
 import { FlagSpec, parseArgs, printHelp } from '../args';
@@ -44,9 +46,18 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   'cache-size': { type: 'string', metavar: 'N', help: 'Decision cache entries, least recently used evicted first (default: 10000).' },
   'deadline': { type: 'string', metavar: 'DURATION', help: 'Per-decision deadline; past it the answer is a denial (default: 2s).' },
   'exempt-namespaces': { type: 'string', metavar: 'NS,NS', help: 'Namespaces whose workloads /validate allows without a model check.' },
+  'kserve-uri-prefixes': { type: 'string', metavar: 'P,P', help: 'Storage URI prefixes an InferenceService / LLMInferenceService may load from: those ModelSeal\'s ClusterStorageContainer verifies (default: s3://).' },
+  'kserve-storage-container': { type: 'string', metavar: 'NAME', help: 'ModelSeal\'s ClusterStorageContainer: /validate refuses any other enabled one that handles those prefixes (default: modelseal).' },
+  'require-load-verification': { type: 'boolean', negatable: true, help: 'Refuse a model workload without ModelLoadVerification\'s init container (default; --no-require-load-verification weakens /validate).' },
+  'load-verifier-image': { type: 'string', metavar: 'IMAGE@sha256:D', help: 'The image the modelseal-pull init container must run (default: any digest-pinned image).' },
+  'load-verifier-command': { type: 'string', multiple: true, metavar: 'ARG', help: 'The command that starts the CLI in that image, one flag per element (default: modelseal).' },
   'max-body-bytes': { type: 'string', metavar: 'N', help: 'Largest request body; larger ones get HTTP 413 (default: 1048576).' },
   'shutdown-timeout': { type: 'string', metavar: 'DURATION', help: 'On SIGTERM, how long in-flight requests may take to finish (default: 10s).' },
   'max-inflight': { type: 'string', metavar: 'N', help: 'Store reads in flight past which new digests are denied at once (default: 256).' },
+  'max-object-bytes': { type: 'string', metavar: 'N', help: 'Largest attestation-store object read; larger ones are refused from the listing, never fetched (default: 1048576).' },
+  'store-read-timeout': { type: 'string', metavar: 'DURATION', help: 'How long one store read may run (filling the cache after a late answer) before its reads are aborted (default: 10 x --deadline, at least 5s).' },
+  'idle-timeout': { type: 'string', metavar: 'DURATION', help: 'A connection idle this long (no request in progress) is closed, TLS handshake done or not (default: 60s).' },
+  'max-connections': { type: 'string', metavar: 'N', help: 'Open connections past which new ones are refused (default: 1024).' },
   'log-level': { type: 'string', metavar: 'LEVEL', help: 'trace, debug, info, warn or error (default: info).' },
   'help': { type: 'boolean', help: 'Show this help.' },
 };
@@ -79,6 +90,20 @@ export function serveOptions(argv: readonly string[], env: Readonly<Record<strin
       throw new UsageError(`--exempt-namespaces: ${JSON.stringify(ns)} is not a namespace name`);
     }
   }
+  const prefixes = (f('kserve-uri-prefixes') ?? DEFAULT_KSERVE_URI_PREFIXES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of prefixes) {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//.test(p)) {
+      throw new UsageError(`--kserve-uri-prefixes: ${JSON.stringify(p)} is not a URI prefix (scheme://...)`);
+    }
+  }
+  if (prefixes.length === 0) {
+    throw new UsageError('--kserve-uri-prefixes needs at least one prefix');
+  }
+  const loadImage = f('load-verifier-image');
+  if (loadImage !== undefined && !new RegExp(PINNED_IMAGE_PATTERN).test(loadImage)) {
+    throw new UsageError(`--load-verifier-image ${JSON.stringify(loadImage)} is not pinned by digest (image@sha256:<64 hex>)`);
+  }
+  const loadCommand = (args.flags['load-verifier-command'] as string[] | undefined) ?? ['modelseal'];
   const logLevel = f('log-level') ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     throw new UsageError(`--log-level ${JSON.stringify(logLevel)} is not one of trace, debug, info, warn, error`);
@@ -103,9 +128,20 @@ export function serveOptions(argv: readonly string[], env: Readonly<Record<strin
     cacheSize: positiveInt(f('cache-size'), '--cache-size', 10_000),
     deadlineMs,
     exemptNamespaces: exempt,
+    workloadRules: {
+      kserveUriPrefixes: prefixes,
+      requireLoadVerification: args.flags['require-load-verification'] !== false,
+      ...(loadImage !== undefined ? { loadVerifierImage: loadImage } : {}),
+      loadVerifierCommand: loadCommand,
+      kserveStorageContainer: f('kserve-storage-container') ?? 'modelseal',
+    },
     maxBodyBytes: positiveInt(f('max-body-bytes'), '--max-body-bytes', 1_048_576),
     shutdownTimeoutMs: parseDuration(f('shutdown-timeout') ?? '10s', '--shutdown-timeout'),
     maxInflight: positiveInt(f('max-inflight'), '--max-inflight', 256),
+    maxObjectBytes: positiveInt(f('max-object-bytes'), '--max-object-bytes', DEFAULT_MAX_ATTESTATION_OBJECT_BYTES),
+    ...(f('store-read-timeout') !== undefined ? { storeReadTimeoutMs: parseDuration(f('store-read-timeout')!, '--store-read-timeout') } : {}),
+    idleTimeoutMs: parseDuration(f('idle-timeout') ?? '60s', '--idle-timeout'),
+    maxConnections: positiveInt(f('max-connections'), '--max-connections', 1024),
     logLevel,
   };
 }
