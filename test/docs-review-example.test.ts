@@ -15,4 +15,11 @@ test('docs/review-example.md is the review of examples/full-pipeline (regenerate
   expect(fresh).toContain('## Trust policies');
   expect(fresh).toMatch(/ci: kmsKeyArn \$\{PipelineCiSigningKey[0-9A-F]{8}\.Arn\}/);
   expect(fresh).toContain('require | allOf [ci, compliance]'.split(' | ')[0]);
+  // the flagship example's findings: the runner key is used through S3 and CodeBuild only (no unconditioned
+  // kms:Decrypt); the default seal image (a CodeBuild curated image, which has no digest) stays reported
+  const findings = fresh.split('\n').filter((l) => /^\| (high|medium) \|/.test(l));
+  expect(findings).toEqual([
+    expect.stringMatching(/^\| high \| unpinned-image \| FullPipeline\/PipelineRunnerSealProject[0-9A-F]{8} \| build: aws\/codebuild\/amazonlinux-x86_64-standard:5\.0 is not pinned/),
+  ]);
+  expect(fresh).toContain('Findings: 1 high, 0 medium.');
 });

@@ -38,6 +38,7 @@ import {
   PROJECT_CHANGE_ACTIONS,
   RUNNER_KEY_ACTIONS,
   RUNNER_KEY_ECR_ACTIONS,
+  runnerKeyViaServices,
   SIGNER_SIGN_ACTIONS,
   STAGING_WRITE_ACTIONS,
   STORE_PUBLISH_ACTIONS,
@@ -270,7 +271,11 @@ export interface HardenedBuildRunnerProps {
 
   /**
    * A digest-pinned image for the seal build instead of the AWS-managed CodeBuild image; it needs Node.js 20 or newer,
-   * `sha256sum` and the AWS CLI.
+   * `sha256sum` and the AWS CLI. An ECR image is pulled with the seal role (its repository gets `ecr:BatchGetImage`
+   * and the layer actions in the seal role's policy and in the runner's ECR endpoint policies; a repository in another
+   * account must allow the seal role in its repository policy). CodeBuild's curated images cannot be referenced by
+   * digest: with the default, the seal build runs whatever AWS publishes under that tag, and `modelseal review` reports
+   * it (`unpinned-image`).
    *
    * @default - the AWS-managed `aws/codebuild/amazonlinux-x86_64-standard:5.0` with Node.js 20 (runtime-versions)
    */
@@ -320,7 +325,11 @@ export interface HardenedBuildRunnerProps {
 
   /**
    * The key that encrypts the runner's logs, build artifacts and staged models. A key you pass must let the runner's
-   * roles use it through S3 and CloudWatch Logs (its key policy is not changed here).
+   * roles use it through S3 and CodeBuild, and CloudWatch Logs use it (its key policy is not changed here). The roles'
+   * IAM policies allow `kms:Decrypt`, `kms:Encrypt` and `kms:GenerateDataKey` on it only with `kms:ViaService`
+   * `s3.<region>.amazonaws.com` or `codebuild.<region>.amazonaws.com`: a build command cannot call KMS with it
+   * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service,
+   * https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-kms.html).
    *
    * @default - a new symmetric key with rotation
    */
@@ -647,6 +656,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     }
 
     // ---- roles ---------------------------------------------------------------------------------------------------
+    const runnerKeyVia = { StringEquals: { 'kms:ViaService': runnerKeyViaServices(stack.region) } };
     const codebuildFor = (arn: string) => new iam.ServicePrincipal('codebuild.amazonaws.com', {
       conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnEquals: { 'aws:SourceArn': arn } },
     });
@@ -666,12 +676,14 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     this.trainRole = this.trainRoleResource.withoutPolicyUpdates();
     this.sealRole = this.sealRoleResource.withoutPolicyUpdates();
     if (ownKey) {
-      // the builds (artifacts, staged models through S3) use the runner key with their roles; the key policy says so
+      // the builds use the runner key with their roles through S3 (staged models) and CodeBuild (artifacts, cache)
+      // only: a build command calling kms:Decrypt directly with the role's credentials is refused
       ownKey.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'AllowRunnerRoles',
         principals: [this.sealRoleResource, this.trainRoleResource],
         actions: RUNNER_KEY_ACTIONS,
         resources: ['*'],
+        conditions: runnerKeyVia,
       }));
     }
 
@@ -715,8 +727,13 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     if (typeof trainBuildSpecText !== 'string') {
       throw propError(this, TYPE, 'buildCommands', 'must be known at synth: the seal build checks the SHA-256 of the train buildspec');
     }
-    const imageRepositoryArn = ecrImage?.groups
-      ? `arn:${Aws.PARTITION}:ecr:${ecrImage.groups.region}:${ecrImage.groups.account}:repository/${ecrImage.groups.name}` : undefined;
+    const repositoryArnOf = (ref: string) => {
+      const m = ECR_REGISTRY.exec(ref.split('@')[0].replace(/:[^/:]+$/, ''));
+      return m?.groups ? `arn:${Aws.PARTITION}:ecr:${m.groups.region}:${m.groups.account}:repository/${m.groups.name}` : undefined;
+    };
+    const imageRepositoryArn = ecrImage ? repositoryArnOf(image) : undefined;
+    // a seal image in ECR is pulled with the seal role (SERVICE_ROLE), like the train image with the train role
+    const sealImageRepositoryArn = props.sealImage !== undefined ? repositoryArnOf(props.sealImage) : undefined;
     const train = new codebuild.Project(this, 'Project', {
       projectName: trainProjectName,
       description: `ModelSeal hardened runner, train build of ${props.modelName}: your image and commands; stages the model for the seal build`,
@@ -772,7 +789,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
       buildSpec: codebuild.BuildSpec.fromObject(sealBuildSpec),
       environment: {
         buildImage: props.sealImage
-          ? new PinnedBuildImage(props.sealImage, ECR_REGISTRY.test(props.sealImage.split('@')[0]), false)
+          ? new PinnedBuildImage(props.sealImage, sealImageRepositoryArn !== undefined, false)
           : codebuild.LinuxBuildImage.AMAZON_LINUX_2023_5,
         privileged: false,
         computeType: props.sealComputeType ?? codebuild.ComputeType.LARGE,
@@ -812,7 +829,9 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     // ---- the train role: read inputs, stage under its own build's prefix ----------------------------------------
     const t = this.trainRoleResource;
     t.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'WriteTrainLogs', actions: BUILD_LOG_ACTIONS, resources: [logStreamsArn(stack, this.logGroup, TRAIN_STREAMS)] }));
-    t.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UseRunnerKey', actions: RUNNER_KEY_ACTIONS, resources: [this.encryptionKey.keyArn] }));
+    t.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'UseRunnerKey', actions: RUNNER_KEY_ACTIONS, resources: [this.encryptionKey.keyArn], conditions: runnerKeyVia,
+    }));
     this.addNetworkInterfaceStatements(t, trainSg, subnets);
     if (imageRepositoryArn) {
       t.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PullBuildImage', actions: ECR_PULL_ACTIONS, resources: [imageRepositoryArn] }));
@@ -856,8 +875,14 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
       actions: MODEL_SOURCE_READ_ACTIONS,
       resources: [cli.bucket.arnForObjects(cli.s3ObjectKey), ...(cardAsset ? [cardAsset.bucket.arnForObjects(cardAsset.s3ObjectKey)] : [])],
     }));
-    r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UseRunnerKey', actions: RUNNER_KEY_ACTIONS, resources: [this.encryptionKey.keyArn] }));
+    r.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'UseRunnerKey', actions: RUNNER_KEY_ACTIONS, resources: [this.encryptionKey.keyArn], conditions: runnerKeyVia,
+    }));
     this.addNetworkInterfaceStatements(r, sealSg, subnets);
+    if (sealImageRepositoryArn) {
+      r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PullSealImage', actions: ECR_PULL_ACTIONS, resources: [sealImageRepositoryArn] }));
+      r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'GetEcrAuthorizationToken', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+    }
     r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadBuildFacts', actions: CODEBUILD_READ_ACTIONS, resources: [trainProjectArn, sealProjectArn] }));
     r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadStagedModelVersions', actions: VERSION_READ_OBJECT_ACTIONS, resources: [this.stagingBucket.arnForObjects('*')] }));
     r.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListStagedModelVersions', actions: ['s3:ListBucketVersions'], resources: [this.stagingBucket.bucketArn] }));
@@ -882,7 +907,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
 
     // ---- endpoints and DNS -----------------------------------------------------------------------------------------
     if (createEndpoints) {
-      this.addEndpoints(props, { trainSg, sealSg, subnets, cli, cardAsset, imageRepositoryArn, trainProjectArn, sealProjectArn });
+      this.addEndpoints(props, { trainSg, sealSg, subnets, cli, cardAsset, imageRepositoryArn, sealImageRepositoryArn, trainProjectArn, sealProjectArn });
     }
     if (!props.vpc) {
       this.dnsFirewallRuleGroup = new RunnerDnsFirewall(this, 'DnsFirewall', this.vpc,
@@ -1179,6 +1204,7 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     cli: s3assets.Asset;
     cardAsset?: s3assets.Asset;
     imageRepositoryArn?: string;
+    sealImageRepositoryArn?: string;
     trainProjectArn: string;
     sealProjectArn: string;
   }): void {
@@ -1234,9 +1260,10 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
     iface('StsEndpoint', ec2.InterfaceVpcEndpointAwsService.STS, [statement(['sts:GetCallerIdentity'], ['*'])]);
     iface('CodeBuildEndpoint', ec2.InterfaceVpcEndpointAwsService.CODEBUILD, [statement(CODEBUILD_READ_ACTIONS, [x.trainProjectArn, x.sealProjectArn])]);
     // ECR only for this runner's repositories: a build command must not push model weights to another registry
+    const pulled = [...new Set([x.imageRepositoryArn, x.sealImageRepositoryArn].filter((a): a is string => a !== undefined))];
     const ecrStatements = () => [
       statement(['ecr:GetAuthorizationToken'], ['*']),
-      ...(x.imageRepositoryArn ? [statement(ECR_PULL_ACTIONS, [x.imageRepositoryArn])] : []),
+      ...(pulled.length > 0 ? [statement(ECR_PULL_ACTIONS, pulled)] : []),
       ...(this.servingImageRepository ? [statement(ECR_SCAN_ACTIONS, [this.servingImageRepository.repositoryArn])] : []),
     ];
     iface('EcrApiEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR, ecrStatements());

@@ -97,6 +97,17 @@ export interface ModelAttestationPipelineProps {
   readonly buildCommands: string[];
 
   /**
+   * A digest-pinned image for the seal build (`<account>.dkr.ecr.<region>.amazonaws.com/<name>@sha256:<64 hex>`, with
+   * Node.js 20 or newer, `sha256sum` and the AWS CLI; see `HardenedBuildRunnerProps.sealImage`). CodeBuild's curated
+   * images cannot be referenced by digest: only this closes `modelseal review`'s `unpinned-image` finding on the seal
+   * project, and puts the seal image's digest in the SLSA provenance.
+   *
+   * @default - the AWS-managed `aws/codebuild/amazonlinux-x86_64-standard:5.0`, named by tag (a residual risk
+   *   `modelseal review` reports)
+   */
+  readonly sealImage?: string;
+
+  /**
    * The model card the seal build makes the AI SBOM attestation from (see `HardenedBuildRunnerProps.modelCard`).
    *
    * @default - no model card: no SBOM attestation, and the default `requiredAttestations` demand only the provenance
@@ -301,6 +312,7 @@ export class ModelAttestationPipeline extends Construct {
       store: this.store,
       buildImage: props.buildImage,
       buildCommands: props.buildCommands,
+      sealImage: props.sealImage,
       modelName: props.modelName,
       modelCard: props.modelCard,
       weightsKey: props.weightsKey,

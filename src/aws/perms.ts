@@ -132,8 +132,20 @@ export const SIGNER_SIGN_ACTIONS = ['signer:GetSigningProfile', 'signer:SignPayl
 /** CloudWatch Logs actions a build needs to write its own log streams. */
 export const BUILD_LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
-/** KMS actions on the runner's own key (build artifacts and cache). */
+/** KMS actions on the runner's own key (staged models through S3; build artifacts and cache through CodeBuild). */
 export const RUNNER_KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'];
+
+/**
+ * The services through which the build roles use the runner key: S3 (the staging bucket's SSE-KMS with a bucket key)
+ * and CodeBuild (the project's encryption key, for build output artifacts and cache). A call a build command makes to
+ * KMS directly with the role's credentials carries no `kms:ViaService` and is refused.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+ * @see https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-kms.html
+ */
+export function runnerKeyViaServices(region: string): string[] {
+  return [`codebuild.${region}.amazonaws.com`, `s3.${region}.amazonaws.com`];
+}
 
 /** KMS actions CloudWatch Logs needs on a log group's key (the expansion of the AWS documentation's wildcards). */
 export const LOGS_KEY_ACTIONS = [

@@ -16,7 +16,7 @@ import {
   PROJECT_CHANGE_ACTIONS, RUNNER_KEY_ACTIONS, SIGNER_SIGN_ACTIONS, SYMMETRIC_KEY_ADMIN_ACTIONS,
 } from '../../src/aws/perms';
 import { CLI_BUNDLE, ensureCliBundle, REPO_ROOT } from '../helpers/cli-bundle';
-import { deployCallRows } from '../helpers/deploy-calls';
+import { DeployCallRow, deployCallRows } from '../helpers/deploy-calls';
 import { ACCOUNT, ADMINISTRATOR_ACCESS, REGION, SimRow, TemplateSimulator } from '../helpers/iam-sim';
 import { expectNagClean, nagFindings } from '../helpers/nag';
 
@@ -119,6 +119,8 @@ const networkStatements = (sg: string) => [
     Condition: { StringEquals: { 'ec2:Subnet': [subnetArn(1), subnetArn(2)], 'ec2:AuthorizedService': 'codebuild.amazonaws.com' } },
   },
 ];
+// the build roles use the runner key through CodeBuild (artifacts, cache) and S3 (the staging bucket) only
+const runnerKeyVia = { StringEquals: { 'kms:ViaService': [join('codebuild.', R, '.amazonaws.com'), join('s3.', R, '.amazonaws.com')] } };
 const denyBuilds = { Sid: 'DenyStartingOrChangingBuilds', Effect: 'Deny', Action: [...BUILD_START_ACTIONS, ...PROJECT_CHANGE_ACTIONS], Resource: '*' };
 
 describe('HardenedBuildRunner', () => {
@@ -127,7 +129,7 @@ describe('HardenedBuildRunner', () => {
       const statements = policyOf(setup().template, 'RunnerTrainRole');
       expect(statements).toEqual([
         { Sid: 'WriteTrainLogs', Effect: 'Allow', Action: BUILD_LOG_ACTIONS, Resource: streams('train') },
-        { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: getAtt('RunnerKey') },
+        { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: getAtt('RunnerKey'), Condition: runnerKeyVia },
         ...networkStatements('RunnerSecurityGroup'),
         { Sid: 'PullBuildImage', Effect: 'Allow', Action: ECR_PULL_ACTIONS, Resource: join('arn:', P, ':ecr:eu-west-1:111122223333:repository/trainer') },
         { Sid: 'GetEcrAuthorizationToken', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
@@ -153,7 +155,7 @@ describe('HardenedBuildRunner', () => {
       expect(statements).toEqual([
         { Sid: 'WriteSealLogs', Effect: 'Allow', Action: BUILD_LOG_ACTIONS, Resource: streams('seal') },
         { Sid: 'ReadModelSealCli', Effect: 'Allow', Action: 's3:GetObject', Resource: [expect.objectContaining({ 'Fn::Join': expect.anything() }), expect.objectContaining({ 'Fn::Join': expect.anything() })] },
-        { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: getAtt('RunnerKey') },
+        { Sid: 'UseRunnerKey', Effect: 'Allow', Action: RUNNER_KEY_ACTIONS, Resource: getAtt('RunnerKey'), Condition: runnerKeyVia },
         ...networkStatements('RunnerSealSecurityGroup'),
         { Sid: 'ReadBuildFacts', Effect: 'Allow', Action: CODEBUILD_READ_ACTIONS, Resource: [projectArn('train'), projectArn('seal')] },
         { Sid: 'ReadStagedModelVersions', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: objectsOf('RunnerStaging', '/*') },
@@ -522,7 +524,15 @@ describe('HardenedBuildRunner', () => {
               Condition: { StringEquals: { 'kms:ViaService': join('s3.', R, '.amazonaws.com'), 'kms:CallerAccount': A } },
             },
             Match.objectLike({ Sid: 'AllowCloudWatchLogs', Action: LOGS_KEY_ACTIONS }),
-            { Sid: 'AllowRunnerRoles', Effect: 'Allow', Principal: { AWS: [mGetAtt('RunnerRole'), mGetAtt('RunnerTrainRole')] }, Action: RUNNER_KEY_ACTIONS, Resource: '*' },
+            // through S3 and CodeBuild only: a build command calling kms:Decrypt itself is refused
+            {
+              Sid: 'AllowRunnerRoles',
+              Effect: 'Allow',
+              Principal: { AWS: [mGetAtt('RunnerRole'), mGetAtt('RunnerTrainRole')] },
+              Action: RUNNER_KEY_ACTIONS,
+              Resource: '*',
+              Condition: runnerKeyVia,
+            },
           ],
         },
       });
@@ -699,6 +709,46 @@ describe('HardenedBuildRunner', () => {
       's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn, 's3:if-none-match': '*', 's3:ObjectCreationOperation': 'true',
     });
 
+    test('the build roles use the runner key through S3 and CodeBuild only: a build command calling KMS itself, or through another service, is refused', async () => {
+      const x = evaluated();
+      const via = (service: string) => ({ 'kms:ViaService': `${service}.${REGION}.amazonaws.com` });
+      const rows: SimRow[] = [];
+      for (const [kind, principal] of [['train', x.train], ['seal', x.seal]] as const) {
+        const session = { 'codebuild:buildArn': kind === 'train' ? TRAIN_BUILD : TRAIN_BUILD.replace('-train:', '-seal:') };
+        for (const action of RUNNER_KEY_ACTIONS) {
+          rows.push(
+            { name: `${kind}: ${action} through S3`, principal, action, resource: x.runnerKey, context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': x.staging }, session, expect: 'Allowed' },
+            { name: `${kind}: ${action} through CodeBuild`, principal, action, resource: x.runnerKey, context: via('codebuild'), session, expect: 'Allowed' },
+            { name: `${kind}: ${action} called directly`, principal, action, resource: x.runnerKey, session, expect: 'ImplicitlyDenied' },
+            { name: `${kind}: ${action} through Secrets Manager`, principal, action, resource: x.runnerKey, context: via('secretsmanager'), session, expect: 'ImplicitlyDenied' },
+          );
+        }
+      }
+      const results = await x.sim.expectRows(rows);
+      // the key policy and the role's IAM policy both carry the condition: neither alone lets a direct call through
+      expect(results.find((r) => r.row.name === 'train: kms:Decrypt through S3')!.decisive.sort())
+        .toEqual([expect.stringMatching(/^RunnerKey[0-9A-F]{8}: AllowDecryptThroughS3ByAccountPrincipals$/), expect.stringMatching(/^RunnerKey[0-9A-F]{8}: AllowRunnerRoles$/),
+          expect.stringMatching(/^RunnerTrainRoleDefaultPolicy[0-9A-F]{8}: UseRunnerKey$/)]);
+    });
+
+    test('a digest-pinned ECR sealImage: the seal role pulls it through the runner\'s ECR endpoints (every runtime call allowed); the train role cannot', async () => {
+      const sealImage = `444455556666.dkr.ecr.eu-west-1.amazonaws.com/modelseal-seal@sha256:${'5e'.repeat(32)}`;
+      const sealRepo = 'arn:aws:ecr:eu-west-1:444455556666:repository/modelseal-seal';
+      const { stack } = setup({ sealImage });
+      const sim = TemplateSimulator.fromStack(stack);
+      const rows = deployCallRows(sim);
+      const results = await sim.expectRows(rows);
+      // the rows of the seal build's image pull (service role, the ECR endpoints, the repository policy of the other account)
+      const pulls = results.filter((r) => r.row.resource === sealRepo).map((r) => `${r.row.action} ${r.decision}`).sort();
+      expect(pulls).toEqual(['ecr:BatchCheckLayerAvailability Allowed', 'ecr:BatchGetImage Allowed', 'ecr:GetDownloadUrlForLayer Allowed']);
+      expect(policyOf(Template.fromStack(stack), 'RunnerRole')).toEqual(expect.arrayContaining([
+        { Sid: 'PullSealImage', Effect: 'Allow', Action: ECR_PULL_ACTIONS, Resource: join('arn:', P, ':ecr:eu-west-1:444455556666:repository/modelseal-seal') },
+        { Sid: 'GetEcrAuthorizationToken', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      ]));
+      const train = sim.role(sim.idOf('AWS::IAM::Role', 'RunnerTrainRole'));
+      await sim.expectRows([{ name: 'train: pull the seal image', principal: train, action: 'ecr:BatchGetImage', resource: sealRepo, expect: 'ImplicitlyDenied' }]);
+    });
+
     test('the train role cannot sign, cannot touch the store, cannot start or override any build, cannot rewrite an earlier build\'s staged model', async () => {
       const x = evaluated();
       const session = { 'codebuild:buildArn': TRAIN_BUILD };
@@ -787,14 +837,21 @@ describe('HardenedBuildRunner', () => {
       expect(results.find((r) => r.row.name === 'an administrator under the guardrail SCP')!.decisive).toEqual(['ModelSealSealGuardrail: ModelSealSealBuildStartsOnlyFromItsTrigger']);
     });
 
-    test('every CloudFormation handler call and every call CodeBuild, EventBridge, Logs and S3 make for the runner is allowed', async () => {
+    test('every CloudFormation handler call and every call CodeBuild, EventBridge, Logs and S3 make for the runner is allowed; a build command cannot use the runner key itself', async () => {
       const { sim } = evaluated();
       const rows = deployCallRows(sim);
       expect(new Set(rows.map((r) => r.resourceType))).toEqual(new Set(['AWS::KMS::Key', 'AWS::KMS::Alias', 'AWS::S3::Bucket', 'AWS::S3::BucketPolicy',
         'AWS::EC2::VPCEndpoint', 'AWS::CodeBuild::Project', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::ECR::Repository', 'AWS::Logs::LogGroup', 'AWS::Events::Rule']));
       const results = await sim.expectRows(rows);
-      expect(results.filter((r) => r.decision !== 'Allowed').map((r) => r.row.action).sort())
+      const refused = results.filter((r) => r.decision !== 'Allowed');
+      expect(refused.filter((r) => (r.row as DeployCallRow).operation !== 'runtime').map((r) => r.row.action).sort())
         .toEqual(['s3:PutBucketObjectLockConfiguration', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration']);
+      // kms:Decrypt, kms:Encrypt, kms:GenerateDataKey on the runner key by a train or seal build command (no kms:ViaService)
+      const runnerKey = sim.arn(sim.idOf('AWS::KMS::Key', 'RunnerKey'));
+      const direct = refused.filter((r) => (r.row as DeployCallRow).operation === 'runtime');
+      expect(direct.map((r) => `${(r.row as DeployCallRow).caller}: ${r.row.action} ${r.decision}`).sort()).toEqual(
+        ['seal', 'train'].flatMap((k) => ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'].map((a) => `a ${k} build command (${k} role): ${a} ImplicitlyDenied`)));
+      for (const r of direct) expect(r.row.resource).toBe(runnerKey);
     });
   });
 

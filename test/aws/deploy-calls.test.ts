@@ -11,7 +11,7 @@ import { SYMMETRIC_KEY_ADMIN_ACTIONS } from '../../src/aws/perms';
 import { REPO_ROOT } from '../helpers/cli-bundle';
 import { DeployCallRow, deployCallRows, DOC_END as END, DOC_START as START, renderDeployCallTables } from '../helpers/deploy-calls';
 import { synthExampleStack } from '../helpers/examples';
-import { TemplateSimulator } from '../helpers/iam-sim';
+import { REGION, TemplateSimulator } from '../helpers/iam-sim';
 
 const DOC = path.join(REPO_ROOT, 'docs', 'DEPLOYMENT.md');
 
@@ -43,12 +43,33 @@ describe('deploy calls of the core-stack example', () => {
 
     // the refused updates are exactly the ones documented as impossible by design, each refused by the store's Deny
     const refused = results.filter((r) => r.decision !== 'Allowed');
-    expect(refused.map((r) => `${(r.row as DeployCallRow).resourceId} ${r.row.action}`).sort()).toEqual([
+    const refusedUpdates = refused.filter((r) => (r.row as DeployCallRow).operation === 'update');
+    expect(refusedUpdates.map((r) => `${(r.row as DeployCallRow).resourceId} ${r.row.action}`).sort()).toEqual([
       'StoreC1F82936 s3:PutBucketObjectLockConfiguration',
       'StoreC1F82936 s3:PutBucketVersioning',
       'StoreC1F82936 s3:PutLifecycleConfiguration',
     ]);
-    for (const r of refused) expect(r.decisive).toEqual(['StorePolicy1828B04C: DenyDeletesAndLockChanges']);
+    for (const r of refusedUpdates) expect(r.decisive).toEqual(['StorePolicy1828B04C: DenyDeletesAndLockChanges']);
+
+    // the runner key: CodeBuild and S3 use it with the build roles; a build command calling KMS itself does not
+    const runnerKey = core.arn('RunnerKey2F3D541B');
+    const direct = refused.filter((r) => (r.row as DeployCallRow).operation === 'runtime');
+    expect(direct.map((r) => `${(r.row as DeployCallRow).caller} ${r.row.action} ${r.decision}`).sort()).toEqual([
+      'a seal build command (seal role) kms:Decrypt ImplicitlyDenied',
+      'a seal build command (seal role) kms:Encrypt ImplicitlyDenied',
+      'a seal build command (seal role) kms:GenerateDataKey ImplicitlyDenied',
+      'a train build command (train role) kms:Decrypt ImplicitlyDenied',
+      'a train build command (train role) kms:Encrypt ImplicitlyDenied',
+      'a train build command (train role) kms:GenerateDataKey ImplicitlyDenied',
+    ]);
+    for (const r of direct) expect(r.row.resource).toBe(runnerKey);
+    const viaCodeBuild = results.filter((r) => r.row.resource === runnerKey && r.row.context?.['kms:ViaService'] === `codebuild.${REGION}.amazonaws.com`);
+    expect(viaCodeBuild.map((r) => `${(r.row as DeployCallRow).caller} ${r.row.action} ${r.decision}`).sort()).toEqual([
+      'CodeBuild (seal role) kms:Decrypt Allowed',
+      'CodeBuild (seal role) kms:GenerateDataKey Allowed',
+      'CodeBuild (train role) kms:Decrypt Allowed',
+      'CodeBuild (train role) kms:GenerateDataKey Allowed',
+    ]);
   });
 
   test('a key policy whose admin list lacks kms:EnableKeyRotation fails the table, printing the decisive statements', async () => {

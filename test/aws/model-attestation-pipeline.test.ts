@@ -9,12 +9,14 @@ import {
   AdmissionEngine, AttestationRequirement, HardenedBuildRunner, ModelAttestationPipeline, ModelAttestationPipelineProps, ModelAttestationStack,
   ModelCard, ModelSigningKey, ModelWeightsKey, SignerParty, SignerRequirement,
 } from '../../src';
+import { buildReview } from '../../src/runtime/review/review';
 import { ensureCliBundle } from '../helpers/cli-bundle';
 import { expectNagClean } from '../helpers/nag';
 import { verifierCaPem } from '../helpers/verifier-ca';
 import { VERIFIER_IMAGE } from '../k8s/fixtures';
 
 const TRAINER = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/trainer@sha256:${'3f'.repeat(32)}`;
+const SEAL_IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/modelseal-seal@sha256:${'5e'.repeat(32)}`;
 const PEM = `-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE6ZRTnJ5Ymx74H2Q6U8pAIBUQZTkO
 UKtJVvn2MuxeZM5QIaVCYhfTzqSWzW9sj/EAnid5Q7zyGONEvrqe/FmkNA==
@@ -185,6 +187,16 @@ describe('ModelAttestationPipeline', () => {
     test('cdk-nag AwsSolutions and NIST 800-53 R5 clean, the cluster included', () => {
       expectNagClean(stack);
     });
+  });
+
+  test('modelseal review of the pipeline: no unconditioned kms:Decrypt; the default seal image is reported unpinned, a digest-pinned sealImage closes it', () => {
+    const findingsOf = (outdir: string) => buildReview({ cdkOut: outdir }).findings.map((f) => `${f.severity} ${f.rule} ${f.where.replace(/[0-9A-F]{8}$/, '')}`);
+    const byDefault = build();
+    expect(findingsOf(byDefault.outdir)).toEqual(['high unpinned-image Stack/PipelineRunnerSealProject']);
+    const pinned = build({ sealImage: SEAL_IMAGE });
+    expect(findingsOf(pinned.outdir)).toEqual([]);
+    const seal = Object.values<any>(pinned.template.Resources).find((r) => r.Type === 'AWS::CodeBuild::Project' && r.Properties.Name.endsWith('-seal'));
+    expect(seal.Properties.Environment).toEqual(expect.objectContaining({ Image: SEAL_IMAGE, ImagePullCredentialsType: 'SERVICE_ROLE' }));
   });
 
   test('ModelAttestationStack is a ready stack with the pipeline as "Pipeline"', () => {

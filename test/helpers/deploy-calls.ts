@@ -90,6 +90,10 @@ const BUCKET_PROPERTY_CALLS: Record<string, { put: string[]; get: string }> = {
   NotificationConfiguration: { put: ['s3:PutBucketNotification'], get: 's3:GetBucketNotification' },
 };
 
+/** Why a build command cannot use the runner key itself (only S3 and CodeBuild use it, on the role's behalf). */
+export const RUNNER_KEY_DIRECT_USE_REFUSED_BY_DESIGN =
+  'a build uses the runner key only through S3 and CodeBuild (kms:ViaService), never by calling KMS itself';
+
 /**
  * Updates that an attestation store refuses by design, to every principal including the deploying role: its bucket
  * policy denies them (`DenyDeletesAndLockChanges`). The reason goes into docs/DEPLOYMENT.md.
@@ -601,9 +605,24 @@ function codeBuildRuntimeRows(sim: TemplateSimulator, projectId: string, roleId:
     }
   }
 
-  // the project's encryption key, used by CodeBuild with the service role
+  // the project's encryption key, used by CodeBuild with the service role (artifacts, cache); a build command calling
+  // KMS itself with the role's credentials (no kms:ViaService) is refused by the key policy and the role's policy,
+  // whatever VPC endpoint it goes through (the runner's own KMS endpoint policy refuses it too; a VPC of yours with
+  // createEndpoints: false may have an open one), so the rows leave the endpoint out
   if (p.EncryptionKey) {
-    for (const a of ['kms:GenerateDataKey', 'kms:Decrypt']) add({ principal: role, action: a, resource: p.EncryptionKey });
+    for (const a of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      add({ principal: role, action: a, resource: p.EncryptionKey, context: { 'kms:ViaService': `codebuild.${REGION}.amazonaws.com` } });
+    }
+    for (const a of ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']) {
+      add({
+        principal: role,
+        caller: `a ${kind} build command (${kind} role)`,
+        action: a,
+        resource: p.EncryptionKey,
+        expect: 'ImplicitlyDenied',
+        byDesign: RUNNER_KEY_DIRECT_USE_REFUSED_BY_DESIGN,
+      });
+    }
   }
   return rows;
 }
@@ -670,9 +689,9 @@ export function renderDeployCallTables(
     '',
     table('| resource | when | caller | calls | allowed by |', group(allowed, statements)),
     '',
-    `${refused.length} ${options.refusedLead ?? 'updates are refused by design, to every principal including the deploying role:'}`,
+    `${refused.length} ${options.refusedLead ?? 'calls are refused by design (the updates to every principal, the deploying role included):'}`,
     '',
     table('| resource | when | caller | calls | why, and the statement that refuses it |',
-      group(refused, (r) => `${(r.row as DeployCallRow).byDesign}; refused by ${statements(r)}`)),
+      group(refused, (r) => `${(r.row as DeployCallRow).byDesign}; ${r.decisive.length ? `refused by ${statements(r)}` : 'no statement allows it'}`)),
   ].join('\n');
 }
