@@ -81,7 +81,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
       moduleNameMapper: { '^cborg$': '<rootDir>/node_modules/cborg/cborg.js' },
       setupFiles: ['<rootDir>/test/setup-env.ts'],
       // says once per run what is skipped when ../shared is absent (test/helpers/vectors.ts)
+      // ... and gives the run its own TMPDIR, removed afterwards: every CDK App without an outdir stages its assets
+      // (~70 MB) under os.tmpdir(), and one run made thousands of them
       globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
       testTimeout: 60_000,
     },
   },

@@ -27,6 +27,12 @@ function base64(doc: string): string {
   return Token.isUnresolved(doc) ? Fn.base64(doc) : Buffer.from(doc, 'utf8').toString('base64');
 }
 
+/** The objects the hosts read: the enclave image prefix (in its bucket) and the sealed weights prefix. */
+function artifactObjectArns(props: EnclaveServingTierProps): string[] {
+  return [(props.enclaveImageBucket ?? props.artifactsBucket).arnForObjects(`${props.enclaveImagePrefix}*`),
+    props.artifactsBucket.arnForObjects(`${props.sealedWeightsPrefix}*`)];
+}
+
 /** Memory the parent instance keeps for itself (OS, SSM agent, node, socat, vsock-proxy). */
 const PARENT_RESERVED_MIB = 2048;
 
@@ -74,6 +80,14 @@ export interface EnclaveServingTierProps {
 
   /** The bucket holding the signed enclave image and the sealed weights (read only). */
   readonly artifactsBucket: s3.IBucket;
+
+  /**
+   * The bucket holding the signed enclave image, when it is not `artifactsBucket` (e.g. the sealed weights are in the
+   * build runner's staging bucket, where only the builds may write). Read only.
+   *
+   * @default - artifactsBucket
+   */
+  readonly enclaveImageBucket?: s3.IBucket;
 
   /**
    * The prefix of the enclave image in `artifactsBucket` (ends with `/`): the image file and nothing else the trust
@@ -282,7 +296,8 @@ export class EnclaveServingTier extends Resource implements iam.IGrantable {
         throw propError(this, TYPE, prop, `must be an S3 key prefix ending with '/' (no leading '/', no '.' or '..' segment), got ${JSON.stringify(prefix)}`);
       }
     }
-    if (!Token.isUnresolved(props.enclaveImagePrefix) && !Token.isUnresolved(props.sealedWeightsPrefix) &&
+    const imageBucket = props.enclaveImageBucket ?? props.artifactsBucket;
+    if (imageBucket === props.artifactsBucket && !Token.isUnresolved(props.enclaveImagePrefix) && !Token.isUnresolved(props.sealedWeightsPrefix) &&
       (props.enclaveImagePrefix.startsWith(props.sealedWeightsPrefix) || props.sealedWeightsPrefix.startsWith(props.enclaveImagePrefix))) {
       throw propError(this, TYPE, 'sealedWeightsPrefix', `and enclaveImagePrefix must not contain each other (each is verified as its own model), got '${props.sealedWeightsPrefix}' and '${props.enclaveImagePrefix}'`);
     }
@@ -344,18 +359,27 @@ export class EnclaveServingTier extends Resource implements iam.IGrantable {
       actions: ARTIFACT_READ_OBJECT_ACTIONS,
       resources: [cli.bucket.arnForObjects(cli.s3ObjectKey)],
     }));
-    const artifactObjects = [props.enclaveImagePrefix, props.sealedWeightsPrefix].map((p) => props.artifactsBucket.arnForObjects(`${p}*`));
+    const artifactObjects = artifactObjectArns(props);
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadEnclaveArtifacts',
       actions: ARTIFACT_READ_OBJECT_ACTIONS,
       resources: artifactObjects,
     }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ListEnclaveArtifacts',
-      actions: ARTIFACT_LIST_ACTIONS,
-      resources: [props.artifactsBucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${props.enclaveImagePrefix}*`, `${props.sealedWeightsPrefix}*`] } },
-    }));
+    if (imageBucket === props.artifactsBucket) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'ListEnclaveArtifacts',
+        actions: ARTIFACT_LIST_ACTIONS,
+        resources: [props.artifactsBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${props.enclaveImagePrefix}*`, `${props.sealedWeightsPrefix}*`] } },
+      }));
+    } else {
+      for (const [sid, bucket, prefix] of [['ListEnclaveImage', imageBucket, props.enclaveImagePrefix], ['ListSealedWeights', props.artifactsBucket, props.sealedWeightsPrefix]] as const) {
+        role.addToPrincipalPolicy(new iam.PolicyStatement({
+          sid, actions: ARTIFACT_LIST_ACTIONS, resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+        }));
+      }
+      imageBucket.encryptionKey?.grantDecrypt(role);
+    }
     props.artifactsBucket.encryptionKey?.grantDecrypt(role);
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'SessionManager',
@@ -374,6 +398,7 @@ export class EnclaveServingTier extends Resource implements iam.IGrantable {
       cliKey: cli.s3ObjectKey,
       cliSha256: createHash('sha256').update(fs.readFileSync(cliFile)).digest('hex'),
       artifactsBucket: props.artifactsBucket.bucketName,
+      enclaveImageBucket: imageBucket.bucketName,
       enclaveImagePrefix: props.enclaveImagePrefix,
       enclaveImageFile: imageFile,
       sealedWeightsPrefix: props.sealedWeightsPrefix,
@@ -494,7 +519,7 @@ export class EnclaveServingTier extends Resource implements iam.IGrantable {
       'The Session Manager instance actions (ssm:UpdateInstanceInformation, ssmmessages:*Channel) support no resource-level permissions for the instance\'s own registration.');
     acknowledgeWildcardResources(policy, storeObjectArns(props.store.bucket, props.store.prefix),
       'Attestation keys are content-addressed under fixed prefixes and known only when read; the store is read only.');
-    acknowledgeWildcardResources(policy, [props.enclaveImagePrefix, props.sealedWeightsPrefix].map((p) => props.artifactsBucket.arnForObjects(`${p}*`)),
+    acknowledgeWildcardResources(policy, artifactObjectArns(props),
       'The host reads the enclave image and the sealed weights under their two prefixes only, read only; the files are verified before use.');
     acknowledgeWildcardResources(policy, [cli.bucket.arnForObjects(cli.s3ObjectKey)], 'The one CLI asset object (checked by SHA-256 on the host).');
     Validations.of(this.role).acknowledge({

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { attachCustomSynthesis, CfnOutput, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import { attachCustomSynthesis, CfnOutput, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,6 +12,7 @@ import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
 import { AttestationStore, IAttestationStore } from './attestation-store';
 import { EnclaveImageMeasurements, HardenedBuildRunner } from './build-runner';
+import { EnclaveServingTier } from './enclave-serving-tier';
 import { AdmissionEngine, ModelAdmission } from './model-admission';
 import { ModelCard } from './model-card';
 import { CLUSTER_KEY_EKS_ACTIONS, LOGS_KEY_ACTIONS, SYMMETRIC_KEY_ADMIN_ACTIONS } from './perms';
@@ -30,6 +31,128 @@ import { propError } from '../private/validation';
 import { renderIntrinsics, renderIntrinsicText } from '../shared/cfn-intrinsics';
 
 const TYPE = 'ModelAttestationPipeline';
+/** The predicate type of the seal build's enclave-seal attestation (docs/ENCLAVE.md). */
+const ENCLAVE_SEAL_PREDICATE = 'https://modelseal.dev/enclave-seal/v1';
+
+/**
+ * What the user chooses for the pipeline's {@link EnclaveServingTier} (`ModelAttestationPipelineProps.enclaveServing`);
+ * the rest comes from the pipeline: the weights key, the store, the sealed weights (the runner's staging bucket under
+ * `runner.sealedWeightsPrefix`), the trust policy and its signing keys, and the sealed-weights policy that demands the
+ * enclave-seal attestation for `enclaveMeasurements`.
+ */
+export interface EnclaveServingOptions {
+  /**
+   * The VPC of the hosts and the load balancer: private subnets that reach S3, KMS and Session Manager (VPC endpoints
+   * or NAT). The runner's own VPC is not used: its endpoints admit only the builds' calls and its DNS Firewall only
+   * the builds' domains.
+   *
+   * @default - the pipeline's `vpc`; one of them is required
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * The private subnets of the hosts and the load balancer.
+   *
+   * @default - the VPC's private subnets with egress, or its isolated subnets when it has none
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The train build number whose sealed weights the tier serves (the folder `<runner.sealedWeightsPrefix><number>/`,
+   * the version `refs/<modelName>/<number>`): digits only. Change it to roll out a new version.
+   */
+  readonly sealedWeightsVersion: string;
+
+  /** The bucket holding the signed enclave image (the staging bucket takes writes from the builds only). */
+  readonly enclaveImageBucket: s3.IBucket;
+
+  /** The prefix of the enclave image in `enclaveImageBucket` (ends with `/`). */
+  readonly enclaveImagePrefix: string;
+
+  /**
+   * The enclave image file (EIF) in that folder.
+   *
+   * @default 'image.eif'
+   */
+  readonly enclaveImageFile?: string;
+
+  /**
+   * The OMS root digest (`sha256:<hex>`) the enclave image folder must have.
+   *
+   * @default - any image folder that meets the trust policy
+   */
+  readonly enclaveImageDigest?: string;
+
+  /**
+   * The OMS root digest (`sha256:<hex>`) of the sealed weights folder.
+   *
+   * @default - any sealed weights that meet the sealed-weights policy
+   */
+  readonly sealedWeightsDigest?: string;
+
+  /**
+   * An enclave-capable instance type (docs/ENCLAVE.md).
+   *
+   * @default m6i.xlarge
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * vCPUs given to the enclave.
+   *
+   * @default 2
+   */
+  readonly enclaveCpuCount?: number;
+
+  /**
+   * Memory given to the enclave, in MiB.
+   *
+   * @default 8192
+   */
+  readonly enclaveMemoryMib?: number;
+
+  /**
+   * The size of the enclave image in MiB, to check `enclaveMemoryMib` at synth.
+   *
+   * @default - not checked
+   */
+  readonly enclaveImageSizeMib?: number;
+
+  /**
+   * The size of the sealed weights in MiB, to check `enclaveMemoryMib` at synth.
+   *
+   * @default - not checked
+   */
+  readonly sealedWeightsSizeMib?: number;
+
+  /**
+   * The fewest hosts.
+   *
+   * @default 2
+   */
+  readonly minCapacity?: number;
+
+  /**
+   * The most hosts.
+   *
+   * @default - minCapacity
+   */
+  readonly maxCapacity?: number;
+
+  /**
+   * The port of the internal load balancer's TCP listener.
+   *
+   * @default 443
+   */
+  readonly listenerPort?: number;
+
+  /**
+   * The port the model server listens on inside the enclave.
+   *
+   * @default 8443
+   */
+  readonly servingPort?: number;
+}
 
 /** The folder, inside the cloud assembly (`cdk.out`), that holds the YAML written for review and GitOps. */
 export const REVIEW_OUTPUT_DIR = 'modelseal';
@@ -116,8 +239,9 @@ export interface ModelAttestationPipelineProps {
 
   /**
    * The enclave tier's model-weights key: the seal build also seals the weights for it (`modelseal seal-weights`)
-   * and publishes the enclave-seal attestation. Serve them with an `EnclaveServingTier` given this pipeline's
-   * `trustPolicy`, `store`, `runner.stagingBucket` and `runner.sealedWeightsPrefix` (docs/ENCLAVE.md).
+   * and publishes the enclave-seal attestation. Serve them with `enclaveServing` (the pipeline creates the
+   * `EnclaveServingTier`), or with a tier of your own given this pipeline's `trustPolicy`, `store`,
+   * `runner.stagingBucket` and `runner.sealedWeightsPrefix` (docs/ENCLAVE.md).
    *
    * @default - no sealing: no enclave tier
    */
@@ -129,6 +253,14 @@ export interface ModelAttestationPipelineProps {
    * @default - none; required with `weightsKey`
    */
   readonly enclaveMeasurements?: EnclaveImageMeasurements;
+
+  /**
+   * Serve the sealed weights from an {@link EnclaveServingTier} the pipeline creates (`enclaveTier`): needs
+   * `weightsKey` and `enclaveMeasurements`.
+   *
+   * @default - no enclave tier
+   */
+  readonly enclaveServing?: EnclaveServingOptions;
 
   /**
    * The bucket of the training inputs (read only).
@@ -254,6 +386,16 @@ export class ModelAttestationPipeline extends Construct {
   /** The cdk8s chart with the verifier and the policy. */
   public readonly chart: cdk8s.Chart;
 
+  /** The enclave serving tier, with `enclaveServing`. */
+  public readonly enclaveTier?: EnclaveServingTier;
+
+  /**
+   * The trust policy (YAML) the enclave tier verifies the sealed weights against: the pipeline's, plus the seal
+   * build's enclave-seal attestation naming the enclave image (PCR8, or PCR0 for an unsigned image). With
+   * `enclaveServing` only.
+   */
+  public readonly sealedWeightsTrustPolicy?: string;
+
   private readonly keys = new Map<string, IModelSigningKey>();
   private readonly roles = new Map<string, iam.Role>();
   private readonly extraCharts: { id: string; chart: cdk8s.Chart }[] = [];
@@ -361,6 +503,58 @@ export class ModelAttestationPipeline extends Construct {
     };
     this.trustPolicy = trustPolicyYaml(doc);
     this.verifierImage = props.verifierImage;
+
+    if (props.enclaveServing) {
+      const serving = props.enclaveServing;
+      for (const prop of ['weightsKey', 'enclaveMeasurements'] as const) {
+        if (!props[prop]) throw propError(this, TYPE, 'enclaveServing', `needs ${prop}: the tier serves the weights the seal build sealed with weightsKey for enclaveMeasurements`);
+      }
+      if (Token.isUnresolved(serving.sealedWeightsVersion) || !/^[0-9]+$/.test(serving.sealedWeightsVersion ?? '')) {
+        throw propError(this, TYPE, 'enclaveServing.sealedWeightsVersion', `must be a train build number (digits, known at synth), got ${JSON.stringify(serving.sealedWeightsVersion)}`);
+      }
+      const vpc = serving.vpc ?? props.vpc;
+      if (!vpc) {
+        throw propError(this, TYPE, 'enclaveServing.vpc', 'is required (or the pipeline\'s vpc): the runner\'s own VPC admits only the builds\' calls at its endpoints and DNS Firewall, so the hosts need a VPC that reaches S3, KMS and Session Manager');
+      }
+      const m = props.enclaveMeasurements!;
+      const [pcr, value] = m.pcr8 !== undefined ? ['PCR8', m.pcr8] : ['PCR0', m.pcr0];
+      this.sealedWeightsTrustPolicy = trustPolicyYaml({
+        ...doc,
+        attestations: [
+          ...((doc.attestations as unknown[] | undefined) ?? []),
+          {
+            predicateType: ENCLAVE_SEAL_PREDICATE,
+            signers: [buildSigner],
+            conditions: [{ name: 'enclave-image', expression: `predicate.enclave.pcrs.${pcr} == '${value.toLowerCase()}'`, message: `sealed for another enclave image (${pcr})` }],
+          },
+        ],
+      });
+      this.enclaveTier = new EnclaveServingTier(this, 'EnclaveTier', {
+        vpc,
+        vpcSubnets: serving.vpcSubnets,
+        weightsKey: props.weightsKey!,
+        store: this.store,
+        trustPolicy: this.trustPolicy,
+        sealedWeightsTrustPolicy: this.sealedWeightsTrustPolicy,
+        trustPolicySigningKeys: [...this.keys.values()],
+        artifactsBucket: this.runner.stagingBucket,
+        sealedWeightsPrefix: `${this.runner.sealedWeightsPrefix}${serving.sealedWeightsVersion}/`,
+        enclaveImageBucket: serving.enclaveImageBucket,
+        enclaveImagePrefix: serving.enclaveImagePrefix,
+        enclaveImageFile: serving.enclaveImageFile,
+        enclaveImageDigest: serving.enclaveImageDigest,
+        sealedWeightsDigest: serving.sealedWeightsDigest,
+        instanceType: serving.instanceType,
+        enclaveCpuCount: serving.enclaveCpuCount,
+        enclaveMemoryMib: serving.enclaveMemoryMib,
+        enclaveImageSizeMib: serving.enclaveImageSizeMib,
+        sealedWeightsSizeMib: serving.sealedWeightsSizeMib,
+        minCapacity: serving.minCapacity,
+        maxCapacity: serving.maxCapacity,
+        listenerPort: serving.listenerPort,
+        servingPort: serving.servingPort,
+      });
+    }
 
     const engine = props.admissionEngine ?? AdmissionEngine.KYVERNO;
     this.cluster = props.cluster ?? (props.kubectlLayer ? this.newCluster(props) : undefined);
@@ -527,6 +721,10 @@ export class ModelAttestationPipeline extends Construct {
     out('SealProjectName', this.runner.sealProject.projectName, `The seal build (ModelSeal only: signs as '${buildSigner}', attests, publishes)`);
     out('VerifierService', `${this.verifierServiceName}.${this.verifierNamespace}.svc`, 'The verifier Service (HTTPS 443)');
     out('TrustPolicyConfigMap', `${this.verifierNamespace}/${this.verifierServiceName}-policy`, 'The ConfigMap the verifier reads its trust policy from (key policy.yaml)');
+    if (this.enclaveTier) {
+      out('EnclaveLoadBalancerDnsName', this.enclaveTier.loadBalancer.loadBalancerDnsName, 'The enclave tier\'s internal load balancer (TLS ends inside the enclave)');
+      out('EnclaveSealedWeightsUri', `s3://${this.runner.stagingBucket.bucketName}/${this.runner.sealedWeightsPrefix}${props.enclaveServing!.sealedWeightsVersion}/`, 'The sealed weights the enclave tier serves');
+    }
     if (this.cluster && !props.cluster) out('ClusterName', this.cluster.clusterName, 'The EKS cluster');
   }
 

@@ -28,6 +28,8 @@ export interface HostScriptOptions {
   /** SHA-256 (hex) of the CLI bundle, checked before it runs. */
   readonly cliSha256: string;
   readonly artifactsBucket: string;
+  /** The bucket of the enclave image (the artifacts bucket unless given apart). */
+  readonly enclaveImageBucket: string;
   readonly enclaveImagePrefix: string;
   readonly enclaveImageFile: string;
   readonly sealedWeightsPrefix: string;
@@ -72,7 +74,7 @@ export function renderHostScript(o: HostScriptOptions): string {
     '# 2. fetch the modelseal CLI (checked), the signed enclave image, the sealed weights and the trust policies',
     `aws s3 cp --only-show-errors s3://${o.cliBucket}/${o.cliKey} /opt/modelseal/modelseal-cli.js`,
     `echo '${o.cliSha256}  /opt/modelseal/modelseal-cli.js' | sha256sum --check --quiet - || fail 'the modelseal CLI does not have the expected SHA-256'`,
-    `aws s3 cp --recursive --only-show-errors s3://${o.artifactsBucket}/${o.enclaveImagePrefix} /opt/modelseal/enclave-image/`,
+    `aws s3 cp --recursive --only-show-errors s3://${o.enclaveImageBucket}/${o.enclaveImagePrefix} /opt/modelseal/enclave-image/`,
     `aws s3 cp --recursive --only-show-errors s3://${o.artifactsBucket}/${o.sealedWeightsPrefix} /opt/modelseal/sealed/`,
     `echo '${o.trustPolicyBase64}' | base64 -d > /etc/modelseal/trust-policy.json`,
     `echo '${o.sealedWeightsPolicyBase64}' | base64 -d > /etc/modelseal/sealed-weights-policy.json`,

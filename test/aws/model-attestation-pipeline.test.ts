@@ -2,12 +2,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import {
   AdmissionEngine, AttestationRequirement, HardenedBuildRunner, ModelAttestationPipeline, ModelAttestationPipelineProps, ModelAttestationStack,
-  ModelCard, ModelSigningKey, ModelWeightsKey, SignerParty, SignerRequirement,
+  EnclaveServingOptions, ModelCard, ModelSigningKey, ModelWeightsKey, SignerParty, SignerRequirement,
 } from '../../src';
 import { buildReview } from '../../src/runtime/review/review';
 import { ensureCliBundle } from '../helpers/cli-bundle';
@@ -259,5 +262,142 @@ describe('ModelAttestationPipeline', () => {
     ensureCliBundle();
     const stack = new Stack(new App(), 'S');
     expect(() => new ModelAttestationPipeline(stack, 'Pipeline', props(extra as Partial<ModelAttestationPipelineProps>))).toThrow(message);
+  });
+
+  describe('with enclaveServing: the pipeline creates the enclave tier', () => {
+    const PCR8 = 'd4'.repeat(48);
+    const MEASUREMENTS = { pcr0: 'a1'.repeat(48), pcr1: 'b2'.repeat(48), pcr2: 'c3'.repeat(48), pcr8: PCR8 };
+
+    /** A stack with the user's serving VPC (isolated, flow logs) and enclave image bucket, as the example has them. */
+    function servingStack() {
+      ensureCliBundle();
+      const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'modelseal-pipeline-')) });
+      const stack = new Stack(app, 'Stack');
+      const vpc = new ec2.Vpc(stack, 'ServingVpc', {
+        maxAzs: 2, natGateways: 0, createInternetGateway: false, restrictDefaultSecurityGroup: false,
+        subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+      });
+      const flowLogs = new logs.LogGroup(stack, 'FlowLogs', { retention: logs.RetentionDays.ONE_YEAR });
+      vpc.addFlowLog('FlowLogs', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.ALL });
+      const images = new s3.Bucket(stack, 'EnclaveImages', {
+        encryption: s3.BucketEncryption.S3_MANAGED, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, enforceSSL: true, versioned: true,
+        serverAccessLogsPrefix: 'logs/',
+      });
+      const reason = 'The test stack stands in for the user\'s own VPC and image bucket, outside the pipeline.';
+      Validations.of(flowLogs).acknowledge({ id: 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', reason });
+      Validations.of(vpc.node.findChild('FlowLogs')).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason });
+      Validations.of(vpc).acknowledge({ id: 'NIST.800.53.R5-VPCDefaultSecurityGroupClosed', reason });
+      Validations.of(images).acknowledge(
+        { id: 'NIST.800.53.R5-S3DefaultEncryptionKMS', reason }, { id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason },
+        { id: 'AwsSolutions-S1', reason }, { id: 'NIST.800.53.R5-S3BucketLoggingEnabled', reason },
+      );
+      const weightsKey = new ModelWeightsKey(stack, 'WeightsKey', { enclavePcr8: [PCR8] });
+      return { app, stack, vpc, images, weightsKey };
+    }
+
+    function serving(images: s3.IBucket, vpc?: ec2.IVpc, extra: Partial<EnclaveServingOptions> = {}): EnclaveServingOptions {
+      return { vpc, sealedWeightsVersion: '7', enclaveImageBucket: images, enclaveImagePrefix: 'fraud/enclave/', ...extra };
+    }
+
+    const s = servingStack();
+    const pipeline = new ModelAttestationPipeline(s.stack, 'Pipeline', props({
+      weightsKey: s.weightsKey, enclaveMeasurements: MEASUREMENTS, enclaveServing: serving(s.images, s.vpc),
+    }));
+    HardenedBuildRunner.acknowledgeStackHelperFunctions(s.stack);
+    const template = s.app.synth().getStackByName('Stack').template;
+    const t = Template.fromJSON(template);
+    /** The logical ID of the construct `prefix` (CDK's 8-hex suffix follows the path). */
+    const id = (prefix: string, type: string) => Object.keys(template.Resources)
+      .find((k) => new RegExp(`^${prefix}[0-9A-F]{8}$`).test(k) && template.Resources[k].Type === type)!;
+    const staging = id('PipelineRunnerStaging', 'AWS::S3::Bucket');
+
+    test('the tier reads the sealed weights of the chosen build from the runner\'s staging bucket, the image from the user\'s bucket', () => {
+      expect(pipeline.enclaveTier).toBeDefined();
+      expect(pipeline.enclaveTier!.node.path).toBe('Stack/Pipeline/EnclaveTier');
+      t.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
+      t.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp('^PipelineEnclaveTierInstanceRole') }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Sid: 'ReadEnclaveArtifacts',
+              Resource: [
+                { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id('EnclaveImages', 'AWS::S3::Bucket'), 'Arn'] }, '/fraud/enclave/*']] },
+                { 'Fn::Join': ['', [{ 'Fn::GetAtt': [staging, 'Arn'] }, '/sealed/fraud/7/*']] },
+              ],
+            }),
+            Match.objectLike({ Sid: 'ListEnclaveImage', Condition: { StringLike: { 's3:prefix': ['fraud/enclave/*'] } } }),
+            Match.objectLike({ Sid: 'ListSealedWeights', Resource: { 'Fn::GetAtt': [staging, 'Arn'] }, Condition: { StringLike: { 's3:prefix': ['sealed/fraud/7/*'] } } }),
+          ]),
+        },
+      });
+      const script = JSON.stringify(s.stack.resolve(pipeline.enclaveTier!.hostScript));
+      expect(script).toContain('/sealed/fraud/7/ /opt/modelseal/sealed/');
+      expect(script).toContain('fraud/enclave/ /opt/modelseal/enclave-image/');
+      expect(script).toContain(`{"Ref":"${staging}"},"/sealed/fraud/7/`);
+    });
+
+    test('the sealed weights must carry the seal build\'s enclave-seal attestation for the PCR8 of enclaveMeasurements', () => {
+      const policy = parseYaml(pipeline.sealedWeightsTrustPolicy!);
+      expect(policy.require).toEqual({ allOf: ['ci', 'compliance'] });
+      expect(policy.attestations).toEqual([
+        { predicateType: 'https://slsa.dev/provenance/v1', signers: ['ci'] },
+        {
+          predicateType: 'https://modelseal.dev/enclave-seal/v1',
+          signers: ['ci'],
+          conditions: [{ name: 'enclave-image', expression: `predicate.enclave.pcrs.PCR8 == '${PCR8}'`, message: 'sealed for another enclave image (PCR8)' }],
+        },
+      ]);
+      expect(parseYaml(pipeline.trustPolicy).attestations).toEqual([{ predicateType: 'https://slsa.dev/provenance/v1', signers: ['ci'] }]);
+    });
+
+    test('the hosts may read the public key of every party (trustPolicySigningKeys) and decrypt only in an attested enclave', () => {
+      const statements = Object.values<any>(template.Resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => /^PipelineEnclaveTierInstanceRole/.test(x.Ref)))
+        .flatMap((r) => r.Properties.PolicyDocument.Statement);
+      const publicKeys = statements.filter((x) => [x.Action].flat().includes('kms:GetPublicKey')).flatMap((x) => [x.Resource].flat());
+      for (const party of ['Ci', 'Compliance', 'Security']) {
+        expect(publicKeys).toContainEqual({ 'Fn::GetAtt': [id(`Pipeline${party}SigningKey`, 'AWS::KMS::Key'), 'Arn'] });
+      }
+      t.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
+          Action: 'kms:Decrypt',
+          Principal: { AWS: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PipelineEnclaveTierInstanceRole'), 'Arn'] } },
+          Condition: Match.objectLike({ StringEqualsIgnoreCase: { 'kms:RecipientAttestation:PCR8': [PCR8] } }),
+        })]) },
+      });
+    });
+
+    test('stack outputs: the load balancer and the sealed weights served', () => {
+      const outputs = Object.values<any>(template.Outputs);
+      expect(outputs.find((o) => o.Description.startsWith('The enclave tier\'s internal load balancer')).Value)
+        .toEqual({ 'Fn::GetAtt': [id('PipelineEnclaveTierLoadBalancer', 'AWS::ElasticLoadBalancingV2::LoadBalancer'), 'DNSName'] });
+      expect(outputs.find((o) => o.Description === 'The sealed weights the enclave tier serves').Value)
+        .toEqual({ 'Fn::Join': ['', ['s3://', { Ref: staging }, '/sealed/fraud/7/']] });
+    });
+
+    test('the existing resources keep their logical IDs and types', () => {
+      const before = build({}).template.Resources;
+      for (const [logicalId, r] of Object.entries<any>(before)) {
+        if (/^(CustomS3AutoDeleteObjects|AWS679f53fac002430cb0da5b7982bd2287|LogRetention|BucketNotificationsHandler)/.test(logicalId)) continue;
+        expect([logicalId, template.Resources[logicalId]?.Type]).toEqual([logicalId, r.Type]);
+      }
+    });
+
+    test('cdk-nag AwsSolutions and NIST 800-53 R5 clean, the tier included', () => {
+      expectNagClean(s.stack);
+    });
+
+    test.each([
+      ['no weightsKey', { weightsKey: undefined, enclaveMeasurements: undefined }, /enclaveServing needs weightsKey/],
+      ['a build number that is not one', { enclaveServing: 'v7' }, /enclaveServing.sealedWeightsVersion must be a train build number \(digits, known at synth\), got "v7"/],
+      ['no VPC', { enclaveServing: 'novpc' }, /enclaveServing.vpc is required \(or the pipeline's vpc\)/],
+    ])('fails with %s, naming the prop', (_name, extra, message) => {
+      const x = servingStack();
+      const opts = (extra as any).enclaveServing === 'v7' ? serving(x.images, x.vpc, { sealedWeightsVersion: 'v7' })
+        : (extra as any).enclaveServing === 'novpc' ? serving(x.images) : serving(x.images, x.vpc);
+      const p = props({ weightsKey: x.weightsKey, enclaveMeasurements: MEASUREMENTS, ...extra as object, enclaveServing: opts });
+      expect(() => new ModelAttestationPipeline(x.stack, 'Pipeline', p)).toThrow(message);
+    });
   });
 });
