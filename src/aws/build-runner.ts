@@ -907,7 +907,9 @@ export class HardenedBuildRunner extends Resource implements ec2.IConnectable {
 
     // ---- endpoints and DNS -----------------------------------------------------------------------------------------
     if (createEndpoints) {
-      this.addEndpoints(props, { trainSg, sealSg, subnets, cli, cardAsset, imageRepositoryArn, sealImageRepositoryArn, trainProjectArn, sealProjectArn });
+      this.addEndpoints(props, {
+        trainSg, sealSg, subnets, cli, cardAsset, imageRepositoryArn, sealImageRepositoryArn, trainProjectArn, sealProjectArn,
+      });
     }
     if (!props.vpc) {
       this.dnsFirewallRuleGroup = new RunnerDnsFirewall(this, 'DnsFirewall', this.vpc,
