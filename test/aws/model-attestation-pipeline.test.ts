@@ -3,10 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import {
   AdmissionEngine, AttestationRequirement, HardenedBuildRunner, ModelAttestationPipeline, ModelAttestationPipelineProps, ModelAttestationStack,
@@ -274,13 +274,19 @@ describe('ModelAttestationPipeline', () => {
       const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'modelseal-pipeline-')) });
       const stack = new Stack(app, 'Stack');
       const vpc = new ec2.Vpc(stack, 'ServingVpc', {
-        maxAzs: 2, natGateways: 0, createInternetGateway: false, restrictDefaultSecurityGroup: false,
+        maxAzs: 2,
+        natGateways: 0,
+        createInternetGateway: false,
+        restrictDefaultSecurityGroup: false,
         subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
       });
       const flowLogs = new logs.LogGroup(stack, 'FlowLogs', { retention: logs.RetentionDays.ONE_YEAR });
       vpc.addFlowLog('FlowLogs', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.ALL });
       const images = new s3.Bucket(stack, 'EnclaveImages', {
-        encryption: s3.BucketEncryption.S3_MANAGED, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, enforceSSL: true, versioned: true,
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        enforceSSL: true,
+        versioned: true,
         serverAccessLogsPrefix: 'logs/',
       });
       const reason = 'The test stack stands in for the user\'s own VPC and image bucket, outside the pipeline.';
@@ -360,11 +366,13 @@ describe('ModelAttestationPipeline', () => {
         expect(publicKeys).toContainEqual({ 'Fn::GetAtt': [id(`Pipeline${party}SigningKey`, 'AWS::KMS::Key'), 'Arn'] });
       }
       t.hasResourceProperties('AWS::KMS::Key', {
-        KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
-          Action: 'kms:Decrypt',
-          Principal: { AWS: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PipelineEnclaveTierInstanceRole'), 'Arn'] } },
-          Condition: Match.objectLike({ StringEqualsIgnoreCase: { 'kms:RecipientAttestation:PCR8': [PCR8] } }),
-        })]) },
+        KeyPolicy: {
+          Statement: Match.arrayWith([Match.objectLike({
+            Action: 'kms:Decrypt',
+            Principal: { AWS: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PipelineEnclaveTierInstanceRole'), 'Arn'] } },
+            Condition: Match.objectLike({ StringEqualsIgnoreCase: { 'kms:RecipientAttestation:PCR8': [PCR8] } }),
+          })]),
+        },
       });
     });
 
