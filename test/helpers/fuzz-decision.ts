@@ -16,6 +16,7 @@
 import { generateKeyPairSync, KeyObject } from 'crypto';
 import * as fc from 'fast-check';
 import { UsageError, VerificationError } from '../../src/runtime/codec/errors';
+import { decodeStatement, subjectDigests } from '../../src/runtime/codec/statement';
 import { buildBundle } from '../../src/runtime/engine/bundle';
 import { verifyStatementBundle } from '../../src/runtime/engine/cosign';
 import { keyHint } from '../../src/runtime/engine/keys';
@@ -25,7 +26,7 @@ import { buildStatement, parseStatement } from '../../src/runtime/engine/stateme
 import type { Manifest } from '../../src/runtime/engine/types';
 import { checkPolicy, CheckReport } from '../../src/runtime/policy/check';
 import { resolvePolicyDocument, TrustPolicy } from '../../src/runtime/policy/load';
-import { buildRevocationStatement } from '../../src/runtime/policy/revocation';
+import { buildRevocationStatement, REVOCATION_PREDICATE_TYPE } from '../../src/runtime/policy/revocation';
 import { LocalKeySigner } from '../../src/runtime/signers/local';
 import { StoreIntegrityError } from '../../src/runtime/store/errors';
 import { deriveKey, parseRefBody, refKey, validateKey } from '../../src/runtime/store/keys';
@@ -344,11 +345,31 @@ async function checkStatement(ctx: FuzzContext, text: string): Promise<void> {
   }
 }
 
-/** A mutated revocation record: signed by the revoker it always denies; signed by ci (no revoker) it never does. */
+/**
+ * A mutated revocation record: signed by the revoker it denies unless it is readably about something else (another
+ * predicate type, or subjects other than exactly this root: intact bytes that say nothing about this root); signed by
+ * ci (no revoker) it never denies.
+ */
 async function checkRevocation(ctx: FuzzContext, text: string): Promise<void> {
   const payload = Buffer.from(text, 'utf8');
   const base = [{ key: 'bundles/ci', body: Buffer.from(ctx.bundleText) }, ctx.cosignature];
-  for (const [who, expected] of [[ctx.compliance, 'deny'], [ctx.ci, 'allow']] as const) {
+  let aboutElse = false;
+  try {
+    const st = decodeStatement(payload);
+    if (st.predicateType !== REVOCATION_PREDICATE_TYPE) {
+      aboutElse = true;
+    } else {
+      try {
+        const d = subjectDigests(st);
+        aboutElse = !(d.length === 1 && d[0] === ctx.root);
+      } catch {
+        aboutElse = false;
+      }
+    }
+  } catch {
+    aboutElse = false;
+  }
+  for (const [who, expected] of [[ctx.compliance, aboutElse ? 'allow' : 'deny'], [ctx.ci, 'allow']] as const) {
     const obj = stored(await signPayload(who, payload), `revocations/sha256/${ctx.root}/${keyHint(who.publicKey)}/${'2'.repeat(64)}.json`);
     const report = await decide(ctx, { bundles: base, revocations: [obj] });
     expectNoUnexpected(report, 'revocation');

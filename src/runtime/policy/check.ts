@@ -16,7 +16,7 @@ import { STORE_FOLDERS } from '../../shared/store-layout';
 import { parseRootDigest } from '../codec/digest';
 import { UsageError, VerificationError } from '../codec/errors';
 import { compareCodeUnits } from '../codec/jcs';
-import { decodeStatement } from '../codec/statement';
+import { decodeStatement, subjectDigests } from '../codec/statement';
 import { parseBundle, ParsedBundle } from '../engine/bundle';
 import { CODE_SIGNING_EKU, verifyCertificateChain } from '../engine/certificates';
 import { verifyStatementBundle, VerifiedStatement } from '../engine/cosign';
@@ -543,7 +543,10 @@ async function evaluateRevocations(
     };
     if (!id.statement || id.signers.length === 0) {
       const signed = await revokerSignatureOf(obj.body, trust, revokers);
-      if (signed !== undefined) {
+      const elsewhere = signed === undefined || obj.body === undefined ? undefined : notARevocationOf(obj.body, root);
+      if (signed !== undefined && elsewhere !== undefined) {
+        ignore(`signed by revoker ${signed.by} but not a revocation of this root: ${elsewhere}`, { by: signed.by, keyHint: signed.keyHint });
+      } else if (signed !== undefined) {
         ctx.record(obj, 'revocation', id, true, `signed by revoker ${signed.by} but not usable: ${id.reason}`);
         failClosed(obj.key, signed.by, signed.keyHint, id.reason);
       } else {
@@ -638,12 +641,15 @@ function notARevocationOf(body: Buffer, root: string): string | undefined {
     return undefined;
   }
   if (st.predicateType !== REVOCATION_PREDICATE_TYPE) return `predicateType ${st.predicateType} is not a revocation record`;
-  const subjects = Array.isArray(st.subject) ? st.subject : [];
-  const digests = subjects.map((x) => (x && typeof x === 'object' ? (x as { digest?: { sha256?: unknown } }).digest?.sha256 : undefined));
-  if (digests.length > 0 && digests.every((d) => typeof d === 'string') && !(digests.length === 1 && digests[0] === root)) {
-    return `the statement is about ${digests.map((d) => `sha256:${d as string}`).join(', ')}, not sha256:${root}`;
+  let digests: string[];
+  try {
+    digests = subjectDigests(st);
+  } catch {
+    return undefined;
   }
-  return undefined;
+  return digests.length === 1 && digests[0] === root
+    ? undefined
+    : `the statement is about ${digests.map((d) => `sha256:${d}`).join(', ')}, not sha256:${root}`;
 }
 
 /**
