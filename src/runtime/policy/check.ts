@@ -566,11 +566,7 @@ async function evaluateRevocations(
       ignore(`signer ${id.signers.join(', ')} is not a revoker (revokers: ${policy.revokers.length ? policy.revokers.join(', ') : 'none'})`, details);
       continue;
     }
-    const off = id.statement.predicateType !== REVOCATION_PREDICATE_TYPE
-      ? `predicateType ${id.statement.predicateType} is not a revocation record`
-      : id.statement.subjectDigests.length !== 1 || id.statement.subjectDigests[0] !== root
-        ? `the statement is about ${id.statement.subjectDigests.map((d) => `sha256:${d}`).join(', ')}, not sha256:${root}`
-        : undefined;
+    const off = revocationMismatch(id.statement.predicateType, id.statement.subjectDigests, root);
     if (off) {
       // intact bytes a revoker signed about something else (copied here by whoever may write revocations/): they say
       // nothing about this root, so they revoke nothing here
@@ -640,13 +636,17 @@ function notARevocationOf(body: Buffer, root: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (st.predicateType !== REVOCATION_PREDICATE_TYPE) return `predicateType ${st.predicateType} is not a revocation record`;
-  let digests: string[];
+  if (st.predicateType !== REVOCATION_PREDICATE_TYPE) return revocationMismatch(st.predicateType, [], root);
   try {
-    digests = subjectDigests(st);
+    return revocationMismatch(st.predicateType, subjectDigests(st), root);
   } catch {
     return undefined;
   }
+}
+
+/** Why a statement of `predicateType` about `digests` is not a revocation of `root`; undefined when it is. */
+function revocationMismatch(predicateType: string, digests: readonly string[], root: string): string | undefined {
+  if (predicateType !== REVOCATION_PREDICATE_TYPE) return `predicateType ${predicateType} is not a revocation record`;
   return digests.length === 1 && digests[0] === root
     ? undefined
     : `the statement is about ${digests.map((d) => `sha256:${d}`).join(', ')}, not sha256:${root}`;
